@@ -33,6 +33,7 @@ enum {
     WEFT_EHTTP_URL = -5105,      /* the URL could not be parsed */
     WEFT_EHTTP_REDIRECTS = -5106, /* too many redirects */
     WEFT_EADDR = -5201,          /* an address string could not be parsed or resolved */
+    WEFT_EADDR_NAME = -5202,     /* the address names a host: it needs a resolver */
 };
 
 /*

@@ -17,6 +17,7 @@ static const struct {
     {WEFT_EHTTP_URL, "malformed URL"},
     {WEFT_EHTTP_REDIRECTS, "too many redirects"},
     {WEFT_EADDR, "bad or unresolvable address"},
+    {WEFT_EADDR_NAME, "address is a host name and needs a resolver"},
 };
 
 const char *weft_strerror(int err)
