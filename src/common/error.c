@@ -10,6 +10,7 @@ static const struct {
 } weft_errors[] = {
     {WEFT_EFINISHED, "coroutine already finished"},
     {WEFT_ECLOSED, "closed"},
+    {WEFT_ECORESUME, "coroutine resume point lost (suspension inside a switch?)"},
     {WEFT_EHTTP_PARSE, "malformed HTTP message"},
     {WEFT_EHTTP_TOOBIG, "HTTP message over a size limit"},
     {WEFT_EHTTP_TRUNCATED, "HTTP message truncated by the peer"},

@@ -1,0 +1,49 @@
+/*
+ * The few parts of the coroutine layer that are functions rather than macros: the suspension-site
+ * record, cancellation, and what WEFT_END's `default:` does with a poll no case took.
+ * Everything a coroutine does on its fast path (resume, suspend) is inline in weft/coro.h.
+ */
+#include <assert.h>
+#include <stdio.h>
+
+#include "weft/coro.h"
+
+_Thread_local weft_co_site weft__co_site;
+
+/*
+ * Cancellation only moves the resume point: a suspended coroutine gets the CANCEL sentinel, so
+ * its next poll dispatches to `case WEFT__LC_CANCEL:` (its cleanup block) or, without one, to
+ * WEFT_END's `default:`. Anything else has nothing to clean up and simply becomes done.
+ */
+int weft_co_cancel(weft_co *co)
+{
+    if (weft_co_suspended(co)) {
+        co->lc = WEFT__LC_CANCEL;
+        return 1;
+    }
+    co->lc = WEFT__LC_DONE;
+    return 0;
+}
+
+/*
+ * Reached from WEFT_END's `default:` when the dispatch switch had no case for co->lc. Three
+ * causes: the coroutine already finished (a defined result, not a crash), it was cancelled and
+ * declares no cleanup block (finish as cancelled), or — switch implementation only — it
+ * suspended inside a `switch` of its own, so its resume point is a case label of that switch
+ * (trap 2 in coro.h). The last is a bug in the coroutine: say where, and stop it for good.
+ */
+int weft__co_resume_other(weft_co *co, const char *file, const char *func, int line)
+{
+    if (co->lc == WEFT__LC_DONE) return WEFT_EFINISHED;
+    if (co->lc == WEFT__LC_CANCEL) {
+        co->lc = WEFT__LC_DONE;
+        return -ECANCELED;
+    }
+    fprintf(stderr,
+            "weft: %s:%d: %s(): resume point %ju has no case in the dispatch switch: "
+            "a suspension inside a switch statement? (see trap 2 in weft/coro.h)\n",
+            file, line, func, (uintmax_t)co->lc);
+    co->lc = WEFT__LC_DONE;
+    assert(!"coroutine resumed at a lost resume point");
+    return WEFT_ECORESUME;
+}
