@@ -28,11 +28,13 @@ enum {
     WEFT_ECLOSED = -5002,        /* the channel or resource was closed */
     WEFT_ECORESUME = -5003,      /* a coroutine's resume point was lost (suspended in a switch) */
     WEFT_EHTTP_PARSE = -5101,    /* the peer sent a malformed HTTP message */
-    WEFT_EHTTP_TOOBIG = -5102,   /* a header, header count or body went over its limit */
+    WEFT_EHTTP_TOOBIG = -5102,   /* an HTTP head (start line + header fields) over its limit */
     WEFT_EHTTP_TRUNCATED = -5103, /* the connection closed before the message was complete */
     WEFT_EHTTP_UNSUPPORTED = -5104, /* valid but unsupported (an https:// URL, say) */
     WEFT_EHTTP_URL = -5105,      /* the URL could not be parsed */
     WEFT_EHTTP_REDIRECTS = -5106, /* too many redirects */
+    WEFT_EHTTP_TOOMANY = -5107,  /* more HTTP header fields than the limit */
+    WEFT_EHTTP_BODY_TOOBIG = -5108, /* an HTTP body over its limit */
     WEFT_EADDR = -5201,          /* an address string could not be parsed or resolved */
     WEFT_EADDR_NAME = -5202,     /* the address names a host: it needs a resolver */
 };
