@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L /* fork, waitpid */
 /*
  * Tests of the coroutine macros (weft/coro.h), driven by hand: no runtime, no I/O. The same file
  * is built under both resume-point implementations (WEFT_CORO_LABELS=1 and 0).
@@ -5,7 +6,11 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -15,7 +20,6 @@
 struct weft_cx {
     int polls;
 };
-
 
 /* ---- a counter that yields n times ------------------------------------------------------- */
 
@@ -312,6 +316,369 @@ static void cancel_after_restart_runs_cleanup(void **state)
     assert_int_equal(f.rounds, 1);
 }
 
+/* ---- three levels: parent awaits child awaits grandchild --------------------------------- */
+
+static char trail[64]; /* the order in which cleanups ran, one letter each */
+
+static void trail_add(char c)
+{
+    size_t n = strlen(trail);
+    if (n + 1 >= sizeof trail) return;
+    trail[n] = c;
+    trail[n + 1] = '\0';
+}
+
+struct grandchild {
+    weft_co co;
+    int left, result;
+};
+
+static int grandchild(struct grandchild *f, weft_cx *cx)
+{
+    (void)cx;
+    WEFT_BEGIN(&f->co);
+    WEFT_WAIT_UNTIL(&f->co, f->left-- <= 0);
+    WEFT_ON_CANCEL(&f->co);
+    trail_add('g');
+    WEFT_END(&f->co, f->result);
+}
+
+struct child {
+    weft_co co;
+    struct grandchild gc;
+    int r;
+};
+
+static int child(struct child *f, weft_cx *cx)
+{
+    WEFT_BEGIN(&f->co);
+    WEFT_AWAIT_CHILD(&f->co, &f->gc.co, f->r, grandchild(&f->gc, cx));
+    if (f->r < 0) WEFT_RETURN(&f->co, f->r);
+    WEFT_YIELD(&f->co);
+    WEFT_ON_CANCEL(&f->co);
+    WEFT_CANCEL_CHILD(&f->gc.co, grandchild(&f->gc, cx));
+    trail_add('c');
+    WEFT_END(&f->co, f->r * 2);
+}
+
+struct parent {
+    weft_co co;
+    struct child ch;
+    int r;
+};
+
+static int parent(struct parent *f, weft_cx *cx)
+{
+    WEFT_BEGIN(&f->co);
+    WEFT_AWAIT_CHILD(&f->co, &f->ch.co, f->r, child(&f->ch, cx));
+    if (f->r < 0) WEFT_RETURN(&f->co, f->r);
+    WEFT_ON_CANCEL(&f->co);
+    WEFT_CANCEL_CHILD(&f->ch.co, child(&f->ch, cx));
+    trail_add('p');
+    WEFT_END(&f->co, f->r + 1);
+}
+
+/* Poll a parent until it finishes (at most 20 polls); return its result. */
+static int run_parent(struct parent *f, int *polls)
+{
+    int r = WEFT_PENDING;
+    for (*polls = 0; *polls < 20 && r == WEFT_PENDING; ++*polls)
+        r = parent(f, NULL);
+    return r;
+}
+
+static void three_levels_propagate_a_result(void **state)
+{
+    (void)state;
+    struct parent f = {.ch.gc = {.left = 2, .result = 20}};
+    int polls;
+    assert_int_equal(run_parent(&f, &polls), 41);
+    assert_int_equal(polls, 4); /* two grandchild waits, one child yield, then done */
+    assert_true(weft_co_done(&f.ch.co));
+    assert_true(weft_co_done(&f.ch.gc.co));
+}
+
+static void three_levels_propagate_an_error(void **state)
+{
+    (void)state;
+    struct parent f = {.ch.gc = {.left = 1, .result = -ECONNRESET}};
+    int polls;
+    assert_int_equal(run_parent(&f, &polls), -ECONNRESET);
+    assert_int_equal(polls, 2);
+    assert_int_equal(f.ch.r, -ECONNRESET);
+}
+
+static void three_levels_cancel_innermost_first(void **state)
+{
+    (void)state;
+    struct parent f = {.ch.gc = {.left = 5, .result = 1}};
+    trail[0] = '\0';
+    assert_int_equal(parent(&f, NULL), WEFT_PENDING);
+    assert_int_equal(weft_co_cancel(&f.co), 1);
+    assert_int_equal(parent(&f, NULL), -ECANCELED);
+    assert_string_equal(trail, "gcp");
+    assert_true(weft_co_done(&f.ch.co));
+    assert_true(weft_co_done(&f.ch.gc.co));
+    assert_int_equal(parent(&f, NULL), WEFT_EFINISHED);
+    assert_string_equal(trail, "gcp");
+}
+
+/* Cancelled while the child is past its own wait: the finished grandchild has nothing to clean. */
+static void three_levels_cancel_skips_finished_children(void **state)
+{
+    (void)state;
+    struct parent f = {.ch.gc = {.left = 0, .result = 1}};
+    trail[0] = '\0';
+    assert_int_equal(parent(&f, NULL), WEFT_PENDING); /* the child's YIELD */
+    assert_true(weft_co_done(&f.ch.gc.co));
+    assert_int_equal(weft_co_cancel(&f.co), 1);
+    assert_int_equal(parent(&f, NULL), -ECANCELED);
+    assert_string_equal(trail, "cp");
+}
+
+/* ---- where a coroutine waits ------------------------------------------------------------- */
+
+static void site_records_the_innermost_suspension(void **state)
+{
+    (void)state;
+    struct parent f = {.ch.gc = {.left = 1, .result = 3}};
+    weft_co_site_clear();
+    assert_null(weft_co_site_get().file);
+    assert_int_equal(parent(&f, NULL), WEFT_PENDING);
+    weft_co_site site = weft_co_site_get();
+    assert_non_null(site.file);
+    assert_string_equal(site.func, "grandchild");
+    assert_non_null(strstr(site.file, "test_coro.c"));
+    assert_true(site.line > 0);
+
+    /* Not cleared: the next suspension (the child's YIELD) does not overwrite it. */
+    assert_int_equal(parent(&f, NULL), WEFT_PENDING);
+    assert_string_equal(weft_co_site_get().func, "grandchild");
+
+    weft_co_site_clear();
+    assert_int_equal(parent(&f, NULL), 7);
+    assert_null(weft_co_site_get().file); /* finishing records nothing */
+}
+
+static int yield_here_line;
+
+static int yield_here(struct counter *f, weft_cx *cx)
+{
+    (void)cx;
+    WEFT_BEGIN(&f->co);
+    yield_here_line = __LINE__ + 1;
+    WEFT_YIELD(&f->co);
+    WEFT_END(&f->co, 0);
+}
+
+static void site_line_is_the_suspension_macro(void **state)
+{
+    (void)state;
+    struct counter f = {0};
+    weft_co_site_clear();
+    assert_int_equal(yield_here(&f, NULL), WEFT_PENDING);
+    assert_int_equal(weft_co_site_get().line, yield_here_line);
+    assert_string_equal(weft_co_site_get().func, "yield_here");
+}
+
+/* ---- generators -------------------------------------------------------------------------- */
+
+struct fib {
+    weft_co co;
+    int a, b, limit;
+    int value;
+    int cleanups;
+};
+
+static int fib(struct fib *g, weft_cx *cx)
+{
+    (void)cx;
+    WEFT_BEGIN(&g->co);
+    for (g->a = 0, g->b = 1; g->a <= g->limit; g->b += g->a, g->a = g->b - g->a)
+        WEFT_YIELD_VALUE(&g->co, g->value, g->a);
+    WEFT_ON_CANCEL(&g->co);
+    g->cleanups++;
+    WEFT_END(&g->co, 0);
+}
+
+static void generator_yields_a_sequence(void **state)
+{
+    (void)state;
+    struct fib g = {.limit = 20};
+    int got[16], n = 0;
+    while (n < 16 && fib(&g, NULL) == WEFT_PENDING)
+        got[n++] = g.value;
+    const int want[] = {0, 1, 1, 2, 3, 5, 8, 13};
+    assert_int_equal(n, 8);
+    assert_memory_equal(got, want, sizeof want);
+    assert_true(weft_co_done(&g.co));
+    assert_int_equal(fib(&g, NULL), WEFT_EFINISHED);
+}
+
+static void generator_can_be_abandoned_through_cancel(void **state)
+{
+    (void)state;
+    struct fib g = {.limit = 1000};
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(fib(&g, NULL), WEFT_PENDING);
+    assert_int_equal(weft_co_cancel(&g.co), 1);
+    assert_int_equal(fib(&g, NULL), -ECANCELED);
+    assert_int_equal(g.cleanups, 1);
+}
+
+/* A coroutine consuming a generator: one value per poll of the generator. */
+struct summer {
+    weft_co co;
+    struct fib gen;
+    int sum, r;
+};
+
+static int summer(struct summer *f, weft_cx *cx)
+{
+    WEFT_BEGIN(&f->co);
+    weft_co_init(&f->gen.co);
+    while ((f->r = fib(&f->gen, cx)) == WEFT_PENDING) {
+        f->sum += f->gen.value;
+        WEFT_YIELD(&f->co); /* one value per poll, to show the consumer can suspend too */
+    }
+    WEFT_END(&f->co, f->r < 0 ? f->r : f->sum);
+}
+
+static void generator_consumed_by_a_coroutine(void **state)
+{
+    (void)state;
+    struct summer f = {.gen.limit = 10};
+    int r = WEFT_PENDING, polls = 0;
+    while (r == WEFT_PENDING && polls++ < 20)
+        r = summer(&f, NULL);
+    assert_int_equal(r, 0 + 1 + 1 + 2 + 3 + 5 + 8);
+    assert_int_equal(polls, 8); /* seven values, then the end */
+}
+
+/* ---- switch statements inside a body ----------------------------------------------------- */
+
+#if WEFT_CORO_LABELS
+/* Under label addresses, a suspension may sit inside a switch of the body. */
+struct switcher {
+    weft_co co;
+    int kind, steps;
+};
+
+static int switcher(struct switcher *f, weft_cx *cx)
+{
+    (void)cx;
+    WEFT_BEGIN(&f->co);
+    for (f->steps = 0; f->steps < 3; f->steps++) {
+        switch (f->kind) {
+        case 1:
+            WEFT_YIELD(&f->co);
+            f->kind = 2;
+            break;
+        case 2:
+            WEFT_YIELD(&f->co);
+            WEFT_YIELD(&f->co);
+            f->kind = 1;
+            break;
+        default:
+            WEFT_RETURN(&f->co, -EINVAL);
+        }
+    }
+    WEFT_END(&f->co, f->kind);
+}
+
+static void switch_inside_body_under_labels(void **state)
+{
+    (void)state;
+    struct switcher f = {.kind = 1};
+    int r = WEFT_PENDING, polls = 0;
+    while (r == WEFT_PENDING && polls++ < 20)
+        r = switcher(&f, NULL);
+    assert_int_equal(r, 2);     /* 1 -> 2 -> 1 -> 2 */
+    assert_int_equal(polls, 5); /* yields: 1 + 2 + 1, then done */
+    struct switcher bad = {.kind = 9};
+    assert_int_equal(switcher(&bad, NULL), -EINVAL);
+}
+#else
+/*
+ * Under the switch implementation the same code compiles but loses its resume point (trap 2 in
+ * coro.h). weft detects it on the poll after the suspension: in a debug build that aborts, in a
+ * release build it returns WEFT_ECORESUME. Run it in a child process so that both can be checked.
+ */
+struct trapped {
+    weft_co co;
+    int kind;
+};
+
+static int trapped(struct trapped *f, weft_cx *cx)
+{
+    (void)cx;
+    WEFT_BEGIN(&f->co);
+    switch (f->kind) {
+    case 1:
+        WEFT_YIELD(&f->co); /* its case label belongs to switch (f->kind): the trap */
+        break;
+    default:
+        break;
+    }
+    WEFT_END(&f->co, 0);
+}
+
+static void switch_trap_is_detected_under_switch(void **state)
+{
+    (void)state;
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct trapped f = {.kind = 1};
+        int first = trapped(&f, NULL);
+        int second = trapped(&f, NULL); /* debug: aborts here */
+        int third = trapped(&f, NULL);
+        _exit(first == WEFT_PENDING && second == WEFT_ECORESUME && third == WEFT_EFINISHED ? 42
+                                                                                           : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+#ifdef NDEBUG
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 42);
+#else
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGABRT);
+#endif
+}
+#endif
+
+/* A switch with no suspension inside is fine under both implementations. */
+static int classify(struct counter *f, weft_cx *cx)
+{
+    (void)cx;
+    WEFT_BEGIN(&f->co);
+    for (f->i = 0; f->i < 4; f->i++) {
+        switch (f->i % 2) {
+        case 0:
+            f->after += 1;
+            break;
+        default:
+            f->after += 10;
+            break;
+        }
+        WEFT_YIELD(&f->co);
+    }
+    WEFT_END(&f->co, f->after);
+}
+
+static void switch_without_suspension_is_fine(void **state)
+{
+    (void)state;
+    struct counter f = {0};
+    int r = WEFT_PENDING, polls = 0;
+    while (r == WEFT_PENDING && polls++ < 10)
+        r = classify(&f, NULL);
+    assert_int_equal(r, 22);
+    assert_int_equal(polls, 5);
+}
+
 /* ---- the cost of a resume point ---------------------------------------------------------- */
 
 static void frame_sizes(void **state)
@@ -341,6 +708,21 @@ int main(void)
         cmocka_unit_test(cancel_of_never_started_or_finished_is_a_noop),
         cmocka_unit_test(cancel_without_cleanup_block_finishes_cancelled),
         cmocka_unit_test(cancel_after_restart_runs_cleanup),
+        cmocka_unit_test(three_levels_propagate_a_result),
+        cmocka_unit_test(three_levels_propagate_an_error),
+        cmocka_unit_test(three_levels_cancel_innermost_first),
+        cmocka_unit_test(three_levels_cancel_skips_finished_children),
+        cmocka_unit_test(site_records_the_innermost_suspension),
+        cmocka_unit_test(site_line_is_the_suspension_macro),
+        cmocka_unit_test(generator_yields_a_sequence),
+        cmocka_unit_test(generator_can_be_abandoned_through_cancel),
+        cmocka_unit_test(generator_consumed_by_a_coroutine),
+#if WEFT_CORO_LABELS
+        cmocka_unit_test(switch_inside_body_under_labels),
+#else
+        cmocka_unit_test(switch_trap_is_detected_under_switch),
+#endif
+        cmocka_unit_test(switch_without_suspension_is_fine),
         cmocka_unit_test(frame_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
