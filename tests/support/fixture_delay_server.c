@@ -145,7 +145,8 @@ static bool asks_to_close(const char *head)
     for (const char *line = strstr(head, "\r\n"); line; line = strstr(line + 2, "\r\n")) {
         if (strncasecmp(line + 2, "connection:", 11) != 0) continue;
         const char *eol = strstr(line + 2, "\r\n");
-        for (const char *p = line + 13; eol && p + 5 <= eol; p++)
+        if (!eol) eol = line + strlen(line); /* the last header line */
+        for (const char *p = line + 13; p + 5 <= eol; p++)
             if (strncasecmp(p, "close", 5) == 0) return true;
     }
     return false;
@@ -211,12 +212,13 @@ static bool respond(int fd, const struct request *req)
     const char *reason = req->status == 200 ? reasons[0] : req->status == 400 ? reasons[1]
                                                                                 : reasons[2];
     const char *body = req->status == 200 ? req->message : reason;
-    char head[256];
-    int n = snprintf(head, sizeof head,
+    static _Thread_local char response[REQUEST_MAX + 256]; /* head and body, sent at once */
+    int n = snprintf(response, sizeof response,
                      "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                     "Content-Length: %zu\r\n%s\r\n",
-                     req->status, reason, strlen(body), req->close ? "Connection: close\r\n" : "");
-    return send_all(fd, head, (size_t)n) && send_all(fd, body, strlen(body));
+                     "Content-Length: %zu\r\n%s\r\n%s",
+                     req->status, reason, strlen(body),
+                     req->close ? "Connection: close\r\n" : "", body);
+    return n > 0 && (size_t)n < sizeof response && send_all(fd, response, (size_t)n);
 }
 
 /* ---- connections --------------------------------------------------------------------------- */

@@ -33,7 +33,7 @@ if [ -n "$server" ]; then
     spid=$!
     addr=""
     for _ in $(seq 1 200); do
-        addr=$(grep -oE 'listening on [^ ]+' "$tmp/server.out" | head -n1 | sed 's/listening on //')
+        addr=$(grep -oE 'listening on [^ ]+' "$tmp/server.out" 2>/dev/null | head -n1 | sed 's/listening on //')
         [ -n "$addr" ] && break
         kill -0 "$spid" 2>/dev/null || break
         sleep 0.02
