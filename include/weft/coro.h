@@ -103,7 +103,9 @@ typedef struct weft_co {
 #define WEFT__LC_DONE   UINTPTR_MAX       /* finished (or cancelled): polls return EFINISHED */
 
 /* WEFT_CO_INIT - static initialiser: a coroutine not yet started. */
+/* clang-format off */
 #define WEFT_CO_INIT {0}
+/* clang-format on */
 
 /* weft_co_init - (re)set co to "not started", so the next poll runs the body from the top. */
 static inline void weft_co_init(weft_co *co)
@@ -144,10 +146,10 @@ typedef int (*weft_co_fn)(void *frame, weft_cx *cx);
  * WEFT_CO_FN(name, fn, frame_type) - define `static int name(void *frame, weft_cx *cx)`, a
  * weft_co_fn that polls fn on a frame_type. Use at file scope.
  */
-#define WEFT_CO_FN(name, fn, frame_type)                                                       \
-    static int name(void *weft__frame, weft_cx *weft__cx)                                      \
-    {                                                                                          \
-        return fn((frame_type *)weft__frame, weft__cx);                                        \
+#define WEFT_CO_FN(name, fn, frame_type)                                                           \
+    static int name(void *weft__frame, weft_cx *weft__cx)                                          \
+    {                                                                                              \
+        return fn((frame_type *)weft__frame, weft__cx);                                            \
     }
 
 /* ============================================================================================
@@ -159,10 +161,13 @@ typedef int (*weft_co_fn)(void *frame, weft_cx *cx);
  * `default:`, which handles what no case took: a finished coroutine, a cancel with no cleanup
  * block, and (switch implementation only) a resume point the switch cannot find (trap 2).
  *
- * Every suspension macro does two things, through a four-macro interface:
- *   WEFT__LC_SAVE(co)   store "here" in co->lc, just before returning WEFT_PENDING;
- *   WEFT__LC_MARK       mark "here" in the body, so that the next poll can jump to it;
- * and WEFT_BEGIN uses WEFT__LC_JUMP(co) to get there (then falls into the body). The two implementations:
+ * Every suspension macro does two things:
+ *   WEFT__LC_SAVE(co)      store "here" in co->lc, just before returning WEFT_PENDING;
+ *   WEFT__LC_MARK          mark "here" in the body, so that the next poll can get back to it;
+ * and WEFT_BEGIN gets back there with two more:
+ *   weft__co_dispatch(co)  which case of the dispatch switch to take;
+ *   WEFT__LC_JUMP(co)      from `case 0:`, on to the resume point.
+ * These four are the only places where the two implementations differ:
  *
  * Label addresses (WEFT_CORO_LABELS=1, default under gcc and clang: GNU C "labels as values").
  *   "Here" is a label named after the line, weft__resume_<line>; co->lc holds its address and
@@ -199,16 +204,17 @@ typedef int (*weft_co_fn)(void *frame, weft_cx *cx);
 #define WEFT__FALLTHROUGH
 #endif
 
+/* clang-format off */
 #if WEFT_CORO_LABELS
 
 /* Label addresses are a GNU extension: silence -Wpedantic for exactly these two constructs. */
 #define WEFT__LC_LABEL WEFT__CAT(weft__resume_, __LINE__)
-#define WEFT__LC_MARK                                                                          \
+#define WEFT__LC_MARK                                                                              \
     WEFT__LC_LABEL:;
-#define WEFT__LC_SAVE(co) ((co)->lc = (uintptr_t)(__extension__ && WEFT__LC_LABEL))
-#define WEFT__LC_JUMP(co)                                                                      \
-    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"")            \
-        if ((co)->lc) goto *(void *)(co)->lc;                                                  \
+#define WEFT__LC_SAVE(co) ((co)->lc = (uintptr_t)(__extension__(&&WEFT__LC_LABEL)))
+#define WEFT__LC_JUMP(co)                                                                          \
+    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"")                \
+        if ((co)->lc) goto *(void *)(co)->lc;                                                      \
     _Pragma("GCC diagnostic pop") WEFT__FALLTHROUGH
 
 /* Labels: only sentinels select a case; 0 and label addresses go to `case 0` and jump. */
@@ -219,7 +225,7 @@ static inline uintptr_t weft__co_dispatch(const weft_co *co)
 
 #else /* the switch implementation */
 
-#define WEFT__LC_MARK                                                                          \
+#define WEFT__LC_MARK                                                                              \
     WEFT__FALLTHROUGH case __LINE__:;
 #define WEFT__LC_SAVE(co) ((co)->lc = __LINE__)
 #define WEFT__LC_JUMP(co)
@@ -231,6 +237,7 @@ static inline uintptr_t weft__co_dispatch(const weft_co *co)
 }
 
 #endif /* WEFT_CORO_LABELS */
+/* clang-format on */
 
 /* Finish: mark the coroutine done and hand back its result. */
 static inline int weft__co_finish(weft_co *co, int result)
@@ -246,11 +253,11 @@ static inline void weft__co_site_note(const char *file, const char *func, int li
 int weft__co_resume_other(weft_co *co, const char *file, const char *func, int line);
 
 /* Save "here", note the site, return WEFT_PENDING. */
-#define WEFT__SUSPEND(co)                                                                      \
-    do {                                                                                       \
-        WEFT__LC_SAVE(co);                                                                     \
-        weft__co_site_note(__FILE__, __func__, __LINE__);                                      \
-        return WEFT_PENDING;                                                                   \
+#define WEFT__SUSPEND(co)                                                                          \
+    do {                                                                                           \
+        WEFT__LC_SAVE(co);                                                                         \
+        weft__co_site_note(__FILE__, __func__, __LINE__);                                          \
+        return WEFT_PENDING;                                                                       \
     } while (0)
 
 /* ============================================================================================
@@ -261,18 +268,19 @@ int weft__co_resume_other(weft_co *co, const char *file, const char *func, int l
  *     WEFT_BEGIN(co);  ...statements and suspension macros...  [WEFT_ON_CANCEL(co); cleanup]
  *     WEFT_END(co, result);
  *
- * and nothing of the function comes after WEFT_END. Every macro except BEGIN, ON_CANCEL and END
- * is a single statement, safe as the body of an unbraced `if`.
+ * and nothing of the function comes after WEFT_END: one body per function. Every macro except
+ * BEGIN, ON_CANCEL and END is a single statement, safe as the body of an unbraced `if`.
  * ========================================================================================== */
 
 /*
  * WEFT_BEGIN(co) - start the body. On the first poll it falls into the body; on later polls it
  * jumps to where the last poll suspended. Code before WEFT_BEGIN runs on every poll.
  */
-#define WEFT_BEGIN(co)                                                                         \
-    switch (weft__co_dispatch(co)) {                                                           \
-    case 0:                                                                                    \
-        WEFT__LC_JUMP(co)                                                                      \
+/* clang-format off */
+#define WEFT_BEGIN(co)                                                                             \
+    switch (weft__co_dispatch(co)) {                                                               \
+    case 0:                                                                                        \
+        WEFT__LC_JUMP(co)                                                                          \
     case WEFT__LC_TOP: {
 
 /*
@@ -282,13 +290,15 @@ int weft__co_resume_other(weft_co *co, const char *file, const char *func, int l
  * On the cancel path (section 6) the function returns -ECANCELED instead and `result` is not
  * evaluated.
  */
-#define WEFT_END(co, result)                                                                   \
-    }                                                                                          \
-    return (co)->lc == WEFT__LC_CANCEL ? weft__co_finish((co), -ECANCELED)                     \
-                                       : weft__co_finish((co), (result));                      \
-    default:                                                                                   \
-        return weft__co_resume_other((co), __FILE__, __func__, __LINE__);                      \
+#define WEFT_END(co, result)                                                                       \
+    }                                                                                              \
+    return (co)->lc == WEFT__LC_CANCEL ? weft__co_finish((co), -ECANCELED)                         \
+                                       : weft__co_finish((co), (result));                          \
+    default:                                                                                       \
+        return weft__co_resume_other((co), __FILE__, __func__, __LINE__);                          \
     }
+
+/* clang-format on */
 
 /* WEFT_RETURN(co, result) - finish now with `result`, as WEFT_END would. Not in a cleanup block. */
 #define WEFT_RETURN(co, result) return weft__co_finish((co), (result))
@@ -297,10 +307,10 @@ int weft__co_resume_other(weft_co *co, const char *file, const char *func, int l
  * WEFT_YIELD(co) - return WEFT_PENDING once, to let others run; the next poll carries on after
  * it. (Under a runtime, the task must also ask to be woken, or nobody will poll it again.)
  */
-#define WEFT_YIELD(co)                                                                         \
-    do {                                                                                       \
-        WEFT__SUSPEND(co);                                                                     \
-        WEFT__LC_MARK                                                                          \
+#define WEFT_YIELD(co)                                                                             \
+    do {                                                                                           \
+        WEFT__SUSPEND(co);                                                                         \
+        WEFT__LC_MARK                                                                              \
     } while (0)
 
 /*
@@ -308,11 +318,11 @@ int weft__co_resume_other(weft_co *co, const char *file, const char *func, int l
  * The coroutine stays suspended (a cancel still runs its cleanup block). The frame is not
  * touched: reset what the body expects to find reset.
  */
-#define WEFT_RESTART(co)                                                                       \
-    do {                                                                                       \
-        (co)->lc = WEFT__LC_TOP;                                                               \
-        weft__co_site_note(__FILE__, __func__, __LINE__);                                      \
-        return WEFT_PENDING;                                                                   \
+#define WEFT_RESTART(co)                                                                           \
+    do {                                                                                           \
+        (co)->lc = WEFT__LC_TOP;                                                                   \
+        weft__co_site_note(__FILE__, __func__, __LINE__);                                          \
+        return WEFT_PENDING;                                                                       \
     } while (0)
 
 /* ============================================================================================
@@ -324,10 +334,10 @@ int weft__co_resume_other(weft_co *co, const char *file, const char *func, int l
  * cond again, carrying on past this line once it is true. cond is evaluated at least once and may
  * have side effects (it runs once per poll).
  */
-#define WEFT_WAIT_UNTIL(co, cond)                                                              \
-    do {                                                                                       \
-        WEFT__LC_MARK                                                                          \
-        if (!(cond)) WEFT__SUSPEND(co);                                                        \
+#define WEFT_WAIT_UNTIL(co, cond)                                                                  \
+    do {                                                                                           \
+        WEFT__LC_MARK                                                                              \
+        if (!(cond)) WEFT__SUSPEND(co);                                                            \
     } while (0)
 
 /* WEFT_WAIT_WHILE(co, cond) - WEFT_WAIT_UNTIL(co, !(cond)). */
@@ -394,10 +404,10 @@ int weft__co_resume_other(weft_co *co, const char *file, const char *func, int l
  *
  * An error is a result like any other: check lvalue and WEFT_RETURN it to propagate it.
  */
-#define WEFT_AWAIT_CHILD(co, child_co, lvalue, call)                                           \
-    do {                                                                                       \
-        weft_co_init(child_co);                                                                \
-        WEFT_AWAIT(co, (lvalue) = (call));                                                     \
+#define WEFT_AWAIT_CHILD(co, child_co, lvalue, call)                                               \
+    do {                                                                                           \
+        weft_co_init(child_co);                                                                    \
+        WEFT_AWAIT(co, (lvalue) = (call));                                                         \
     } while (0)
 
 /* ============================================================================================
@@ -428,10 +438,12 @@ int weft__co_resume_other(weft_co *co, const char *file, const char *func, int l
  * WEFT_ON_CANCEL(co) - end the normal body and start its cleanup block, which runs to WEFT_END.
  * Normal control flow skips the block. At most one per body, at its top level.
  */
-#define WEFT_ON_CANCEL(co)                                                                     \
-    }                                                                                          \
-    if (0) {                                                                                   \
+/* clang-format off */
+#define WEFT_ON_CANCEL(co)                                                                         \
+    }                                                                                              \
+    if (0) {                                                                                       \
     case WEFT__LC_CANCEL:
+/* clang-format on */
 
 /*
  * weft_co_cancel - ask a coroutine to stop.
@@ -448,9 +460,9 @@ int weft_co_cancel(weft_co *co);
  * WEFT_CANCEL_CHILD(child_co, call) - in a cleanup block: cancel a child this coroutine may be
  * awaiting and, if it was suspended, poll it once (`call`) so that its own cleanup runs.
  */
-#define WEFT_CANCEL_CHILD(child_co, call)                                                      \
-    do {                                                                                       \
-        if (weft_co_cancel(child_co)) (void)(call);                                            \
+#define WEFT_CANCEL_CHILD(child_co, call)                                                          \
+    do {                                                                                           \
+        if (weft_co_cancel(child_co)) (void)(call);                                                \
     } while (0)
 
 /* ============================================================================================
@@ -548,10 +560,10 @@ void weft_co_children_cancel(weft_co_child *kids, size_t n, weft_cx *cx);
  * ========================================================================================== */
 
 /* WEFT_YIELD_VALUE(co, lvalue, value) - store value in lvalue (in the frame) and WEFT_YIELD. */
-#define WEFT_YIELD_VALUE(co, lvalue, value)                                                    \
-    do {                                                                                       \
-        (lvalue) = (value);                                                                    \
-        WEFT_YIELD(co);                                                                        \
+#define WEFT_YIELD_VALUE(co, lvalue, value)                                                        \
+    do {                                                                                           \
+        (lvalue) = (value);                                                                        \
+        WEFT_YIELD(co);                                                                            \
     } while (0)
 
 /* ============================================================================================
