@@ -64,10 +64,8 @@ static uint32_t event_flags_from_epoll(uint32_t ev)
     if (ev & (EPOLLIN | EPOLLPRI)) flags |= WEFT_EVENT_READABLE;
     if (ev & EPOLLOUT) flags |= WEFT_EVENT_WRITABLE;
     if (ev & EPOLLERR) flags |= WEFT_EVENT_ERROR;
-    if ((ev & EPOLLHUP) || ((ev & EPOLLIN) && (ev & EPOLLRDHUP)))
-        flags |= WEFT_EVENT_READ_CLOSED;
-    if ((ev & EPOLLHUP) || ((ev & EPOLLOUT) && (ev & EPOLLERR)))
-        flags |= WEFT_EVENT_WRITE_CLOSED;
+    if ((ev & EPOLLHUP) || ((ev & EPOLLIN) && (ev & EPOLLRDHUP))) flags |= WEFT_EVENT_READ_CLOSED;
+    if ((ev & EPOLLHUP) || ((ev & EPOLLOUT) && (ev & EPOLLERR))) flags |= WEFT_EVENT_WRITE_CLOSED;
     if (ev & EPOLLPRI) flags |= WEFT_EVENT_PRIORITY;
     return flags;
 }

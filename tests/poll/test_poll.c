@@ -26,6 +26,7 @@
 #include "weft_test_net.h"
 #include "weft_test_poll.h"
 
+#define US INT64_C(1000)
 #define MS INT64_C(1000000)
 
 struct fixture {
@@ -168,9 +169,9 @@ static void test_write_closed_and_error_after_peer_reset(void **state)
     assert_int_equal(setsockopt(s, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close),
                      0);
     close(s);
-    expect_events(&f->poll, &f->events,
-                  {.token = 5,
-                   .flags = WEFT_EVENT_ERROR | WEFT_EVENT_READ_CLOSED | WEFT_EVENT_WRITE_CLOSED});
+    expect_events(
+        &f->poll, &f->events,
+        {.token = 5, .flags = WEFT_EVENT_ERROR | WEFT_EVENT_READ_CLOSED | WEFT_EVENT_WRITE_CLOSED});
     close(c);
 }
 
@@ -320,8 +321,7 @@ static void test_error_codes(void **state)
     assert_int_equal(weft_poll_register(&f->poll, closed_fd, 1, WEFT_INTEREST_READABLE), -EBADF);
     assert_int_equal(weft_poll_register(&f->poll, -1, 1, WEFT_INTEREST_READABLE), -EBADF);
     assert_int_equal(weft_poll_deregister(&f->poll, closed_fd), -EBADF);
-    assert_int_equal(weft_poll_register(&f->poll, f->poll.fd, 1, WEFT_INTEREST_READABLE),
-                     -EINVAL);
+    assert_int_equal(weft_poll_register(&f->poll, f->poll.fd, 1, WEFT_INTEREST_READABLE), -EINVAL);
 
     int file = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     assert_true(file >= 0);
@@ -377,8 +377,8 @@ static void test_capacity_smaller_than_ready_fds(void **state)
     assert_int_equal(weft_events_init(&small, 2), 0);
     for (int i = 0; i < N; i++) {
         weft_test_pipe(p[i]);
-        assert_int_equal(weft_poll_register(&f->poll, p[i][0], (weft_token)i,
-                                            WEFT_INTEREST_READABLE), 0);
+        assert_int_equal(
+            weft_poll_register(&f->poll, p[i][0], (weft_token)i, WEFT_INTEREST_READABLE), 0);
         weft_test_write_all(p[i][1], "x", 1);
     }
     int seen[N] = {0};
@@ -387,15 +387,18 @@ static void test_capacity_smaller_than_ready_fds(void **state)
         int n = weft_poll_wait(&f->poll, &small, 1000 * MS);
         assert_true(n >= 1 && n <= 2);
         assert_int_equal(small.len, (size_t)n);
-        for (int i = 0; i < n; i++) seen[small.items[i].token]++;
+        for (int i = 0; i < n; i++)
+            seen[small.items[i].token]++;
         total += n;
         waits++;
     }
     assert_int_equal(total, N);
     assert_true(waits >= 3);
-    for (int i = 0; i < N; i++) assert_int_equal(seen[i], 1);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(seen[i], 1);
     expect_no_events(&f->poll, &small);
-    for (int i = 0; i < N; i++) close_pair(p[i]);
+    for (int i = 0; i < N; i++)
+        close_pair(p[i]);
     weft_events_free(&small);
 }
 
@@ -419,7 +422,7 @@ static void test_timeout_zero_returns_at_once(void **state)
 static void test_positive_timeout_waits_at_least(void **state)
 {
     struct fixture *f = *state;
-    const int64_t timeouts[] = {1, 250 * 1000, 1500 * 1000, 20 * MS};
+    const int64_t timeouts[] = {1, 250 * US, 1500 * US, 20 * MS};
     for (size_t i = 0; i < sizeof timeouts / sizeof timeouts[0]; i++)
         expect_timeout(&f->poll, &f->events, timeouts[i]);
 }

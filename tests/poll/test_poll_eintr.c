@@ -28,6 +28,7 @@
 #include "weft_test_net.h"
 #include "weft_test_poll.h"
 
+#define US INT64_C(1000)
 #define MS INT64_C(1000000)
 
 /* What the wrappers do: how many of the next calls fail with EINTR, and how long they sleep
@@ -174,7 +175,7 @@ static void test_eintr_after_deadline_still_reports_ready_fds(void **state)
 static void test_sub_millisecond_wait_is_one_kernel_wait(void **state)
 {
     struct fixture *f = *state;
-    expect_timeout(&f->poll, &f->events, 250 * 1000);
+    expect_timeout(&f->poll, &f->events, 250 * US);
     assert_int_equal(kernel_waits(), 1);
 }
 
@@ -183,7 +184,7 @@ static void test_without_pwait2_falls_back_and_rounds_up(void **state)
 {
     struct fixture *f = *state;
     fake.pwait2_enosys = 1;
-    const int64_t timeouts[] = {1, 250 * 1000, 1500 * 1000};
+    const int64_t timeouts[] = {1, 250 * US, 1500 * US};
     for (size_t i = 0; i < sizeof timeouts / sizeof timeouts[0]; i++) {
         int calls_before = fake.epoll_wait_calls;
         expect_timeout(&f->poll, &f->events, timeouts[i]);

@@ -34,9 +34,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define REQUEST_MAX 8192     /* longest request head accepted */
-#define IDLE_TIMEOUT_S 30    /* an idle or stuck connection is dropped after this long */
-#define MAX_DELAY_DIGITS 9   /* delays up to 999999999 ms */
+#define REQUEST_MAX      8192 /* longest request head accepted */
+#define IDLE_TIMEOUT_S   30   /* an idle or stuck connection is dropped after this long */
+#define MAX_DELAY_DIGITS 9    /* delays up to 999999999 ms */
 
 struct options {
     const char *host;
@@ -208,16 +208,16 @@ static bool send_all(int fd, const char *p, size_t len)
 
 static bool respond(int fd, const struct request *req)
 {
-    static const char *const reasons[] = {[0] = "OK", [1] = "Bad Request", [2] = "Not Found"};
-    const char *reason = req->status == 200 ? reasons[0] : req->status == 400 ? reasons[1]
-                                                                                : reasons[2];
+    const char *reason = "Not Found";
+    if (req->status == 200) reason = "OK";
+    if (req->status == 400) reason = "Bad Request";
     const char *body = req->status == 200 ? req->message : reason;
     static _Thread_local char response[REQUEST_MAX + 256]; /* head and body, sent at once */
     int n = snprintf(response, sizeof response,
                      "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
                      "Content-Length: %zu\r\n%s\r\n%s",
-                     req->status, reason, strlen(body),
-                     req->close ? "Connection: close\r\n" : "", body);
+                     req->status, reason, strlen(body), req->close ? "Connection: close\r\n" : "",
+                     body);
     return n > 0 && (size_t)n < sizeof response && send_all(fd, response, (size_t)n);
 }
 
@@ -274,8 +274,8 @@ static void start_connection(int fd, double delay_scale)
 
 static int open_listener(const struct options *opt)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
     struct addrinfo *list;
     int r = getaddrinfo(opt->host, opt->port, &hints, &list);
     if (r != 0) {

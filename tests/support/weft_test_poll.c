@@ -19,9 +19,12 @@ const char *weft_test_flags_name(uint32_t flags, char *buf, size_t size)
         uint32_t bit;
         const char *name;
     } names[] = {
-        {WEFT_EVENT_READABLE, "READABLE"},       {WEFT_EVENT_WRITABLE, "WRITABLE"},
-        {WEFT_EVENT_ERROR, "ERROR"},             {WEFT_EVENT_READ_CLOSED, "READ_CLOSED"},
-        {WEFT_EVENT_WRITE_CLOSED, "WRITE_CLOSED"}, {WEFT_EVENT_PRIORITY, "PRIORITY"},
+        {WEFT_EVENT_READABLE, "READABLE"},
+        {WEFT_EVENT_WRITABLE, "WRITABLE"},
+        {WEFT_EVENT_ERROR, "ERROR"},
+        {WEFT_EVENT_READ_CLOSED, "READ_CLOSED"},
+        {WEFT_EVENT_WRITE_CLOSED, "WRITE_CLOSED"},
+        {WEFT_EVENT_PRIORITY, "PRIORITY"},
     };
     size_t used = 0;
     buf[0] = '\0';
@@ -104,8 +107,8 @@ void weft_test_expect_events_at(const char *file, int line, weft_poll *poll, wef
     }
 }
 
-void weft_test_expect_no_events_at(const char *file, int line, weft_poll *poll,
-                                   weft_events *events, int64_t quiet_ns)
+void weft_test_expect_no_events_at(const char *file, int line, weft_poll *poll, weft_events *events,
+                                   int64_t quiet_ns)
 {
     int n = wait_some(file, line, poll, events, weft_test_now_ns() + quiet_ns);
     if (n > 0) fail_unexpected(file, line, &events->items[0]);
@@ -125,8 +128,8 @@ void weft_test_expect_timeout_at(const char *file, int line, weft_poll *poll, we
     }
 }
 
-uint32_t weft_test_event_flags_at(const char *file, int line, weft_poll *poll,
-                                  weft_events *events, weft_token token)
+uint32_t weft_test_event_flags_at(const char *file, int line, weft_poll *poll, weft_events *events,
+                                  weft_token token)
 {
     int64_t deadline = weft_test_now_ns() + WEFT_TEST_EVENT_TIMEOUT_NS;
     while (weft_test_now_ns() < deadline) {

@@ -30,13 +30,13 @@
  * fails the test, as does a wait longer than WEFT_TEST_EVENT_TIMEOUT_NS. Returns once all are
  * seen; it does not wait for more, so follow with expect_no_events() to prove there are none.
  */
-#define expect_events(poll, events, ...)                                                          \
-    weft_test_expect_events_at(__FILE__, __LINE__, (poll), (events),                              \
-                               (const weft_event[]){__VA_ARGS__},                                 \
+#define expect_events(poll, events, ...)                                                           \
+    weft_test_expect_events_at(__FILE__, __LINE__, (poll), (events),                               \
+                               (const weft_event[]){__VA_ARGS__},                                  \
                                sizeof((const weft_event[]){__VA_ARGS__}) / sizeof(weft_event))
 
 /* expect_no_events(poll, events) - wait WEFT_TEST_QUIET_NS and fail if any event arrives. */
-#define expect_no_events(poll, events)                                                            \
+#define expect_no_events(poll, events)                                                             \
     weft_test_expect_no_events_at(__FILE__, __LINE__, (poll), (events), WEFT_TEST_QUIET_NS)
 
 /*
@@ -44,12 +44,12 @@
  * for token and return that event's flags. Fails on an event for another token or on timeout.
  * For checks that want the exact flags, e.g. "read_closed but not write_closed".
  */
-#define weft_test_event_flags(poll, events, token)                                                \
+#define weft_test_event_flags(poll, events, token)                                                 \
     weft_test_event_flags_at(__FILE__, __LINE__, (poll), (events), (token))
 
 /* expect_timeout(poll, events, timeout_ns) - wait with that timeout and fail unless it returns 0
  * events no earlier than timeout_ns later (a lower bound only: a late return is fine). */
-#define expect_timeout(poll, events, timeout_ns)                                                  \
+#define expect_timeout(poll, events, timeout_ns)                                                   \
     weft_test_expect_timeout_at(__FILE__, __LINE__, (poll), (events), (timeout_ns))
 
 /* Writes the names of the WEFT_EVENT_* bits in flags, "READABLE|READ_CLOSED", into buf. */
@@ -57,11 +57,11 @@ const char *weft_test_flags_name(uint32_t flags, char *buf, size_t size);
 
 void weft_test_expect_events_at(const char *file, int line, weft_poll *poll, weft_events *events,
                                 const weft_event *want, size_t n_want);
-void weft_test_expect_no_events_at(const char *file, int line, weft_poll *poll,
-                                   weft_events *events, int64_t quiet_ns);
+void weft_test_expect_no_events_at(const char *file, int line, weft_poll *poll, weft_events *events,
+                                   int64_t quiet_ns);
 void weft_test_expect_timeout_at(const char *file, int line, weft_poll *poll, weft_events *events,
                                  int64_t timeout_ns);
-uint32_t weft_test_event_flags_at(const char *file, int line, weft_poll *poll,
-                                  weft_events *events, weft_token token);
+uint32_t weft_test_event_flags_at(const char *file, int line, weft_poll *poll, weft_events *events,
+                                  weft_token token);
 
 #endif
