@@ -76,7 +76,9 @@ extern "C" {
 typedef uint64_t weft_token;
 
 /* What a registration asks to hear about. Combine with |; an empty interest is -EINVAL.
- * Peer half-close (read_closed) and errors are always reported, whatever the interest. */
+ * Errors and hang-ups are reported whatever the interest. A peer's half-close (it shut down its
+ * write side) also wakes every registration; it shows as read_closed when the interest
+ * includes READABLE, since that is when "end of stream" is what a read would find. */
 typedef enum weft_interest {
     WEFT_INTEREST_READABLE = 1u << 0, /* data to read, a connection to accept, end of stream */
     WEFT_INTEREST_WRITABLE = 1u << 1, /* room to write, a non-blocking connect() finished */

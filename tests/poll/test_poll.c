@@ -155,6 +155,21 @@ static void test_read_closed_after_peer_shutdown(void **state)
     close(s);
 }
 
+/* A writer is woken by the peer's half-close too, but read_closed is only claimed together
+ * with readable (mio's meaning): EPOLLRDHUP alone does not make it. */
+static void test_peer_half_close_wakes_writer(void **state)
+{
+    struct fixture *f = *state;
+    int s[2];
+    weft_test_socketpair(s);
+    assert_int_equal(weft_poll_register(&f->poll, s[0], 13, WEFT_INTEREST_WRITABLE), 0);
+    expect_events(&f->poll, &f->events, {.token = 13, .flags = WEFT_EVENT_WRITABLE});
+    assert_int_equal(shutdown(s[1], SHUT_WR), 0);
+    uint32_t flags = weft_test_event_flags(&f->poll, &f->events, 13);
+    assert_false(flags & (WEFT_EVENT_READ_CLOSED | WEFT_EVENT_WRITE_CLOSED));
+    close_pair(s);
+}
+
 /* The peer closes abortively (RST, via SO_LINGER 0): both directions are finished. */
 static void test_write_closed_and_error_after_peer_reset(void **state)
 {
@@ -628,6 +643,7 @@ int main(void)
         T(test_writable_on_fresh_tcp_connection),
         T(test_edge_triggered),
         T(test_read_closed_after_peer_shutdown),
+        T(test_peer_half_close_wakes_writer),
         T(test_write_closed_and_error_after_peer_reset),
         T(test_write_closed_when_pipe_reader_closes),
         T(test_read_closed_when_pipe_writer_closes),
