@@ -598,6 +598,15 @@ static inline weft_co_site weft_co_site_get(void)
     return weft__co_site;
 }
 
+/*
+ * weft_co_site_set - replace the record, for a driver whose polls nest: save the outer poll's
+ * record with weft_co_site_get() before an inner poll, put it back with this afterwards.
+ */
+static inline void weft_co_site_set(weft_co_site site)
+{
+    weft__co_site = site;
+}
+
 static inline void weft__co_site_note(const char *file, const char *func, int line)
 {
     if (weft__co_site.file) return;

@@ -177,6 +177,42 @@ static void await_repeats_expression_until_not_pending(void **state)
     assert_int_equal(f.r, 41);
 }
 
+/* The suspension macros are single statements: usable as unbraced if/else branches. */
+struct unbraced {
+    weft_co co;
+    int flag, skipped;
+};
+
+static int unbraced(struct unbraced *f, weft_cx *cx)
+{
+    (void)cx;
+    WEFT_BEGIN(&f->co);
+    if (f->flag)
+        WEFT_YIELD(&f->co);
+    else
+        f->skipped++;
+    if (!f->flag)
+        WEFT_WAIT_UNTIL(&f->co, f->flag);
+    else
+        f->skipped += 10;
+    WEFT_END(&f->co, f->skipped);
+}
+
+static void macros_are_single_statements(void **state)
+{
+    (void)state;
+    struct unbraced a = {.flag = 1};
+    assert_int_equal(unbraced(&a, NULL), WEFT_PENDING);
+    assert_int_equal(unbraced(&a, NULL), 10);
+    struct unbraced b = {0};
+    assert_int_equal(unbraced(&b, NULL), WEFT_PENDING);
+    b.flag = 1;
+    assert_int_equal(unbraced(&b, NULL), 1);
+    assert_true(weft_pending(WEFT_PENDING));
+    assert_false(weft_pending(0));
+    assert_false(weft_pending(-EAGAIN));
+}
+
 /* ---- return and restart ------------------------------------------------------------------ */
 
 struct early {
@@ -481,6 +517,23 @@ static void site_line_is_the_suspension_macro(void **state)
     assert_string_equal(weft_co_site_get().func, "yield_here");
 }
 
+/* A driver whose polls nest saves the outer record and puts it back. */
+static void site_can_be_saved_and_restored(void **state)
+{
+    (void)state;
+    struct counter outer = {.n = 1}, inner = {.n = 1};
+    weft_cx cx = {0};
+    weft_co_site_clear();
+    assert_int_equal(counter(&outer, &cx), WEFT_PENDING);
+    weft_co_site saved = weft_co_site_get();
+    weft_co_site_clear();
+    assert_int_equal(yield_here(&inner, NULL), WEFT_PENDING);
+    assert_string_equal(weft_co_site_get().func, "yield_here");
+    weft_co_site_set(saved);
+    assert_string_equal(weft_co_site_get().func, "counter");
+    assert_int_equal(weft_co_site_get().line, saved.line);
+}
+
 /* ---- generators -------------------------------------------------------------------------- */
 
 struct fib {
@@ -701,6 +754,7 @@ int main(void)
         cmocka_unit_test(wait_until_and_while_recheck_on_every_poll),
         cmocka_unit_test(wait_until_true_does_not_suspend),
         cmocka_unit_test(await_repeats_expression_until_not_pending),
+        cmocka_unit_test(macros_are_single_statements),
         cmocka_unit_test(return_finishes_early_with_an_error),
         cmocka_unit_test(restart_runs_the_body_again),
         cmocka_unit_test(cancel_runs_cleanup_exactly_once),
@@ -714,6 +768,7 @@ int main(void)
         cmocka_unit_test(three_levels_cancel_skips_finished_children),
         cmocka_unit_test(site_records_the_innermost_suspension),
         cmocka_unit_test(site_line_is_the_suspension_macro),
+        cmocka_unit_test(site_can_be_saved_and_restored),
         cmocka_unit_test(generator_yields_a_sequence),
         cmocka_unit_test(generator_can_be_abandoned_through_cancel),
         cmocka_unit_test(generator_consumed_by_a_coroutine),
