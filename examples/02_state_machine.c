@@ -186,7 +186,7 @@ WEFT_CO_FN(main_with_macros_fn, main_with_macros, struct main_with_macros)
 /* Poll until done (at most 20 s); return the task's result. */
 static int drive(weft_co_fn poll, void *frame)
 {
-    const struct timespec tick = {.tv_nsec = 100 * 1000 * 1000};
+    const struct timespec tick = {.tv_nsec = 100000000L}; /* 100 ms */
     for (int polls = 0; polls < 200; polls++) {
         int r = poll(frame, NULL);
         if (r != WEFT_PENDING) return r;
