@@ -187,8 +187,9 @@ int weft_runtime_block_on(weft_runtime *rt, weft_co_fn fn, void *frame);
 int weft_runtime_run(weft_runtime *rt);
 
 /*
- * weft_runtime_stop - ask weft_runtime_run() to return after the current loop pass (a task may
- * call it). Tasks stay as they are; a later run continues them. No effect on block_on.
+ * weft_runtime_stop - ask weft_runtime_run() to return as soon as the task being polled (if any)
+ * returns; meant to be called by a task. Other tasks stay as they are (still queued, still
+ * waiting); a later run continues them. Ignored by block_on.
  */
 void weft_runtime_stop(weft_runtime *rt);
 

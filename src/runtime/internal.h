@@ -1,0 +1,145 @@
+/*
+ * Private declarations shared by the files of src/runtime: the task and I/O records, the tables
+ * that hold them, and the few functions one file calls in another.
+ *
+ * Who owns what. Everything the event loop touches between polls — a task's state, its timer,
+ * an fd's readiness and waiters — lives in these runtime-owned records, never in a coroutine
+ * frame. An event or an expired timer therefore never follows a pointer into memory the user
+ * may have freed; the most it can do is wake a task through a generation-checked waker, which
+ * does nothing if the task has finished or its slot has been reused.
+ */
+#ifndef WEFT_RUNTIME_INTERNAL_H
+#define WEFT_RUNTIME_INTERNAL_H
+
+#include "weft/runtime.h"
+#include "runtime/timerq.h"
+
+/* Records per table chunk. A chunk is allocated whole, so records never move. */
+#define WEFT__CHUNK 256u
+
+/* The largest slot count a table may reach; slot + 1 must fit in a uint32_t. */
+#define WEFT__MAX_SLOTS (UINT32_MAX - WEFT__CHUNK)
+
+/* ---------------------------------------------------------------------------------------------
+ * Tables (table.c)
+ * ------------------------------------------------------------------------------------------- */
+
+/* The record at `slot`; slot must be below weft__table_cap(). */
+static inline void *weft__table_at(const struct weft__table *t, size_t size, uint32_t slot)
+{
+    return (char *)t->chunks[slot / WEFT__CHUNK] + (size_t)(slot % WEFT__CHUNK) * size;
+}
+
+/* Number of slots allocated (used or free). */
+static inline uint32_t weft__table_cap(const struct weft__table *t)
+{
+    return t->nchunks * WEFT__CHUNK;
+}
+
+/*
+ * Adds one zeroed chunk of records of `size` bytes. Returns the first new slot, or -ENOMEM.
+ * The caller threads the new records onto its free list.
+ */
+int64_t weft__table_grow(struct weft__table *t, size_t size);
+
+/* Frees every chunk. */
+void weft__table_free(struct weft__table *t);
+
+/* ---------------------------------------------------------------------------------------------
+ * Tasks (task.c)
+ * ------------------------------------------------------------------------------------------- */
+
+/* A task record's state; FREE plus the public weft_task_state values. */
+enum {
+    WEFT__TASK_FREE = 0,
+    WEFT__TASK_READY = WEFT_TASK_READY,
+    WEFT__TASK_RUNNING = WEFT_TASK_RUNNING,
+    WEFT__TASK_WAITING = WEFT_TASK_WAITING,
+    WEFT__TASK_DONE = WEFT_TASK_DONE,
+};
+
+/* A task record's flags. */
+enum {
+    WEFT__TASK_QUEUED = 1u << 0,     /* in the ready queue (an entry whose `next` is live) */
+    WEFT__TASK_WOKEN = 1u << 1,      /* woken while RUNNING: queue again when the poll returns */
+    WEFT__TASK_DETACHED = 1u << 2,   /* free the record as soon as it is DONE (and not QUEUED) */
+    WEFT__TASK_OWNS_FRAME = 1u << 3, /* the runtime allocated the frame: free it at the end */
+    WEFT__TASK_CANCEL = 1u << 4,     /* cancelled during its own poll: cancel when it returns */
+};
+
+/*
+ * One task. Every field is the runtime's; only the frame is the user's. Ordered by size so it
+ * packs without holes. With the timer queue's 24-byte node the record is 72 bytes; the per-task
+ * overhead beyond the frame is exactly this record (and a 16-byte heap slot while a timer is
+ * armed).
+ */
+struct weft__task {
+    union {
+        weft_co_fn fn;     /* while unfinished: the coroutine */
+        int result;        /* once DONE: its result (the function is no longer needed) */
+    } u;
+    void *frame;           /* its frame; first member a weft_co. NULL once released */
+    weft__timer timer;     /* the task's one timer: the earliest deadline it waits for */
+    const char *site_file; /* where it last suspended (weft_co_site), or NULL */
+    weft_waker joiner;     /* the task waiting in weft_task_join for this one, or NONE */
+    uint32_t gen;          /* generation: bumped when the record is freed; never 0 */
+    uint32_t next;         /* ready queue link, or free list link: slot + 1, 0 = end */
+    uint32_t slot;         /* this record's own index (a timer leads back to its task) */
+    uint16_t site_line;    /* line of site_file (saturated at 65535) */
+    uint8_t state;         /* WEFT__TASK_* */
+    uint8_t flags;         /* WEFT__TASK_* flags */
+};
+
+/* The task record at slot. */
+static inline struct weft__task *weft__task_at(const weft_runtime *rt, uint32_t slot)
+{
+    return weft__table_at(&rt->tasks, sizeof(struct weft__task), slot);
+}
+
+/* The record a handle names, or NULL if the handle is stale or the record free. */
+struct weft__task *weft__task_lookup(const weft_runtime *rt, uint32_t slot, uint32_t gen);
+
+/* Makes a task runnable (the body of weft_waker_wake, once the waker is resolved). */
+void weft__task_wake(weft_runtime *rt, struct weft__task *t);
+
+/* Takes the next READY task off the ready queue, or returns NULL if there is none. */
+struct weft__task *weft__ready_pop(weft_runtime *rt);
+
+/* Polls one task once (it has just been taken off the ready queue). */
+void weft__task_run(weft_runtime *rt, struct weft__task *t);
+
+/* Cancels every unfinished task (weft_runtime_close). Returns how many there were. */
+size_t weft__task_cancel_all(weft_runtime *rt);
+
+/* Wakes the task whose timer this is (an expired timer popped from the queue). */
+void weft__task_timer_fired(weft_runtime *rt, weft__timer *timer);
+
+/* ---------------------------------------------------------------------------------------------
+ * I/O resources (io.c)
+ * ------------------------------------------------------------------------------------------- */
+
+/* Readiness bits of an I/O record: one per weft_io_dir. */
+#define WEFT__IO_READY(dir) (1u << (dir))
+
+/* One registered fd. 28 bytes. */
+struct weft__io {
+    weft_waker waiter[2]; /* the task parked on each direction, or WEFT_WAKER_NONE */
+    uint32_t gen;         /* generation: bumped on close; part of the poll token; never 0 */
+    union {
+        int fd;              /* while open */
+        uint32_t next_free;  /* while free: free list link (slot + 1) */
+    } u;
+    uint8_t ready;        /* WEFT__IO_READY bits: last known readiness */
+    uint8_t open;         /* 1 while open */
+};
+
+/* Routes one poll event to the I/O record its token names (stale tokens are dropped). */
+void weft__io_dispatch(weft_runtime *rt, const weft_event *ev);
+
+/* Closes every open I/O record and its fd (weft_runtime_close). Returns how many there were. */
+size_t weft__io_close_all(weft_runtime *rt);
+
+/* Number of live waiters parked on I/O records. O(number of records). */
+size_t weft__io_count_waiting(const weft_runtime *rt);
+
+#endif

@@ -1,0 +1,179 @@
+/*
+ * The event loop: run what is ready, park in the poll layer until something happens, wake
+ * exactly the tasks it concerns, repeat.
+ *
+ * One pass of the loop:
+ *
+ *   1. Run ready tasks, oldest first, until the queue is empty — or until WEFT__PASS_POLLS polls
+ *      in a row, so that tasks which keep waking each other cannot keep events and timers
+ *      waiting forever.
+ *   2. Park: weft_poll_wait() with a timeout of 0 if tasks are still ready, otherwise until the
+ *      earliest timer deadline (forever if there is none).
+ *   3. Each event's token names an I/O record: record its readiness and wake its waiters.
+ *      Each expired timer names a task: wake it.
+ *
+ * The work of a pass is proportional to the tasks that ran, the events that came back and the
+ * timers that expired; nothing here walks all tasks or all sockets.
+ */
+#include "runtime/internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+/* Events collected per park. More simply wait for the next pass. */
+#define WEFT__EVENTS 256
+
+/* Task polls per pass before events and timers get a look-in even if tasks are still ready. */
+#define WEFT__PASS_POLLS 256
+
+int weft_runtime_init(weft_runtime *rt)
+{
+    *rt = (weft_runtime){0};
+    rt->timers = malloc(sizeof *rt->timers);
+    if (rt->timers == NULL) return -ENOMEM;
+    int r = weft__timerq_init(rt->timers);
+    if (r < 0) goto fail_timers;
+    r = weft_events_init(&rt->events, WEFT__EVENTS);
+    if (r < 0) goto fail_events;
+    r = weft_poll_init(&rt->poll);
+    if (r < 0) goto fail_poll;
+    rt->now = weft_time_now();
+    return 0;
+
+fail_poll:
+    weft_events_free(&rt->events);
+fail_events:
+    weft__timerq_free(rt->timers);
+fail_timers:
+    free(rt->timers);
+    rt->timers = NULL;
+    return r;
+}
+
+int weft_runtime_close(weft_runtime *rt)
+{
+    if (rt->running != NULL) return -EBUSY;
+    rt->closing = true;
+    size_t tasks = weft__task_cancel_all(rt);
+    size_t ios = weft__io_close_all(rt);
+#ifndef NDEBUG
+    if (tasks != 0 || ios != 0)
+        fprintf(stderr, "weft_runtime_close: cancelled %zu unfinished task(s), closed %zu open I/O "
+                        "resource(s)\n", tasks, ios);
+#endif
+    weft__table_free(&rt->tasks);
+    weft__table_free(&rt->ios);
+    weft__timerq_free(rt->timers);
+    free(rt->timers);
+    rt->timers = NULL;
+    weft_events_free(&rt->events);
+    weft_poll_close(&rt->poll);
+    return tasks != 0 || ios != 0 ? -EBUSY : 0;
+}
+
+/* Step 1: poll ready tasks in FIFO order, at most WEFT__PASS_POLLS of them, until a stop. */
+static void run_ready(weft_runtime *rt)
+{
+    for (unsigned i = 0; i < WEFT__PASS_POLLS && !rt->stop; i++) {
+        struct weft__task *t = weft__ready_pop(rt);
+        if (t == NULL) return;
+        weft__task_run(rt, t);
+    }
+}
+
+/* Wakes the task of every timer due at rt->now. Returns how many fired. */
+static size_t fire_timers(weft_runtime *rt)
+{
+    size_t n = 0;
+    weft__timer *timer;
+    while ((timer = weft__timerq_pop(rt->timers, rt->now)) != NULL) {
+        weft__task_timer_fired(rt, timer);
+        n++;
+    }
+    return n;
+}
+
+/*
+ * How long step 2 may block: 0 if something is ready (including tasks whose timers expired just
+ * now), else until the earliest deadline, else forever — unless nothing could ever end that
+ * wait (no timer, no open fd): that is a deadlock, reported as -EDEADLK rather than slept through.
+ */
+static int park_timeout(weft_runtime *rt, int64_t *timeout)
+{
+    *timeout = 0;
+    if (rt->ready_len != 0) return 0;
+    rt->now = weft_time_now();
+    if (fire_timers(rt) != 0) return 0;
+    int64_t next = weft__timerq_next(rt->timers);
+    if (next >= 0)
+        *timeout = next - rt->now;
+    else if (rt->io_open != 0)
+        *timeout = WEFT_POLL_FOREVER;
+    else
+        return -EDEADLK;
+    return 0;
+}
+
+/* Steps 2 and 3. Returns 0, -EDEADLK, or the poll layer's -errno. */
+static int park(weft_runtime *rt)
+{
+    int64_t timeout;
+    int r = park_timeout(rt, &timeout);
+    if (r < 0) return r;
+    int n = weft_poll_wait(&rt->poll, &rt->events, timeout);
+    if (n < 0) return n;
+    for (int i = 0; i < n; i++)
+        weft__io_dispatch(rt, &rt->events.items[i]);
+    rt->now = weft_time_now();
+    fire_timers(rt);
+    return 0;
+}
+
+/* True once block_on's root has finished. */
+static bool root_done(const weft_runtime *rt, weft_task root)
+{
+    const struct weft__task *t = weft__task_lookup(rt, root.slot, root.gen);
+    return t == NULL || t->state == WEFT__TASK_DONE;
+}
+
+int weft_runtime_block_on(weft_runtime *rt, weft_co_fn fn, void *frame)
+{
+    if (rt->running != NULL) return -EBUSY;
+    weft_task root;
+    int r = weft_task_spawn(rt, fn, frame, &root);
+    if (r < 0) return r;
+    rt->now = weft_time_now();
+    for (;;) {
+        rt->stop = false; /* only weft_runtime_run stops */
+        run_ready(rt);
+        if (root_done(rt, root)) break;
+        r = park(rt);
+        if (r < 0) {
+            weft_task_cancel(rt, root);
+            (void)weft_task_result(rt, root);
+            return r;
+        }
+    }
+    return weft_task_result(rt, root);
+}
+
+int weft_runtime_run(weft_runtime *rt)
+{
+    if (rt->running != NULL) return -EBUSY;
+    rt->stop = false;
+    rt->now = weft_time_now();
+    int r = 0;
+    while (rt->live_tasks != 0 && !rt->stop) {
+        run_ready(rt);
+        if (rt->live_tasks == 0 || rt->stop) break;
+        r = park(rt);
+        if (r < 0) break;
+    }
+    rt->stop = false;
+    return r;
+}
+
+void weft_runtime_stop(weft_runtime *rt)
+{
+    rt->stop = true;
+}
