@@ -1,0 +1,411 @@
+/*
+ * weft/http.h — HTTP/1.1 for weft.
+ *
+ * This header has two parts.
+ *
+ *  Part 1, "the pure parts", needs no sockets, no runtime and no allocation. It is three small
+ *  tools that turn bytes into structure and back:
+ *
+ *    URLs      weft_url_parse() splits "http://host:port/path?query" into what a client needs
+ *              to connect and what it puts in the request line; weft_url_decode() undoes
+ *              percent-encoding.
+ *    Requests  weft_http_request_write() serialises a request (method, Host, headers, body)
+ *              into a caller buffer.
+ *    Messages  weft_http_parser reads an HTTP/1.1 message as it arrives, in pieces of any size:
+ *              a response (for the client) or a request (for a server).
+ *
+ *  Part 2, the client coroutine, builds on part 1 and follows it further down.
+ *
+ * Errors follow weft/error.h: functions return >= 0 on success and a negative errno or WEFT_E*
+ * code on failure. The HTTP codes:
+ *
+ *   WEFT_EHTTP_PARSE        the bytes are not a well-formed HTTP/1.1 message (server: 400)
+ *   WEFT_EHTTP_TOOBIG       the head (start line + header fields) is bigger than the head
+ *                           buffer, or a chunk-size line is longer than WEFT_HTTP_CHUNK_LINE_MAX
+ *                           (server: 431)
+ *   WEFT_EHTTP_TOOMANY      more header fields than the caller's array holds (server: 431)
+ *   WEFT_EHTTP_BODY_TOOBIG  the body is larger than the caller's max_body (server: 413)
+ *   WEFT_EHTTP_UNSUPPORTED  well-formed but not something weft does: https://, a protocol
+ *                           upgrade (101), a transfer coding other than chunked, an HTTP
+ *                           version other than 1.0/1.1 (server: 501, or 505 for the version)
+ *   WEFT_EHTTP_TRUNCATED    the peer closed the connection in the middle of a message
+ *   WEFT_EHTTP_URL          a URL or percent-escape is malformed
+ *   WEFT_ECLOSED            the peer closed the connection between messages (a clean end)
+ */
+#ifndef WEFT_HTTP_H
+#define WEFT_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h> /* ssize_t */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* =============================================================================================
+ * Part 1 — the pure parts: URLs, request serialisation, message parsing
+ * =========================================================================================== */
+
+/* ---------------------------------------------------------------------------------------------
+ * Methods and header fields
+ * ------------------------------------------------------------------------------------------- */
+
+/* A request method. The request parser maps any other well-formed method to WEFT_HTTP_OTHER
+ * (its text is in weft_http_parser.method_name); a server usually answers that with 405. */
+typedef enum weft_http_method {
+    WEFT_HTTP_OTHER = 0, /* a method weft has no name for (parsed requests only) */
+    WEFT_HTTP_GET,
+    WEFT_HTTP_HEAD,
+    WEFT_HTTP_POST,
+    WEFT_HTTP_PUT,
+    WEFT_HTTP_DELETE,
+    WEFT_HTTP_OPTIONS,
+    WEFT_HTTP_PATCH,
+} weft_http_method;
+
+/*
+ * weft_http_method_name - the method as it appears on the wire ("GET", "HEAD", ...).
+ *
+ * Returns a static string; "" for WEFT_HTTP_OTHER or a value outside the enum.
+ */
+const char *weft_http_method_name(weft_http_method method);
+
+/*
+ * One header field. Used both ways: the parser fills an array of these with slices of its head
+ * buffer, and weft_http_request_write() reads the caller's extra fields from one.
+ *
+ * From the parser, name and value are also NUL-terminated (the parser writes the NUL over the
+ * ':' or the line's CR), so they can be handed to strtol() or printf("%s"). The name is as the
+ * peer spelled it; compare names with weft_http_header_name_is(), which ignores case. The value
+ * has surrounding spaces and tabs removed and never contains CR, LF or NUL.
+ */
+typedef struct weft_http_header {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+} weft_http_header;
+
+/*
+ * weft_http_header_name_is - whether header h is called name, ignoring ASCII case.
+ *
+ * name: NUL-terminated, e.g. "content-type".
+ */
+bool weft_http_header_name_is(const weft_http_header *h, const char *name);
+
+/* ---------------------------------------------------------------------------------------------
+ * URLs
+ * ------------------------------------------------------------------------------------------- */
+
+/* The longest host name weft_url_parse() accepts (DNS names are at most 253 characters). */
+#define WEFT_URL_HOST_MAX 255
+
+/*
+ * A parsed http:// URL. The host is copied (NUL-terminated, ready for getaddrinfo() or
+ * inet_pton()); path and query point into the string given to weft_url_parse(), which must
+ * outlive this struct — except that an empty path is reported as the static string "/".
+ */
+typedef struct weft_url {
+    char host[WEFT_URL_HOST_MAX + 1]; /* "example.com", "127.0.0.1", or "::1" (no brackets) */
+    bool host_is_ipv6;                /* the URL had an IPv6 literal: "[::1]" */
+    uint16_t port;                    /* the URL's port, or 80 */
+    const char *path;                 /* starts with '/'; never empty */
+    size_t path_len;
+    const char *query; /* "?a=b" including the '?', or "" (query_len 0) */
+    size_t query_len;
+} weft_url;
+
+/*
+ * weft_url_parse - split an http:// URL into host, port, path and query.
+ *
+ * url, len: the URL text (need not be NUL-terminated; a NUL inside it is an error).
+ * Accepted: "http://" (any case) host [":" port] [path] ["?" query] ["#" fragment], where
+ *   host  is a name of letters, digits, '-', '.', '_', '~' (at most WEFT_URL_HOST_MAX bytes) or
+ *         an IPv6 literal in brackets, "[::1]" (checked with inet_pton; no zone id);
+ *   port  is 1..65535; an empty port ("http://h:/") means 80;
+ *   path, query and fragment use only the characters RFC 3986 allows there, with every '%'
+ *         followed by two hex digits. The fragment is checked, then dropped: it is never sent.
+ * Userinfo ("http://user:pass@host/") is rejected: RFC 9110 deprecates it for http, and quietly
+ * dropping credentials would hide a mistake.
+ * Returns 0 and fills u, or:
+ *   WEFT_EHTTP_UNSUPPORTED  an https:// URL ("not supported yet"; never downgraded to http);
+ *   WEFT_EHTTP_URL          anything else malformed (other schemes, missing host, bad port,
+ *                           a space or control character, a bad escape, ...).
+ * On failure u is left in an unspecified state.
+ */
+int weft_url_parse(weft_url *u, const char *url, size_t len);
+
+/*
+ * weft_url_decode - undo percent-encoding: "%41b%20c" becomes "Ab c".
+ *
+ * dst, size: where the decoded bytes go. Decoding never lengthens the text, so dst may be src
+ *            itself (in-place) and size >= len always suffices. No NUL is appended.
+ * src, len:  the encoded text. '+' is left alone (that is form encoding, not URL encoding).
+ *            A decoded %00 is kept as a 0 byte: use the returned length, not strlen().
+ * Returns the decoded length, or WEFT_EHTTP_URL if a '%' is not followed by two hex digits,
+ * -ENOBUFS if dst is too small, -EOVERFLOW if len is over INT_MAX.
+ */
+int weft_url_decode(char *dst, size_t size, const char *src, size_t len);
+
+/* ---------------------------------------------------------------------------------------------
+ * Writing a request
+ * ------------------------------------------------------------------------------------------- */
+
+/* What weft_http_request_write() sends. */
+typedef struct weft_http_request {
+    weft_http_method method;         /* any named method; WEFT_HTTP_OTHER is -EINVAL */
+    const weft_url *url;             /* gives the request target (path + query) and Host */
+    const weft_http_header *headers; /* extra fields, sent in order; may be NULL if nheaders 0 */
+    size_t nheaders;
+    const void *body; /* may be NULL if body_len is 0 */
+    size_t body_len;
+} weft_http_request;
+
+/*
+ * weft_http_request_write - serialise a request, head and body, into buf.
+ *
+ * Writes "METHOD path?query HTTP/1.1", then "Host: host[:port]" (the port only when it is not
+ * 80; IPv6 literals in brackets) unless req->headers has its own Host field, then the caller's
+ * fields in order, then "Content-Length: N" when there is a body or the method is POST or PUT
+ * (which always announce their length, even 0), then the blank line and the body. Nothing else
+ * is added: ask for "Connection: close" and the like through req->headers.
+ *
+ * Returns the number of bytes written (no NUL is added), or:
+ *   -ENOBUFS  the request does not fit in size bytes (buf's contents are then unspecified);
+ *   -EINVAL   method is WEFT_HTTP_OTHER; url is NULL or its path/query contain characters a
+ *             request target may not; a header name is not a token; a header value contains CR,
+ *             LF, NUL or another control character (so no field can smuggle in another); or
+ *             req->headers sets Content-Length or Transfer-Encoding (the writer owns framing).
+ *   -EOVERFLOW  the request would be over INT_MAX bytes.
+ */
+int weft_http_request_write(const weft_http_request *req, char *buf, size_t size);
+
+/*
+ * weft_http_request_write_head - like weft_http_request_write() but stop after the blank line.
+ *
+ * The head still announces Content-Length: req->body_len; send the body yourself (say with
+ * writev) to avoid copying a large one.
+ */
+int weft_http_request_write_head(const weft_http_request *req, char *buf, size_t size);
+
+/* ---------------------------------------------------------------------------------------------
+ * Reading a message: weft_http_parser
+ * ---------------------------------------------------------------------------------------------
+ *
+ * One parser reads one message at a time off one connection: a response (client side, after
+ * weft_http_parser_init_response) or a request (server side, weft_http_parser_init_request).
+ * It does no I/O. You read bytes from the socket however you like and feed them in; it hands
+ * back one event per call:
+ *
+ *   WEFT_HTTP_EV_HEAD       the status/request line and header fields are complete; the
+ *                           results (status, headers, body_kind, keep_alive, ...) are in the
+ *                           parser struct and stay valid until reset or re-init.
+ *   WEFT_HTTP_EV_BODY       some body bytes: ev.data/ev.len point INTO the input you passed,
+ *                           already stripped of chunked framing. Nothing is copied.
+ *   WEFT_HTTP_EV_DONE       the message is complete (any trailer fields are in headers[]).
+ *   WEFT_HTTP_EV_NEED_MORE  all the input was consumed without completing an event: read more.
+ *
+ * The head is the one part that may arrive split anywhere (even inside a field name), so the
+ * parser copies it into a buffer you supply. That buffer's size is the limit on header bytes and
+ * your header array's length the limit on header count — a parser never allocates.
+ *
+ * The loop a client coroutine runs (errors are negative, events carry no error):
+ *
+ *     weft_http_parser_init_response(&p, WEFT_HTTP_GET, &cfg);
+ *     for (;;) {
+ *         if (off == len) { len = read(fd, buf, sizeof buf); off = 0;      (suspends here)
+ *                           if (len == 0) { rc = weft_http_parser_eof(&p, &ev); ... } }
+ *         ssize_t n = weft_http_parser_feed(&p, buf + off, len - off, &ev);
+ *         if (n < 0) return (int)n;
+ *         off += (size_t)n;
+ *         if (ev.type == WEFT_HTTP_EV_HEAD) { look at p.status, p.headers ... }
+ *         if (ev.type == WEFT_HTTP_EV_BODY) { use ev.data[0 .. ev.len) before the next read }
+ *         if (ev.type == WEFT_HTTP_EV_DONE) break;    bytes from buf + off on are the next message
+ *     }
+ *
+ * Call feed again after every event even when no input is left (pass len 0): the end of a body
+ * is reported by a DONE that consumes nothing. Feeding the same bytes split at any position, or
+ * one byte at a time, gives the same head, the same body bytes and the same result.
+ *
+ * What it checks (RFC 9112; anything else is WEFT_EHTTP_PARSE unless said otherwise):
+ *  - Lines end in CRLF; a bare CR or bare LF is an error.
+ *  - Status line: "HTTP/1.0" or "HTTP/1.1", SP, three digits 100..599, SP, a reason phrase
+ *    (which may be empty) of visible characters, spaces and tabs. Another HTTP/x.y version is
+ *    WEFT_EHTTP_UNSUPPORTED.
+ *  - Request line: a token method, SP, a target of URI characters ('/'-rooted origin form, an
+ *    absolute http(s):// form, or "*"), SP, HTTP/1.0 or HTTP/1.1. Empty lines before the
+ *    request line are skipped (RFC 9112 §2.2) but count towards the head limit.
+ *  - Header fields: a token name immediately followed by ':' (whitespace before the colon is an
+ *    error), a value of visible characters, spaces and tabs. A line starting with a space or tab
+ *    (obs-fold, a folded continuation) is an error. Names compare case-insensitively.
+ *  - Content-Length: digits only (no sign), fits in 64 bits; repeated fields or comma lists must
+ *    all give the same number. Transfer-Encoding: exactly "chunked" is supported; any other
+ *    coding is WEFT_EHTTP_UNSUPPORTED; Transfer-Encoding in an HTTP/1.0 message, or together
+ *    with Content-Length, is an error. Connection: a comma list of tokens.
+ *  - Requests: HTTP/1.1 needs exactly one Host field, HTTP/1.0 at most one.
+ *  - Chunked bodies: hex sizes (overflowing 64 bits is an error), extensions (";name" or
+ *    ";name=token" or ';name="quoted"') checked and ignored, CRLF after every chunk's data,
+ *    trailer fields checked like header fields and appended to headers[] (ntrailers of them).
+ *  - Responses: 1xx interim responses (100 Continue, 103 Early Hints, ...) are skipped — the
+ *    HEAD event is for the final response — except 101 Switching Protocols, which is
+ *    WEFT_EHTTP_UNSUPPORTED. A response to HEAD, and 204 and 304, have no body whatever their
+ *    headers say. Without Content-Length or chunked a response body runs until the peer closes
+ *    (call weft_http_parser_eof() then); a request without them has no body.
+ */
+
+/* The parser's event types. */
+typedef enum weft_http_event_type {
+    WEFT_HTTP_EV_NEED_MORE = 0, /* all input consumed; feed more */
+    WEFT_HTTP_EV_HEAD,          /* the head is complete; read the results in the parser */
+    WEFT_HTTP_EV_BODY,          /* body bytes at ev.data, ev.len > 0 */
+    WEFT_HTTP_EV_DONE,          /* the message is complete */
+} weft_http_event_type;
+
+/* One event from weft_http_parser_feed(). */
+typedef struct weft_http_event {
+    weft_http_event_type type;
+    const char *data; /* WEFT_HTTP_EV_BODY: body bytes, inside the input just fed; else NULL */
+    size_t len;       /* WEFT_HTTP_EV_BODY: how many (> 0); else 0 */
+} weft_http_event;
+
+/* How the message's body is delimited, known from the HEAD event on. */
+typedef enum weft_http_body_kind {
+    WEFT_HTTP_BODY_NONE = 0, /* no body: HEAD, 1xx/204/304, or a request with no framing */
+    WEFT_HTTP_BODY_LENGTH,   /* exactly content_length bytes */
+    WEFT_HTTP_BODY_CHUNKED,  /* Transfer-Encoding: chunked; length unknown until the end */
+    WEFT_HTTP_BODY_CLOSE,    /* responses only: everything until the peer closes */
+} weft_http_body_kind;
+
+/* The value of max_body meaning "no limit". */
+#define WEFT_HTTP_UNLIMITED UINT64_MAX
+
+/* A chunk-size line (size and extensions, without CRLF) longer than this is WEFT_EHTTP_TOOBIG. */
+#define WEFT_HTTP_CHUNK_LINE_MAX 4096
+
+/*
+ * Storage and limits for a parser, owned by the caller and used until the parser is re-inited.
+ * A few KiB of head_buf is plenty for ordinary servers (8192 is a common choice).
+ */
+typedef struct weft_http_parser_config {
+    char *head_buf;            /* where the head is collected, then any trailer section */
+    size_t head_size;          /* its size: the limit on head + trailer bytes, CRLFs included
+                                  (a chunked body's final CRLF takes 2 bytes of it) */
+    weft_http_header *headers; /* where parsed fields go: header fields, then trailer fields */
+    size_t max_headers;        /* its length: the limit on the number of fields */
+    uint64_t max_body;         /* the limit on body bytes; WEFT_HTTP_UNLIMITED for none */
+} weft_http_parser_config;
+
+/*
+ * The parser. Caller-allocated (a coroutine frame, a connection struct); no close needed.
+ * The public fields are results: valid from the HEAD event until the next reset or init (the
+ * strings point into head_buf). Fields marked "response" or "request" are zero for the other.
+ */
+typedef struct weft_http_parser {
+    int version;        /* 10 for HTTP/1.0, 11 for HTTP/1.1 */
+    int status;         /* response: the final status code, 200..599 */
+    const char *reason; /* response: the reason phrase, NUL-terminated, maybe "" */
+    size_t reason_len;
+    weft_http_method method; /* request: the method; response: the method given at init */
+    const char *method_name; /* request: the method as sent, NUL-terminated */
+    size_t method_name_len;
+    const char *target; /* request: the request target as sent, NUL-terminated */
+    size_t target_len;
+    weft_http_header *headers; /* the header fields, then the trailer fields */
+    size_t nheaders;           /* header fields: headers[0 .. nheaders) */
+    size_t ntrailers;          /* trailer fields: headers[nheaders .. nheaders + ntrailers) */
+    weft_http_body_kind body_kind;
+    uint64_t content_length; /* WEFT_HTTP_BODY_LENGTH: the body's length; else 0 */
+    uint64_t body_received;  /* body bytes reported so far */
+    bool keep_alive;         /* may another message follow on this connection? HTTP/1.1
+                                unless "Connection: close"; HTTP/1.0 only with
+                                "Connection: keep-alive"; never for a close-delimited body */
+
+    struct { /* private: the parser's state between calls */
+        weft_http_parser_config cfg;
+        unsigned char is_request;  /* which start line to expect */
+        unsigned char state;       /* where in the message we are */
+        unsigned char chunk_state; /* where in a chunk-size line we are */
+        unsigned char started;     /* any byte of this message seen (for eof) */
+        int error;                 /* a sticky error, once one happened */
+        size_t head_len;           /* bytes of head_buf in use */
+        size_t line_start;         /* offset in head_buf of the line being collected */
+        size_t fields;             /* fields stored in headers[] so far */
+        size_t start_line;         /* offset of the start line (after skipped empty lines) */
+        uint64_t remaining;        /* body bytes left: of the message, or of the current chunk */
+        size_t chunk_line_len;     /* bytes of the current chunk-size line */
+    } priv;
+} weft_http_parser;
+
+/*
+ * weft_http_parser_init_response - prepare p to read one response.
+ *
+ * method: the method of the request this answers (a response to HEAD has no body).
+ * cfg:    storage and limits, copied; the buffers it points to must outlive the parser's use.
+ *         head_size and max_headers may be 0 (every head then fails with TOOBIG / TOOMANY).
+ */
+void weft_http_parser_init_response(weft_http_parser *p, weft_http_method method,
+                                    const weft_http_parser_config *cfg);
+
+/*
+ * weft_http_parser_init_request - prepare p to read one request (the server side).
+ *
+ * cfg: as for weft_http_parser_init_response(). max_body bounds a request's body.
+ */
+void weft_http_parser_init_request(weft_http_parser *p, const weft_http_parser_config *cfg);
+
+/*
+ * weft_http_parser_reset - prepare p for the next message on the same connection.
+ *
+ * Keeps the config; clears the results (the previous message's header strings are overwritten
+ * as the next head arrives). method: for a response parser, the next request's method; ignored
+ * by a request parser. Bytes left over after DONE belong to the next message: feed them next.
+ */
+void weft_http_parser_reset(weft_http_parser *p, weft_http_method method);
+
+/*
+ * weft_http_parser_feed - parse the next bytes of the message and report one event.
+ *
+ * data, len: the next input (len may be 0). ev: filled with the event (never left undefined).
+ * Returns how many bytes of data were consumed (0..len), or a negative error (see the top of
+ * this header). With WEFT_HTTP_EV_NEED_MORE all len bytes were consumed. With other events some
+ * may be left: feed data + returned count next. Once it reports DONE, it keeps reporting DONE
+ * with 0 bytes consumed until reset. Once it fails, it keeps failing with the same error.
+ * Never suspends; never allocates; never reads outside data[0 .. len).
+ *
+ * Limits: on WEFT_EHTTP_BODY_TOOBIG for a Content-Length over max_body the head was complete, so
+ * status and headers are readable for a better error message.
+ */
+ssize_t weft_http_parser_feed(weft_http_parser *p, const char *data, size_t len,
+                              weft_http_event *ev);
+
+/*
+ * weft_http_parser_eof - tell the parser the peer closed the connection (read returned 0).
+ *
+ * ev: filled in (DONE on success).
+ * Returns 0 with ev DONE when the message is complete: it was already, or its body runs to the
+ * close. Otherwise returns:
+ *   WEFT_ECLOSED          no byte of this message had arrived (a clean close between messages;
+ *                         for a client, a reused keep-alive connection the server had closed);
+ *   WEFT_EHTTP_TRUNCATED  the message was cut short;
+ *   the sticky error, if feed had already failed.
+ */
+int weft_http_parser_eof(weft_http_parser *p, weft_http_event *ev);
+
+/*
+ * weft_http_parser_header - the first header field called name (any case), or NULL.
+ *
+ * Looks at header fields only, not trailers. Valid after the HEAD event.
+ */
+const weft_http_header *weft_http_parser_header(const weft_http_parser *p, const char *name);
+
+/* =============================================================================================
+ * Part 2 — the client coroutine (connect, send, receive, keep-alive pool, redirects)
+ * =========================================================================================== */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_HTTP_H */

@@ -1,0 +1,140 @@
+/*
+ * Where does the body end? Once the head is complete, the fields that decide framing
+ * (Content-Length, Transfer-Encoding), connection reuse (Connection) and, for requests, Host are
+ * read here, and the message gets its body_kind (RFC 9112 §6.3).
+ *
+ * Ambiguity is refused, never resolved by a guess: two parties that resolve it differently (a
+ * proxy and a server, say) disagree on where one message ends and the next begins, which is
+ * how request smuggling works. So differing Content-Lengths, Content-Length together with
+ * chunked, and chunked in HTTP/1.0 are all errors.
+ */
+#include "http/http_internal.h"
+#include "weft/error.h"
+
+/* What the head's framing-related fields said. */
+typedef struct framing_fields {
+    bool has_length;   /* a Content-Length field was present */
+    uint64_t length;   /* its value */
+    bool has_coding;   /* a Transfer-Encoding field was present */
+    unsigned codings;  /* transfer codings listed, over all Transfer-Encoding fields */
+    bool only_chunked; /* the codings are exactly one "chunked" */
+    bool conn_close;   /* Connection lists "close" */
+    bool conn_keep;    /* Connection lists "keep-alive" */
+    unsigned hosts;    /* Host fields */
+} framing_fields;
+
+/* Content-Length = 1*DIGIT; a list ("5, 5") or a repeated field must agree on one value. */
+static int read_content_length(framing_fields *f, const weft_http_header *h)
+{
+    const char *pos = h->value, *end = h->value + h->value_len, *elem;
+    size_t len;
+    bool any = false;
+    while (weft__http_list_next(&pos, end, &elem, &len)) {
+        uint64_t v = 0;
+        for (size_t i = 0; i < len; i++) {
+            unsigned char c = (unsigned char)elem[i];
+            if (!weft__http_is_digit(c)) return WEFT_EHTTP_PARSE;
+            uint64_t digit = (uint64_t)(c - '0');
+            if (v > (UINT64_MAX - digit) / 10) return WEFT_EHTTP_PARSE; /* overflows 64 bits */
+            v = v * 10 + digit;
+        }
+        if (f->has_length && v != f->length) return WEFT_EHTTP_PARSE;
+        f->has_length = true;
+        f->length = v;
+        any = true;
+    }
+    return any ? 0 : WEFT_EHTTP_PARSE;
+}
+
+/* Transfer-Encoding = #transfer-coding; weft decodes "chunked" and nothing else. */
+static int read_transfer_encoding(framing_fields *f, const weft_http_header *h)
+{
+    const char *pos = h->value, *end = h->value + h->value_len, *elem;
+    size_t len;
+    bool any = false;
+    while (weft__http_list_next(&pos, end, &elem, &len)) {
+        if (!weft__http_is_token(elem, len)) return WEFT_EHTTP_PARSE;
+        f->codings++;
+        f->only_chunked = f->codings == 1 && weft__http_equals_nocase(elem, len, "chunked");
+        any = true;
+    }
+    f->has_coding = true;
+    return any ? 0 : WEFT_EHTTP_PARSE;
+}
+
+/* Connection = #connection-option (tokens). */
+static int read_connection(framing_fields *f, const weft_http_header *h)
+{
+    const char *pos = h->value, *end = h->value + h->value_len, *elem;
+    size_t len;
+    while (weft__http_list_next(&pos, end, &elem, &len)) {
+        if (!weft__http_is_token(elem, len)) return WEFT_EHTTP_PARSE;
+        if (weft__http_equals_nocase(elem, len, "close")) f->conn_close = true;
+        if (weft__http_equals_nocase(elem, len, "keep-alive")) f->conn_keep = true;
+    }
+    return 0;
+}
+
+/* Host = uri-host [ ":" port ]: a name, an IPv4 address or a bracketed IPv6 literal. */
+static int read_host(framing_fields *f, const weft_http_header *h)
+{
+    for (size_t i = 0; i < h->value_len; i++) {
+        unsigned char c = (unsigned char)h->value[i];
+        if (!weft__http_is_unreserved(c) && c != ':' && c != '[' && c != ']')
+            return WEFT_EHTTP_PARSE;
+    }
+    f->hosts++;
+    return 0;
+}
+
+static int read_fields(weft_http_parser *p, framing_fields *f)
+{
+    for (size_t i = 0; i < p->nheaders; i++) {
+        const weft_http_header *h = &p->headers[i];
+        int rc = 0;
+        if (weft_http_header_name_is(h, "content-length"))
+            rc = read_content_length(f, h);
+        else if (weft_http_header_name_is(h, "transfer-encoding"))
+            rc = read_transfer_encoding(f, h);
+        else if (weft_http_header_name_is(h, "connection"))
+            rc = read_connection(f, h);
+        else if (p->priv.is_request && weft_http_header_name_is(h, "host"))
+            rc = read_host(f, h);
+        if (rc < 0) return rc;
+    }
+    return 0;
+}
+
+/* Which responses never have a body, whatever their fields say (RFC 9112 §6.3, rule 1). */
+static bool response_has_no_body(const weft_http_parser *p)
+{
+    return p->method == WEFT_HTTP_HEAD || p->status == 204 || p->status == 304;
+}
+
+int weft__http_head_framing(weft_http_parser *p)
+{
+    framing_fields f = {0};
+    p->nheaders = p->priv.fields;
+    int rc = read_fields(p, &f);
+    if (rc < 0) return rc;
+    if (f.has_coding && (f.has_length || p->version == 10)) return WEFT_EHTTP_PARSE;
+    if (p->priv.is_request && (f.hosts > 1 || (p->version == 11 && f.hosts == 0)))
+        return WEFT_EHTTP_PARSE; /* RFC 9112 §3.2: a server MUST answer these with 400 */
+
+    p->content_length = f.has_length ? f.length : 0;
+    p->keep_alive = !f.conn_close && (p->version == 11 || f.conn_keep);
+    if (!p->priv.is_request && response_has_no_body(p)) {
+        p->body_kind = WEFT_HTTP_BODY_NONE;
+    } else if (f.has_coding) {
+        if (!f.only_chunked) return WEFT_EHTTP_UNSUPPORTED;
+        p->body_kind = WEFT_HTTP_BODY_CHUNKED;
+    } else if (f.has_length) {
+        p->body_kind = WEFT_HTTP_BODY_LENGTH;
+    } else if (!p->priv.is_request) {
+        p->body_kind = WEFT_HTTP_BODY_CLOSE;
+        p->keep_alive = false;
+    } else {
+        p->body_kind = WEFT_HTTP_BODY_NONE;
+    }
+    return 0;
+}
