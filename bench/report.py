@@ -1,0 +1,777 @@
+#!/usr/bin/env python3
+"""Turns the raw results of scripts/bench into docs/benchmarks.md and a chart of the ratios.
+
+    python3 bench/report.py --results build/bench/results --out docs/benchmarks.md
+
+Reads, in the results directory (all written by scripts/bench):
+  meta.txt      key=value lines: the date, the machine, the knobs
+  records.txt   one measurement a line, space-separated key=value; `wl=` names the workload,
+                `prog=` the program, `missing=1` marks a program that is not built
+  commands.txt  kind<TAB>command, the first command of each kind
+  logs/, strace/, callgrind/   raw outputs that records point to (wrk=, strace=, callgrind=)
+
+Every drifting figure is reported as the median over runs with its spread (min..max), and
+ratios are taken per run against the baseline measured in the same run, then summarised the
+same way. Standard library only.
+"""
+import argparse
+import math
+import os
+import re
+import statistics
+import subprocess
+
+NOT_BUILT = "not built yet"
+
+# Programs in table order; the first of each list is the baseline the ratios are taken against.
+SERVERS = ["epoll_server", "uv_server", "weft_server"]
+CLIENTS = ["epoll_client", "uv_client", "curl_multi_client", "weft_client"]
+LABELS = {
+    "epoll_server": "hand-written epoll",
+    "uv_server": "libuv",
+    "weft_server": "weft",
+    "epoll_client": "hand-written epoll",
+    "uv_client": "libuv",
+    "curl_multi_client": "libcurl multi (socket API)",
+    "weft_client": "weft",
+}
+
+# ---- reading ------------------------------------------------------------------------------------
+
+
+def read_kv_lines(path):
+    rows = []
+    if not os.path.exists(path):
+        return rows
+    with open(path) as f:
+        for line in f:
+            row = {}
+            for tok in line.split():
+                if "=" in tok:
+                    k, v = tok.split("=", 1)
+                    row[k] = v
+            if row:
+                rows.append(row)
+    return rows
+
+
+def read_meta(path):
+    meta = {}
+    with open(path) as f:
+        for line in f:
+            if "=" in line:
+                k, v = line.rstrip("\n").split("=", 1)
+                meta[k] = v
+    return meta
+
+
+def read_commands(path):
+    cmds = []
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                kind, _, cmd = line.rstrip("\n").partition("\t")
+                cmds.append((kind, cmd))
+    return cmds
+
+
+def num(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_wrk(path):
+    """requests, req/s and error count from wrk's output."""
+    text = open(path).read() if os.path.exists(path) else ""
+    m = re.search(r"(\d+) requests in ([\d.]+)(\w+)", text)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    errs = 0
+    se = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if se:
+        errs += sum(int(x) for x in se.groups())
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if bad:
+        errs += int(bad.group(1))
+    if not m or not rps:
+        return None
+    return {"requests": int(m.group(1)), "rps": float(rps.group(1)), "errors": errs}
+
+
+def parse_strace(path):
+    """{syscall: calls} from `strace -c` output, with 'total'."""
+    calls = {}
+    if not os.path.exists(path):
+        return calls
+    for line in open(path):
+        toks = line.split()
+        if len(toks) >= 5 and re.match(r"^[\d.]+$", toks[0]) and toks[3].isdigit():
+            calls[toks[-1]] = int(toks[3])
+    return calls
+
+
+def parse_callgrind(path):
+    """Instructions executed in user space ('Collected : N' in callgrind's log)."""
+    if not os.path.exists(path):
+        return None
+    m = re.search(r"Collected\s*:\s*(\d+)", open(path).read())
+    return int(m.group(1)) if m else None
+
+
+# ---- statistics ---------------------------------------------------------------------------------
+
+
+class Stat:
+    """Median and spread of a list of values; str() is 'median (min..max)'."""
+
+    def __init__(self, values, fmt="{:.2f}"):
+        self.values = [v for v in values if v is not None and not math.isnan(v)]
+        self.fmt = fmt
+
+    @property
+    def ok(self):
+        return bool(self.values)
+
+    @property
+    def median(self):
+        return statistics.median(self.values) if self.values else None
+
+    def __str__(self):
+        if not self.values:
+            return "n/a"
+        f = self.fmt
+        med = f.format(self.median)
+        if len(self.values) == 1:
+            return med
+        return f"{med} ({f.format(min(self.values))}..{f.format(max(self.values))})"
+
+
+def same_run_ratios(by_run, base_by_run):
+    """Per-run ratios value/baseline for the runs both have."""
+    out = []
+    for run, v in by_run.items():
+        b = base_by_run.get(run)
+        if v is not None and b:
+            out.append(v / b)
+    return out
+
+
+def ratio_str(by_run, base_by_run):
+    s = Stat(same_run_ratios(by_run, base_by_run), "{:.2f}")
+    return (str(s) + "×") if s.ok else "n/a"
+
+
+# ---- the model: one object that holds every figure ----------------------------------------------
+
+
+class Results:
+    def __init__(self, results_dir):
+        self.dir = results_dir
+        self.meta = read_meta(os.path.join(results_dir, "meta.txt"))
+        self.records = read_kv_lines(os.path.join(results_dir, "records.txt"))
+        self.commands = read_commands(os.path.join(results_dir, "commands.txt"))
+        self.clk_tck = float(self.meta.get("clk_tck", "100"))
+
+    def rows(self, wl, **match):
+        return [r for r in self.records if r.get("wl") == wl and "missing" not in r
+                and all(r.get(k) == v for k, v in match.items())]
+
+    def missing(self, wl, prog):
+        return any(r.get("wl") == wl and r.get("prog") == prog and "missing" in r
+                   for r in self.records)
+
+    def present(self, wl, prog):
+        return bool(self.rows(wl, prog=prog))
+
+    # -- workload 1
+    def server_runs(self, prog, conns):
+        """{run: (cpu µs per request, req/s, errors)}"""
+        out = {}
+        for r in self.rows("server", prog=prog, conns=conns):
+            w = parse_wrk(r["wrk"])
+            if not w or w["requests"] == 0:
+                continue
+            cpu_us = int(r["ticks"]) / self.clk_tck / w["requests"] * 1e6
+            out[r["run"]] = (cpu_us, w["rps"], w["errors"])
+        return out
+
+    # -- workload 2
+    def client_runs(self, prog, conns):
+        """{run: record} for complete client runs."""
+        return {r["run"]: r for r in self.rows("client", prog=prog, conns=conns)}
+
+    # -- traced runs: per-request difference between the two request counts
+    def traced(self, wl, prog, conns=None):
+        match = {"prog": prog}
+        if conns is not None:
+            match["conns"] = conns
+        rows = sorted(self.rows(wl, **match), key=lambda r: int(r["requests"]))
+        if len(rows) < 2:
+            return None
+        lo, hi = rows[0], rows[-1]
+        dn = int(hi["requests"]) - int(lo["requests"])
+        if dn <= 0:
+            return None
+        s_lo, s_hi = parse_strace(lo["strace"]), parse_strace(hi["strace"])
+        per_call = {}
+        for name in set(s_lo) | set(s_hi):
+            per_call[name] = (s_hi.get(name, 0) - s_lo.get(name, 0)) / dn
+        i_lo, i_hi = parse_callgrind(lo["callgrind"]), parse_callgrind(hi["callgrind"])
+        instr = (i_hi - i_lo) / dn if i_lo is not None and i_hi is not None else None
+        return {"syscalls": per_call.get("total") if s_hi else None, "per_call": per_call,
+                "instr": instr, "n": (int(lo["requests"]), int(hi["requests"]))}
+
+    # -- workload 3
+    def idle_runs(self, prog, mode):
+        out = {}
+        for r in self.rows("idle", prog=prog, mode=mode):
+            n = int(r["conns"])
+            out[r["run"]] = {
+                "rss": (int(r["rss1"]) - int(r["rss0"])) * 1024 / n,
+                "anon": (int(r["anon1"]) - int(r["anon0"])) * 1024 / n,
+                "accepted": int(r["accepted"]),
+                "errors": int(r.get("errors", "0")),
+            }
+        return out
+
+
+# ---- markdown helpers ---------------------------------------------------------------------------
+
+
+def levels(res, wl):
+    """The connection counts a workload was run at, in numeric order."""
+    return sorted({r["conns"] for r in res.rows(wl)}, key=int)
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for r in rows:
+        out.append("| " + " | ".join(str(c) for c in r) + " |")
+    return "\n".join(out) + "\n"
+
+
+def top_calls(per_call, limit=5):
+    items = sorted(((v, k) for k, v in per_call.items() if k != "total" and v >= 0.005),
+                   reverse=True)[:limit]
+    return ", ".join(f"{k} {v:.2f}" for v, k in items) or "n/a"
+
+
+def fmt_or(v, fmt, default="n/a"):
+    return fmt.format(v) if v is not None else default
+
+
+# ---- sections -----------------------------------------------------------------------------------
+
+
+def section_server(res, chart, targets):
+    out = ["## 1. HTTP server: keep-alive GET, 13-byte body, `wrk -t1`\n"]
+    out.append(
+        "The server runs pinned to one core, wrk to the other. wrk saturates before the servers "
+        "do, so the figure that matters is the server's CPU time per request: utime + stime from "
+        "`/proc/PID/stat` read before and after each wrk run, divided by the requests wrk "
+        "completed. Ratios are against the hand-written epoll server in the same run.\n")
+    conns_levels = levels(res, "server")
+    base = "epoll_server"
+    for conns in conns_levels:
+        base_runs = {k: v[0] for k, v in res.server_runs(base, conns).items()}
+        rows = []
+        for prog in SERVERS:
+            runs = res.server_runs(prog, conns)
+            if not runs:
+                rows.append([f"`{prog}` ({LABELS[prog]})", NOT_BUILT, "", "", ""])
+                continue
+            cpu = {k: v[0] for k, v in runs.items()}
+            ratios = same_run_ratios(cpu, base_runs)
+            rows.append([
+                f"`{prog}` ({LABELS[prog]})",
+                str(Stat(list(cpu.values()))),
+                ratio_str(cpu, base_runs) if prog != base else "1 (baseline)",
+                str(Stat([v[1] for v in runs.values()], "{:,.0f}")),
+                sum(v[2] for v in runs.values()),
+            ])
+            if prog != base and ratios:
+                chart.append((f"server CPU/req c={conns}", prog, statistics.median(ratios)))
+            if prog == "weft_server":
+                uv = {k: v[0] for k, v in res.server_runs("uv_server", conns).items()}
+                targets["server_cpu_" + conns] = (statistics.median(ratios) if ratios else None,
+                                                  Stat(same_run_ratios(cpu, uv)).median)
+        out.append(f"### {conns} connections\n")
+        out.append(table(["server", "CPU µs / request", "vs hand-written (same run)",
+                          "requests / s (wrk)", "wrk errors"], rows))
+    out.append(trace_table(res, "server_trace", SERVERS, None, targets, "server"))
+    return "\n".join(out)
+
+
+def trace_table(res, wl, progs, conns, targets, what):
+    rows = []
+    base = res.traced(wl, progs[0], conns)
+    n = None
+    for prog in progs:
+        t = res.traced(wl, prog, conns)
+        if t is None:
+            built = res.present(wl.replace("_trace", ""), prog)
+            rows.append([f"`{prog}`", "not traced" if built else NOT_BUILT, "", "", ""])
+            continue
+        n = t["n"]
+        ratio = ""
+        if base and base["instr"] and t["instr"] is not None and prog != progs[0]:
+            ratio = f"{t['instr'] / base['instr']:.2f}×"
+        rows.append([f"`{prog}`", fmt_or(t["syscalls"], "{:.2f}"), top_calls(t["per_call"]),
+                     fmt_or(t["instr"], "{:,.0f}"), ratio])
+        if prog.startswith("weft_") and base:
+            targets[f"{what}_syscalls_{conns or ''}"] = (t["syscalls"], base["syscalls"])
+    if n is None:
+        return ""
+    head = (f"**Per request, {what} side** (strace -c -f and callgrind, each run at {n[0]} and "
+            f"{n[1]} requests; figures are the difference divided by {n[1] - n[0]}, so start-up "
+            "and connection set-up cancel out):\n\n")
+    return head + table([what, "syscalls / request", "the main ones, per request",
+                         "user-space instructions / request", "instructions vs hand-written"],
+                        rows)
+
+
+def section_client(res, chart, targets):
+    out = ["## 2. HTTP client: GETs over C keep-alive connections\n"]
+    reqs = res.meta.get("client_requests", "?")
+    out.append(
+        f"{reqs} GET requests shared by C connections, one request in flight per connection, "
+        "against the hand-written epoll server (pinned to the other core). Wall time from the "
+        "first connect to the last response; CPU (user + sys) and peak RSS for the whole client "
+        "process (getrusage). Ratios are against the hand-written epoll client in the same run.\n")
+    conns_levels = levels(res, "client")
+    base = "epoll_client"
+    for conns in conns_levels:
+        b = res.client_runs(base, conns)
+        b_wall = {k: num(v.get("wall_s")) for k, v in b.items()}
+        b_cpu = {k: num(v.get("cpu_s")) for k, v in b.items()}
+        b_rss = {k: num(v.get("rss_kb")) for k, v in b.items()}
+        rows = []
+        for prog in CLIENTS:
+            runs = res.client_runs(prog, conns)
+            if not runs:
+                rows.append([f"`{prog}` ({LABELS[prog]})", NOT_BUILT, "", "", "", "", "", ""])
+                continue
+            wall = {k: num(v.get("wall_s")) for k, v in runs.items()}
+            cpu = {k: num(v.get("cpu_s")) for k, v in runs.items()}
+            rss = {k: num(v.get("rss_kb")) for k, v in runs.items()}
+            errors = sum(int(v.get("errors", "0")) for v in runs.values()
+                         if v.get("errors", "").isdigit())
+            failed = sum(1 for v in runs.values() if "failed" in v)
+            is_base = prog == base
+            rows.append([
+                f"`{prog}` ({LABELS[prog]})",
+                str(Stat(list(wall.values()), "{:.3f}")),
+                "1 (baseline)" if is_base else ratio_str(wall, b_wall),
+                str(Stat(list(cpu.values()), "{:.3f}")),
+                "1 (baseline)" if is_base else ratio_str(cpu, b_cpu),
+                str(Stat([v / 1024 for v in rss.values() if v is not None], "{:.1f}")),
+                "1 (baseline)" if is_base else ratio_str(rss, b_rss),
+                f"{errors}" + (f" ({failed} runs failed)" if failed else ""),
+            ])
+            if not is_base:
+                for label, mine, theirs in (("CPU", cpu, b_cpu), ("wall", wall, b_wall),
+                                            ("peak RSS", rss, b_rss)):
+                    rs = same_run_ratios(mine, theirs)
+                    if rs:
+                        chart.append((f"client {label} C={conns}", prog, statistics.median(rs)))
+            if prog == "weft_client":
+                def med(other):
+                    o = res.client_runs(other, conns)
+                    return Stat(same_run_ratios(cpu, {k: num(v.get("cpu_s"))
+                                                      for k, v in o.items()})).median
+                targets["client_" + conns] = (med(base), med("uv_client"),
+                                              med("curl_multi_client"),
+                                              Stat(same_run_ratios(rss, b_rss)).median)
+        out.append(f"### C = {conns}\n")
+        out.append(table(["client", "wall s", "wall vs hand-written", "CPU s",
+                          "CPU vs hand-written", "peak RSS MB", "RSS vs hand-written",
+                          "errors"], rows))
+        out.append(trace_table(res, "client_trace", CLIENTS, conns, targets, "client"))
+    return "\n".join(out)
+
+
+def section_idle(res, chart, targets):
+    n = res.meta.get("idle_conns", "?")
+    out = ["## 3. Idle connections: server memory per connection\n"]
+    out.append(
+        f"A fresh server; `idle_conns` opens {n} connections to it and holds them. The server's "
+        "`VmRSS` and `RssAnon` (anonymous memory: heap, not code) are read from "
+        "`/proc/PID/status` before, and again once the server holds every socket; the growth is "
+        "divided by the connection count. *connect*: the connections only connect. *after one "
+        "request*: each first sends one GET and reads the answer, then idles. Kernel socket "
+        "memory is not in these figures; they are the user-space cost.\n")
+    base = "epoll_server"
+    for mode, title in (("connect", "connect only"), ("request", "after one request")):
+        b = {k: v["anon"] for k, v in res.idle_runs(base, mode).items()}
+        rows = []
+        for prog in SERVERS:
+            runs = res.idle_runs(prog, mode)
+            if not runs:
+                rows.append([f"`{prog}` ({LABELS[prog]})", NOT_BUILT, "", "", ""])
+                continue
+            anon = {k: v["anon"] for k, v in runs.items()}
+            rows.append([
+                f"`{prog}` ({LABELS[prog]})",
+                str(Stat([v["rss"] for v in runs.values()], "{:.0f}")),
+                str(Stat(list(anon.values()), "{:.0f}")),
+                "1 (baseline)" if prog == base else ratio_str(anon, b),
+                f"{min(v['accepted'] for v in runs.values())}",
+            ])
+            rs = same_run_ratios(anon, b)
+            if prog != base and rs and mode == "request":
+                chart.append(("idle B/conn", prog, statistics.median(rs)))
+            if prog == "weft_server":
+                targets["idle_" + mode] = Stat(list(anon.values())).median
+        out.append(f"### {title}\n")
+        out.append(table(["server", "VmRSS growth B / conn", "RssAnon growth B / conn",
+                          "anon vs hand-written", "connections held (min)"], rows))
+    return "\n".join(out)
+
+
+def section_timers(res, targets):
+    out = ["## 4. Timers: 1 000 000 one-shot timers, random deadlines within a second\n"]
+    rows = res.rows("timers")
+    progs = sorted({r["prog"] for r in rows}, key=lambda p: (not p.startswith("uv_"), p))
+    if not progs:
+        out.append(f"The timer programs (bench/timers/: a libuv baseline and weft's timer queue) "
+                   f"are {NOT_BUILT}.\n")
+        return "\n".join(out)
+    base = next((p for p in progs if p.startswith("uv_")), None)
+    out.append(
+        "Each program runs N timers to completion and prints its own RESULT line; "
+        "`rusage_run` adds the process's CPU time and peak RSS (the `ru_` figures). Bytes per "
+        "timer is the program's own figure when it prints one, else peak RSS / N. Ratios are "
+        f"against `{base}` in the same run.\n")
+
+    def series(prog, key):
+        out_ = {}
+        for r in res.rows("timers", prog=prog):
+            v = num(r.get(key))
+            if key == "cpu_s" and v is None:
+                v = num(r.get("ru_cpu_s"))
+            if key == "bytes_per_timer" and v is None:
+                rss, n = num(r.get("ru_rss_kb") or r.get("rss_kb")), num(r.get("timers"))
+                v = rss * 1024 / n if rss and n else None
+            out_[r["run"]] = v
+        return out_
+
+    table_rows = []
+    for prog in progs + ([] if any(p.startswith("weft_") for p in progs) else ["weft_timers"]):
+        if not res.rows("timers", prog=prog):
+            table_rows.append([f"`{prog}`", NOT_BUILT, "", "", "", "", ""])
+            continue
+        cpu, bpt, late = series(prog, "cpu_s"), series(prog, "bytes_per_timer"), \
+            series(prog, "late_ms")
+        wall = series(prog, "ru_wall_s")
+        bcpu, bbpt = (series(base, "cpu_s"), series(base, "bytes_per_timer")) if base else ({}, {})
+        is_base = prog == base
+        table_rows.append([
+            f"`{prog}`", str(Stat(list(cpu.values()), "{:.3f}")),
+            "1 (baseline)" if is_base else ratio_str(cpu, bcpu),
+            str(Stat(list(bpt.values()), "{:.0f}")),
+            "1 (baseline)" if is_base else ratio_str(bpt, bbpt),
+            str(Stat(list(late.values()), "{:.1f}")),
+            str(Stat(list(wall.values()), "{:.2f}")),
+        ])
+        if prog.startswith("weft_"):
+            targets["timers"] = (Stat(same_run_ratios(cpu, bcpu)).median,
+                                 Stat(list(bpt.values())).median,
+                                 Stat(list(late.values())).median)
+    out.append(table(["program", "CPU s", "CPU vs libuv", "bytes / timer", "bytes vs libuv",
+                      "last timer late, ms", "wall s"], table_rows))
+    return "\n".join(out)
+
+
+def section_tasks(res, targets):
+    out = ["## 5. Tasks: spawn, resume, bytes per task (weft only)\n"]
+    rows = res.rows("tasks", prog="weft_tasks")
+    if not rows:
+        out.append(f"`weft_tasks` is {NOT_BUILT}. It will report, per the interface at the top "
+                   "of `scripts/bench`: ns per spawn + first poll + completion (1 000 000 tasks "
+                   "that each suspend once), ns per resume (a ping-pong between two tasks "
+                   "through a channel), and runtime bytes per task beyond its frame.\n")
+        return "\n".join(out)
+    keys = ["spawn_ns", "resume_ns", "bytes_per_task", "cpu_s", "rss_kb"]
+    out.append(table(["figure", "median (min..max)"],
+                     [[k, str(Stat([num(r.get(k)) for r in rows]))] for k in keys]))
+    targets["tasks"] = tuple(Stat([num(r.get(k)) for r in rows]).median for k in keys[:3])
+    return "\n".join(out)
+
+
+def section_fetch(res):
+    out = ["## 6. `weft-fetch` at scale (weft only)\n"]
+    rows = res.rows("fetch")
+    if not rows:
+        out.append(f"`weft-fetch` / `weft-delayserver` are {NOT_BUILT}. The run will fetch "
+                   "10 000 URLs from `weft-delayserver` with concurrency 1 000 and compare the "
+                   "wall time with the ideal (the delay × the number of batches), with peak "
+                   "RSS.\n")
+        return "\n".join(out)
+    r0 = rows[0]
+    urls, conc, delay = int(r0["urls"]), int(r0["conc"]), int(r0["delay_ms"])
+    ideal = delay / 1000 * math.ceil(urls / conc)
+    wall = Stat([num(r.get("wall_s")) for r in rows])
+    rss = Stat([num(r.get("rss_kb")) / 1024 for r in rows if num(r.get("rss_kb"))], "{:.1f}")
+    exits = ", ".join(r.get("exit", "?") for r in rows)
+    out.append(table(["URLs", "concurrency", "delay ms", "ideal s", "wall s", "wall / ideal",
+                      "peak RSS MB", "exit codes"],
+                     [[urls, conc, delay, f"{ideal:.2f}", str(wall),
+                       f"{wall.median / ideal:.2f}×" if wall.ok else "n/a", str(rss), exits]]))
+    return "\n".join(out)
+
+
+# ---- reference figures and targets --------------------------------------------------------------
+
+
+def med_ratio(res, wl_fn, prog, base):
+    a, b = wl_fn(prog), wl_fn(base)
+    return Stat(same_run_ratios(a, b)).median
+
+
+def section_reference(res):
+    """This run's baseline figures next to the reference figures quoted in issue 8."""
+    rows = []
+
+    def server_cpu(prog, conns):
+        return {k: v[0] for k, v in res.server_runs(prog, conns).items()}
+
+    for conns in levels(res, "server"):
+        e = Stat(list(server_cpu("epoll_server", conns).values()))
+        rows.append([f"hand-written server, CPU per request (c={conns})", "≈ 6–7 µs", f"{e} µs"])
+        r = Stat(same_run_ratios(server_cpu("uv_server", conns), server_cpu("epoll_server",
+                                                                               conns)))
+        rows.append([f"libuv server vs hand-written (c={conns})", "within ±5%", f"{r}×"])
+
+    def client(prog, conns, key):
+        return {k: num(v.get(key)) for k, v in res.client_runs(prog, conns).items()}
+
+    if res.client_runs("epoll_client", "100"):
+        rows.append(["hand-written client, 20 000 GETs, C=100, wall", "≈ 0.10 s",
+                     f"{Stat(list(client('epoll_client', '100', 'wall_s').values()), '{:.3f}')} s"])
+    for conns in levels(res, "client"):
+        for prog, ref in (("uv_client", "1.02–1.06×"), ("curl_multi_client", "3.8–4.8×")):
+            w = Stat(same_run_ratios(client(prog, conns, "wall_s"),
+                                     client("epoll_client", conns, "wall_s")))
+            c = Stat(same_run_ratios(client(prog, conns, "cpu_s"),
+                                     client("epoll_client", conns, "cpu_s")))
+            rows.append([f"{LABELS[prog]} client vs hand-written (C={conns})", ref,
+                         f"wall {w}×, CPU {c}×"])
+        rss = Stat([v / 1024 for v in client("curl_multi_client", conns, "rss_kb").values()
+                    if v], "{:.1f}")
+        rows.append([f"libcurl multi peak RSS (C={conns})", "12–27 MB", f"{rss} MB"])
+    for prog, ref in (("epoll_server", "48 B"), ("uv_server", "285 B")):
+        for mode in ("connect", "request"):
+            runs = res.idle_runs(prog, mode)
+            if runs:
+                s = Stat([v["anon"] for v in runs.values()], "{:.0f}")
+                rows.append([f"idle connection, {LABELS[prog]} ({mode})", ref, f"{s} B"])
+    uv = res.rows("timers", prog="uv_timers")
+    if uv:
+        cpu = Stat([num(r.get("cpu_s")) or num(r.get("ru_cpu_s")) for r in uv])
+        rows.append(["1 M timers, libuv CPU", "≈ 1.8 s", f"{cpu} s"])
+        late = Stat([num(r.get("late_ms")) for r in uv], "{:.0f}")
+        rows.append(["1 M timers, libuv last timer late", "≈ 0.8 s", f"{late} ms"])
+    if not rows:
+        return ""
+    return ("## Reference figures (issue 8) and this run\n\n"
+            "Issue 8 quotes figures measured earlier on this machine. The same figures from this "
+            "run, for the baselines:\n\n"
+            + table(["figure", "issue 8", "this run"], rows))
+
+
+def verdict(ok):
+    return "**met**" if ok else "**not met**"
+
+
+def section_targets(res, targets):
+    rows = []
+    nb = "— (weft " + NOT_BUILT + ")"
+    for conns in levels(res, "server"):
+        t = targets.get("server_cpu_" + conns)
+        if t and t[0] is not None:
+            rows.append([f"server CPU/request ≤ 1.05× hand-written and < libuv (c={conns})",
+                         f"{t[0]:.2f}× / {fmt_or(t[1], '{:.2f}')}× libuv",
+                         verdict(t[0] <= 1.05 and t[1] is not None and t[1] < 1)])
+        else:
+            rows.append([f"server CPU/request ≤ 1.05× hand-written and < libuv (c={conns})", nb,
+                         ""])
+    for conns in levels(res, "client"):
+        t = targets.get("client_" + conns)
+        label = (f"client CPU ≤ 1.05× hand-written, < libuv, ≤ 0.3× libcurl; peak RSS ≤ 2× "
+                 f"(C={conns})")
+        if t and None not in t:
+            rows.append([label, f"{t[0]:.2f}× / {t[1]:.2f}× / {t[2]:.2f}×; RSS {t[3]:.2f}×",
+                         verdict(t[0] <= 1.05 and t[1] < 1 and t[2] <= 0.3 and t[3] <= 2)])
+        else:
+            rows.append([label, nb, ""])
+    sys_t = [(k, v) for k, v in targets.items() if "_syscalls_" in k]
+    if sys_t:
+        for k, (mine, base) in sorted(sys_t):
+            ok = mine is not None and base is not None and mine <= base + 1e-9
+            rows.append([f"syscalls/request ≤ hand-written ({k.replace('_syscalls_', ' ')})",
+                         f"{fmt_or(mine, '{:.2f}')} vs {fmt_or(base, '{:.2f}')}", verdict(ok)])
+    else:
+        rows.append(["syscalls/request ≤ hand-written (server and client)", nb, ""])
+    idle = targets.get("idle_request")
+    rows.append(["idle connection ≤ 128 B user-space memory",
+                 f"{idle:.0f} B" if idle is not None else nb,
+                 verdict(idle <= 128) if idle is not None else ""])
+    t = targets.get("timers")
+    if t and None not in t:
+        rows.append(["1 M timers: CPU ≤ 0.5× libuv, ≤ 64 B/timer, last late < 50 ms",
+                     f"{t[0]:.2f}× / {t[1]:.0f} B / {t[2]:.1f} ms",
+                     verdict(t[0] <= 0.5 and t[1] <= 64 and t[2] < 50)])
+    else:
+        rows.append(["1 M timers: CPU ≤ 0.5× libuv, ≤ 64 B/timer, last late < 50 ms", nb, ""])
+    t = targets.get("tasks")
+    if t and None not in t:
+        rows.append(["tasks: spawn+poll+complete < 100 ns, resume < 10 ns, ≤ 64 B/task",
+                     f"{t[0]:.1f} ns / {t[1]:.1f} ns / {t[2]:.0f} B",
+                     verdict(t[0] < 100 and t[1] < 10 and t[2] <= 64)])
+    else:
+        rows.append(["tasks: spawn+poll+complete < 100 ns, resume < 10 ns, ≤ 64 B/task", nb, ""])
+    return ("## Targets (issue 8)\n\nEach target with weft's measured ratio from this run. A "
+            "target that proves physically impossible is to be shown with the measurement that "
+            "proves it and the closest figure reached, not quietly lowered.\n\n"
+            + table(["target", "measured", "verdict"], rows))
+
+
+# ---- chart --------------------------------------------------------------------------------------
+
+
+def write_chart(chart, png_path, work_dir):
+    """A clustered bar chart: one group per figure, one bar per program, log scale around 1."""
+    if not chart:
+        return False
+    cats = []
+    for cat, _, _ in chart:
+        if cat not in cats:
+            cats.append(cat)
+    series = [("libuv", ("uv_server", "uv_client")), ("libcurl multi", ("curl_multi_client",)),
+              ("weft", ("weft_server", "weft_client"))]
+    data = os.path.join(work_dir, "chart.dat")
+    with open(data, "w") as f:
+        for cat in cats:
+            vals = []
+            for _, progs in series:
+                v = [r for c, p, r in chart if c == cat and p in progs]
+                vals.append(f"{v[0]:.4f}" if v else "-")
+            f.write(f'"{cat}" ' + " ".join(vals) + "\n")
+    hi = max(r for _, _, r in chart)
+    ymax = 2 ** math.ceil(math.log2(max(hi * 1.3, 2)))
+    script = os.path.join(work_dir, "chart.gp")
+    with open(script, "w") as f:
+        f.write(f"""set terminal pngcairo size 1100,520 font "sans,10"
+set output '{png_path}'
+set title "Ratio to the hand-written epoll program, same run (median; lower is better)"
+set style data histogram
+set style histogram cluster gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set logscale y 2
+set yrange [0.25:{ymax}]
+set ytics ("0.25" 0.25, "0.5" 0.5, "1" 1, "2" 2, "4" 4, "8" 8, "16" 16, "32" 32)
+set grid ytics
+set xtics rotate by -25 scale 0
+set key top left
+set datafile missing '-'
+set bmargin 6
+plot '{data}' using 2:xtic(1) title 'libuv' lc rgb '#4e79a7', \\
+     '' using 3 title 'libcurl multi' lc rgb '#f28e2b', \\
+     '' using 4 title 'weft' lc rgb '#59a14f', \\
+     1 with lines dt 2 lc rgb 'black' title 'hand-written = 1', \
+     '' using ($0 - 0.25):2:(sprintf("%.2f", $2)) with labels offset 0,0.6 font ",8" notitle, \
+     '' using ($0):3:(sprintf("%.2f", $3)) with labels offset 0,0.6 font ",8" notitle, \
+     '' using ($0 + 0.25):4:(sprintf("%.2f", $4)) with labels offset 0,0.6 font ",8" notitle
+""")
+    try:
+        subprocess.run(["gnuplot", script], check=True, capture_output=True, timeout=60)
+        return True
+    except (OSError, subprocess.SubprocessError) as e:
+        print(f"report.py: gnuplot failed: {e}")
+        return False
+
+
+# ---- the document -------------------------------------------------------------------------------
+
+
+def section_machine(res):
+    m = res.meta
+    rows = [["date", m.get("date", "?")], ["commit", m.get("commit", "?")],
+            ["CPU", f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores, "
+                    f"{m.get('memory', '?')} RAM"],
+            ["kernel", m.get("kernel", "?")], ["compiler", m.get("gcc", "?") + " (-O3, Release)"],
+            ["cmake", m.get("cmake", "?")],
+            ["libraries", f"libuv {m.get('libuv', '?')}, libcurl {m.get('libcurl', '?')} "
+                          "(Debian packages)"],
+            ["tools", f"{m.get('wrk', '?')}, {m.get('strace', '?')}, {m.get('valgrind', '?')}"],
+            ["pinning", f"server on core {m.get('server_core')}, load generator on core "
+                        f"{m.get('load_core')} (taskset)"],
+            ["runs", f"{m.get('runs')} interleaved runs per figure (idle: {m.get('idle_runs')})"],
+            ["scripts/bench took", f"{m.get('total_seconds', '?')} s (build "
+                                   f"{m.get('build_seconds', '?')} s)"]]
+    return "## The machine and the run\n\n" + table(["", ""], rows)
+
+
+def section_commands(res):
+    m = res.meta
+    lines = ["## Exact commands\n",
+             "Regenerate everything with `scripts/bench` (knobs in the comment at its top). This "
+             "run used:\n", "```sh",
+             f"WEFT_BENCH_RUNS={m.get('runs')} WEFT_BENCH_WRK_SECONDS={m.get('wrk_seconds')} "
+             f"WEFT_BENCH_CLIENT_REQUESTS={m.get('client_requests')} "
+             f"WEFT_BENCH_IDLE_CONNS={m.get('idle_conns')} WEFT_BENCH_TIMERS={m.get('timers')} "
+             f"WEFT_BENCH_TRACE_REQUESTS=\"{m.get('trace_n1')} {m.get('trace_n2')}\" "
+             "scripts/bench",
+             "```\n",
+             "Build: `cmake -B build/bench -DCMAKE_BUILD_TYPE=Release -DWEFT_BUILD_BENCH=ON "
+             "-DWEFT_BUILD_TESTS=OFF -DWEFT_BUILD_EXAMPLES=OFF`, then `cmake --build build/bench "
+             "--target bench_all` (and `bench_weft`, `bench_timers` when they have programs). "
+             "The first command of each kind, as run (PORT is the server's free port, SERVER / "
+             "CLIENT / PROG the program of the row):\n", "```sh"]
+    for kind, cmd in res.commands:
+        lines.append(f"# {kind}")
+        lines.append(cmd)
+    lines.append("```\n")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    res = Results(args.results)
+    chart, targets = [], {}
+    png = os.path.splitext(args.out)[0] + ".png"
+    parts = [
+        "# Benchmarks\n",
+        "Generated by `scripts/bench` (issue 8); do not edit by hand. weft is compared with "
+        "small programs written for the purpose in `bench/`: a hand-written edge-triggered epoll "
+        "server and client (the practical floor), the same with libuv, and libcurl's multi "
+        "interface. This machine drifts by a quarter between runs, so the comparisons are "
+        "ratios measured in the same run with the programs interleaved, quoted as the median "
+        "and the spread (min..max) over the runs. Syscall and instruction counts do not drift "
+        "and are measured once. Rows marked *not built yet* are weft's programs, which plug in "
+        "as described at the top of `scripts/bench`.\n",
+    ]
+    body = [section_server(res, chart, targets), section_client(res, chart, targets),
+            section_idle(res, chart, targets), section_timers(res, targets),
+            section_tasks(res, targets), section_fetch(res)]
+    if write_chart(chart, os.path.abspath(png), args.results):
+        parts.append(f"![ratios to the hand-written baseline]({os.path.basename(png)})\n")
+        parts.append("Bars below 1 beat the hand-written program; the dashed line is parity. "
+                     "Missing bars are programs not built yet.\n")
+    parts.append(section_machine(res))
+    parts.extend(body)
+    parts.append(section_reference(res))
+    parts.append(section_targets(res, targets))
+    parts.append(section_commands(res))
+    with open(args.out, "w") as f:
+        f.write("\n".join(p.rstrip("\n") + "\n" for p in parts if p))
+    print(f"report.py: wrote {args.out}" + (f" and {png}" if os.path.exists(png) else ""))
+
+
+if __name__ == "__main__":
+    main()
