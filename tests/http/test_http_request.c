@@ -1,0 +1,425 @@
+/*
+ * The server side of parsing (request heads, bodies, pipelining) and the client side of
+ * writing (weft_http_request_write). Parser cases are table-driven like test_http_parse.c: each
+ * input is also fed cut at every position and one byte at a time.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "parse_driver.h"
+#include "weft/error.h"
+#include "weft/http.h"
+
+typedef struct request_case {
+    const char *name;
+    const char *in;
+    const char *expect; /* the transcript; "@END" stands for "@" and the input's length */
+} request_case;
+
+static void expect_request(const parse_opts *o, const char *name, const char *in,
+                           const char *expect)
+{
+    size_t len = strlen(in);
+    char *got = parse_transcript_all_splits(o, in, len, 4096);
+    char end[32];
+    snprintf(end, sizeof end, "@%zu", len);
+    char want[2048];
+    const char *at = strstr(expect, "@END");
+    if (at)
+        snprintf(want, sizeof want, "%.*s%s%s", (int)(at - expect), expect, end, at + 4);
+    else
+        snprintf(want, sizeof want, "%s", expect);
+    if (strcmp(got, want) != 0) print_error("case \"%s\"\n", name);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void check_table(const request_case *cases, size_t n, const parse_opts *o)
+{
+    for (size_t i = 0; i < n; i++)
+        expect_request(o, cases[i].name, cases[i].in, cases[i].expect);
+}
+
+#define CHECK_TABLE(t, o) check_table(t, sizeof t / sizeof t[0], o)
+
+/* ---------------------------------------------------------------------------------------------
+ * Request heads
+ * ------------------------------------------------------------------------------------------- */
+
+static const request_case request_cases[] = {
+    {"simple GET", "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+     "HEAD GET \"/\" 1.1 none keep-alive\n  Host: a\nDONE @END\n"},
+    {"the book's request",
+     "GET /2000/HelloWorld%21 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+     "HEAD GET \"/2000/HelloWorld%21\" 1.1 none close\n  Host: localhost\n"
+     "  Connection: close\nDONE @END\n"},
+    {"HTTP/1.0 needs no Host and closes", "GET /x HTTP/1.0\r\n\r\n",
+     "HEAD GET \"/x\" 1.0 none close\nDONE @END\n"},
+    {"HTTP/1.0 keep-alive", "GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+     "HEAD GET \"/x\" 1.0 none keep-alive\n  Connection: keep-alive\nDONE @END\n"},
+    {"every named method", "DELETE /x?y=z HTTP/1.1\r\nhost: h:8080\r\n\r\n",
+     "HEAD DELETE \"/x?y=z\" 1.1 none keep-alive\n  host: h:8080\nDONE @END\n"},
+    {"an unknown method", "BREW /pot HTTP/1.1\r\nHost: [::1]:80\r\n\r\n",
+     "HEAD BREW? \"/pot\" 1.1 none keep-alive\n  Host: [::1]:80\nDONE @END\n"},
+    {"methods are case-sensitive", "get / HTTP/1.1\r\nHost: a\r\n\r\n",
+     "HEAD get? \"/\" 1.1 none keep-alive\n  Host: a\nDONE @END\n"},
+    {"absolute form", "GET http://a.example/x HTTP/1.1\r\nHost: a.example\r\n\r\n",
+     "HEAD GET \"http://a.example/x\" 1.1 none keep-alive\n  Host: a.example\nDONE @END\n"},
+    {"asterisk form", "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
+     "HEAD OPTIONS \"*\" 1.1 none keep-alive\n  Host: a\nDONE @END\n"},
+    {"empty Host is allowed", "GET / HTTP/1.1\r\nHost:\r\n\r\n",
+     "HEAD GET \"/\" 1.1 none keep-alive\n  Host: \nDONE @END\n"},
+    {"empty lines before the request are skipped", "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+     "HEAD GET \"/\" 1.1 none keep-alive\n  Host: a\nDONE @END\n"},
+    {"a body by Content-Length", "POST /f HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc",
+     "HEAD POST \"/f\" 1.1 length:3 keep-alive\n  Host: a\n  Content-Length: 3\n"
+     "BODY \"abc\"\nDONE @END\n"},
+    {"a chunked body with a trailer",
+     "PUT /f HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\nX: 1\r\n\r\n",
+     "HEAD PUT \"/f\" 1.1 chunked keep-alive\n  Host: a\n  Transfer-Encoding: chunked\n"
+     "BODY \"ab\"\n  trailer X: 1\nDONE @END\n"},
+    {"no framing fields: no body, the rest is left", "POST / HTTP/1.1\r\nHost: a\r\n\r\nabc",
+     "HEAD POST \"/\" 1.1 none keep-alive\n"
+     "  Host: a\nDONE @28\n"},
+};
+
+static void test_requests(void **state)
+{
+    (void)state;
+    parse_opts o = parse_opts_request();
+    CHECK_TABLE(request_cases, &o);
+}
+
+static const request_case request_errors[] = {
+    {"HTTP/1.1 without Host", "GET / HTTP/1.1\r\n\r\n", "ERROR parse\n"},
+    {"two Host fields", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "ERROR parse\n"},
+    {"two Host fields in HTTP/1.0", "GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n",
+     "ERROR parse\n"},
+    {"Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "ERROR parse\n"},
+    {"Host with a slash", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", "ERROR parse\n"},
+    {"Host with userinfo", "GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", "ERROR parse\n"},
+    {"HTTP/0.9", "GET /\r\n\r\n", "ERROR parse\n"},
+    {"HTTP/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", "ERROR unsupported\n"},
+    {"junk after the version", "GET / HTTP/1.1x\r\nHost: a\r\n\r\n", "ERROR parse\n"},
+    {"space after the version", "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", "ERROR parse\n"},
+    {"two spaces after the method", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", "ERROR parse\n"},
+    {"space inside the target", "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", "ERROR parse\n"},
+    {"a quote in the target", "GET /a\"b HTTP/1.1\r\nHost: a\r\n\r\n", "ERROR parse\n"},
+    {"a bad escape in the target", "GET /%zz HTTP/1.1\r\nHost: a\r\n\r\n", "ERROR parse\n"},
+    {"a truncated escape in the target", "GET /a% HTTP/1.1\r\nHost: a\r\n\r\n", "ERROR parse\n"},
+    {"a relative target", "GET a/b HTTP/1.1\r\nHost: a\r\n\r\n", "ERROR parse\n"},
+    {"a non-http absolute target", "GET ftp://a/b HTTP/1.1\r\nHost: a\r\n\r\n", "ERROR parse\n"},
+    {"obs-text in the target", "GET /\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", "ERROR parse\n"},
+    {"a separator in the method", "GE(T / HTTP/1.1\r\nHost: a\r\n\r\n", "ERROR parse\n"},
+    {"no method", " / HTTP/1.1\r\nHost: a\r\n\r\n", "ERROR parse\n"},
+    {"bare LF", "GET / HTTP/1.1\nHost: a\r\n\r\n", "ERROR parse\n"},
+    {"obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n 2\r\n\r\n", "ERROR parse\n"},
+    {"whitespace before a colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", "ERROR parse\n"},
+    {"Content-Length with chunked",
+     "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+     "ERROR parse\n"},
+    {"differing Content-Length",
+     "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+     "ERROR parse\n"},
+    {"chunked in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+     "ERROR parse\n"},
+    {"an unknown coding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: br\r\n\r\n",
+     "ERROR unsupported\n"},
+};
+
+static void test_request_errors(void **state)
+{
+    (void)state;
+    parse_opts o = parse_opts_request();
+    CHECK_TABLE(request_errors, &o);
+}
+
+static const request_case request_eof[] = {
+    {"nothing", "", "EOF\nERROR closed\n"},
+    {"only empty lines", "\r\n\r\n", "EOF\nERROR closed\n"},
+    {"half an empty line", "\r", "EOF\nERROR truncated\n"},
+    {"inside the request line", "GET /", "EOF\nERROR truncated\n"},
+    {"inside the head", "GET / HTTP/1.1\r\nHost: a\r\n", "EOF\nERROR truncated\n"},
+    {"inside the body", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nab",
+     "HEAD POST \"/\" 1.1 length:3 keep-alive\n  Host: a\n  Content-Length: 3\n"
+     "BODY \"ab\"\nEOF\nERROR truncated\n"},
+};
+
+static void test_request_eof(void **state)
+{
+    (void)state;
+    parse_opts o = parse_opts_request();
+    CHECK_TABLE(request_eof, &o);
+}
+
+/* Pipelined requests, one after another in the same bytes, answered in order. */
+static void test_pipelining(void **state)
+{
+    (void)state;
+    parse_opts o = parse_opts_request();
+    o.pipeline = true;
+    expect_request(&o, "pipelined",
+                   "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"
+                   "POST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi\r\n"
+                   "GET /3 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+                   "HEAD GET \"/1\" 1.1 none keep-alive\n  Host: a\nDONE @28\n"
+                   "HEAD POST \"/2\" 1.1 length:2 keep-alive\n  Host: a\n"
+                   "  Content-Length: 2\nBODY \"hi\"\nDONE @78\n"
+                   "HEAD GET \"/3\" 1.1 none close\n  Host: a\n  Connection: close\n"
+                   "DONE @END\n");
+    /* The same with the peer closing after a complete request: a clean close. */
+    expect_request(&o, "pipelined then closed",
+                   "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n\r\n",
+                   "HEAD GET \"/1\" 1.1 none keep-alive\n  Host: a\nDONE @28\n"
+                   "HEAD GET \"/2\" 1.1 none keep-alive\n  Host: a\nDONE @56\n"
+                   "EOF\nERROR closed\n");
+}
+
+/* A server maps these to 431 (head), 431 (count) and 413 (body). */
+static void test_request_limits(void **state)
+{
+    (void)state;
+    static const char req[] = "POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nbody";
+    static const char want[] = "HEAD POST \"/upload\" 1.1 length:4 keep-alive\n  Host: a\n"
+                               "  Content-Length: 4\nBODY \"body\"\nDONE @END\n";
+    parse_opts o = parse_opts_request();
+    o.head_size = sizeof req - 1 - 4;
+    o.max_headers = 2;
+    o.max_body = 4;
+    expect_request(&o, "at every limit", req, want);
+    o.head_size--;
+    expect_request(&o, "head", req, "ERROR toobig\n");
+    o.head_size++;
+    o.max_headers--;
+    expect_request(&o, "count", req, "ERROR toomany\n");
+    o.max_headers++;
+    o.max_body--;
+    expect_request(&o, "body", req, "ERROR body-toobig\n");
+    /* The skipped empty lines before a request count against the head. */
+    o.max_body++;
+    o.head_size = 4;
+    expect_request(&o, "empty lines", "\r\n\r\n\r\n", "ERROR toobig\n");
+}
+
+static void test_request_results(void **state)
+{
+    (void)state;
+    static const char req[] = "PATCH /p?q HTTP/1.0\r\nHost: h\r\n\r\n";
+    char head[256];
+    weft_http_header fields[4];
+    weft_http_parser p;
+    weft_http_parser_config cfg = {head, sizeof head, fields, 4, 0};
+    weft_http_parser_init_request(&p, &cfg);
+    weft_http_event ev;
+    assert_int_equal(weft_http_parser_feed(&p, req, sizeof req - 1, &ev), sizeof req - 1);
+    assert_int_equal(ev.type, WEFT_HTTP_EV_HEAD);
+    assert_int_equal(p.method, WEFT_HTTP_PATCH);
+    assert_string_equal(p.method_name, "PATCH");
+    assert_string_equal(p.target, "/p?q");
+    assert_int_equal(p.target_len, 4);
+    assert_int_equal(p.version, 10);
+    assert_int_equal(p.status, 0);
+    assert_null(p.reason);
+    assert_false(p.keep_alive);
+    assert_string_equal(weft_http_parser_header(&p, "host")->value, "h");
+    assert_int_equal(weft_http_parser_feed(&p, NULL, 0, &ev), 0);
+    assert_int_equal(ev.type, WEFT_HTTP_EV_DONE);
+    weft_http_parser_reset(&p, WEFT_HTTP_GET); /* the method is ignored for requests */
+    assert_int_equal(p.method, WEFT_HTTP_OTHER);
+    assert_int_equal(weft_http_parser_eof(&p, &ev), WEFT_ECLOSED);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Writing requests
+ * ------------------------------------------------------------------------------------------- */
+
+static weft_url url_of(const char *s)
+{
+    weft_url u;
+    assert_int_equal(weft_url_parse(&u, s, strlen(s)), 0);
+    return u;
+}
+
+static void expect_written(const weft_http_request *req, const char *want)
+{
+    char buf[512];
+    int n = weft_http_request_write(req, buf, sizeof buf);
+    assert_int_equal(n, (int)strlen(want));
+    assert_memory_equal(buf, want, strlen(want));
+}
+
+static void test_write_get(void **state)
+{
+    (void)state;
+    weft_url u = url_of("http://example.com/x/y?q=1&r#frag");
+    expect_written(&(weft_http_request){.method = WEFT_HTTP_GET, .url = &u},
+                   "GET /x/y?q=1&r HTTP/1.1\r\nHost: example.com\r\n\r\n");
+    u = url_of("http://[::1]:8080");
+    expect_written(&(weft_http_request){.method = WEFT_HTTP_GET, .url = &u},
+                   "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n");
+    u = url_of("http://h:80?x");
+    expect_written(&(weft_http_request){.method = WEFT_HTTP_DELETE, .url = &u},
+                   "DELETE /?x HTTP/1.1\r\nHost: h\r\n\r\n");
+}
+
+static void test_write_headers_and_body(void **state)
+{
+    (void)state;
+    weft_url u = url_of("http://127.0.0.1:9/up");
+    const weft_http_header h[] = {
+        {"Connection", 10, "close", 5},
+        {"X-Empty", 7, "", 0},
+    };
+    expect_written(
+        &(weft_http_request){.method = WEFT_HTTP_HEAD, .url = &u, .headers = h, .nheaders = 2},
+        "HEAD /up HTTP/1.1\r\nHost: 127.0.0.1:9\r\nConnection: close\r\n"
+        "X-Empty: \r\n\r\n");
+    static const char post_head[] =
+        "POST /up HTTP/1.1\r\nHost: 127.0.0.1:9\r\nContent-Length: 3\r\n\r\n";
+    char buf[128];
+    int n = weft_http_request_write(
+        &(weft_http_request){.method = WEFT_HTTP_POST, .url = &u, .body = "a\0b", .body_len = 3},
+        buf, sizeof buf);
+    assert_int_equal(n, sizeof post_head - 1 + 3);
+    assert_memory_equal(buf, post_head, sizeof post_head - 1);
+    assert_memory_equal(buf + n - 3, "a\0b", 3);
+    expect_written(&(weft_http_request){.method = WEFT_HTTP_PUT, .url = &u},
+                   "PUT /up HTTP/1.1\r\nHost: 127.0.0.1:9\r\nContent-Length: 0\r\n\r\n");
+    expect_written(
+        &(weft_http_request){.method = WEFT_HTTP_GET, .url = &u, .body = "x", .body_len = 1},
+        "GET /up HTTP/1.1\r\nHost: 127.0.0.1:9\r\nContent-Length: 1\r\n\r\nx");
+    const weft_http_header host[] = {{"host", 4, "virtual.example", 15}};
+    expect_written(
+        &(weft_http_request){.method = WEFT_HTTP_GET, .url = &u, .headers = host, .nheaders = 1},
+        "GET /up HTTP/1.1\r\nhost: virtual.example\r\n\r\n");
+    n = weft_http_request_write_head(
+        &(weft_http_request){.method = WEFT_HTTP_POST, .url = &u, .body = "a\0b", .body_len = 3},
+        buf, sizeof buf);
+    assert_int_equal(n, sizeof post_head - 1);
+    assert_memory_equal(buf, post_head, sizeof post_head - 1);
+}
+
+/* Every size short of the request fails with -ENOBUFS and writes inside the buffer only. */
+static void test_write_buffer_too_small(void **state)
+{
+    (void)state;
+    weft_url u = url_of("http://example.com/path");
+    weft_http_request req = {.method = WEFT_HTTP_POST, .url = &u, .body = "hello", .body_len = 5};
+    char full[256];
+    int need = weft_http_request_write(&req, full, sizeof full);
+    assert_true(need > 0);
+    for (int size = 0; size <= need; size++) {
+        char *buf = malloc(size ? (size_t)size : 1); /* exact size: ASan sees any overrun */
+        assert_non_null(buf);
+        int n = weft_http_request_write(&req, buf, (size_t)size);
+        if (size < need) {
+            assert_int_equal(n, -ENOBUFS);
+        } else {
+            assert_int_equal(n, need);
+            assert_memory_equal(buf, full, (size_t)need);
+        }
+        free(buf);
+    }
+}
+
+static void test_write_invalid(void **state)
+{
+    (void)state;
+    char buf[256];
+    weft_url u = url_of("http://example.com/");
+    const weft_http_header bad[][1] = {
+        {{"Bad Name", 8, "v", 1}},
+        {{"", 0, "v", 1}},
+        {{"X", 1, "a\r\nEvil: 1", 10}},
+        {{"X", 1, "a\nb", 3}},
+        {{"X", 1, "a\0b", 3}},
+        {{"X", 1, "\x7f", 1}},
+        {{"Content-Length", 14, "5", 1}},
+        {{"transfer-encoding", 17, "chunked", 7}},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        weft_http_request req = {
+            .method = WEFT_HTTP_GET, .url = &u, .headers = bad[i], .nheaders = 1};
+        assert_int_equal(weft_http_request_write(&req, buf, sizeof buf), -EINVAL);
+    }
+    weft_http_request req = {.method = WEFT_HTTP_OTHER, .url = &u};
+    assert_int_equal(weft_http_request_write(&req, buf, sizeof buf), -EINVAL);
+    req = (weft_http_request){.method = WEFT_HTTP_GET};
+    assert_int_equal(weft_http_request_write(&req, buf, sizeof buf), -EINVAL);
+    req = (weft_http_request){.method = WEFT_HTTP_POST, .url = &u, .body_len = 1};
+    assert_int_equal(weft_http_request_write(&req, buf, sizeof buf), -EINVAL);
+    req = (weft_http_request){.method = WEFT_HTTP_GET, .url = &u, .nheaders = 1};
+    assert_int_equal(weft_http_request_write(&req, buf, sizeof buf), -EINVAL);
+
+    /* A hand-built URL is checked too: nothing may break the request line or Host. */
+    weft_url hand = u;
+    hand.path = "/a b";
+    hand.path_len = 4;
+    req = (weft_http_request){.method = WEFT_HTTP_GET, .url = &hand};
+    assert_int_equal(weft_http_request_write(&req, buf, sizeof buf), -EINVAL);
+    hand = u;
+    hand.path = "x";
+    assert_int_equal(weft_http_request_write(&req, buf, sizeof buf), -EINVAL);
+    hand = u;
+    hand.query = "q";
+    hand.query_len = 1;
+    assert_int_equal(weft_http_request_write(&req, buf, sizeof buf), -EINVAL);
+    hand = u;
+    strcpy(hand.host, "evil\r\nX: 1");
+    assert_int_equal(weft_http_request_write(&req, buf, sizeof buf), -EINVAL);
+    hand = u;
+    hand.host[0] = '\0';
+    assert_int_equal(weft_http_request_write(&req, buf, sizeof buf), -EINVAL);
+}
+
+/* What the writer produces, the request parser reads back unchanged. */
+static void test_write_then_parse(void **state)
+{
+    (void)state;
+    weft_url u = url_of("http://[2001:db8::1]:8000/a%20b?c=d");
+    const weft_http_header h[] = {{"User-Agent", 10, "weft-test/1", 11}};
+    weft_http_request req = {.method = WEFT_HTTP_PUT,
+                             .url = &u,
+                             .headers = h,
+                             .nheaders = 1,
+                             .body = "payload",
+                             .body_len = 7};
+    char buf[256];
+    int n = weft_http_request_write(&req, buf, sizeof buf);
+    assert_true(n > 0);
+    parse_opts o = parse_opts_request();
+    char *got = parse_transcript_all_splits(&o, buf, (size_t)n, 4096);
+    char want[512];
+    snprintf(want, sizeof want,
+             "HEAD PUT \"/a%%20b?c=d\" 1.1 length:7 keep-alive\n  Host: [2001:db8::1]:8000\n"
+             "  User-Agent: weft-test/1\n  Content-Length: 7\nBODY \"payload\"\nDONE @%d\n",
+             n);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_requests),
+        cmocka_unit_test(test_request_errors),
+        cmocka_unit_test(test_request_eof),
+        cmocka_unit_test(test_pipelining),
+        cmocka_unit_test(test_request_limits),
+        cmocka_unit_test(test_request_results),
+        cmocka_unit_test(test_write_get),
+        cmocka_unit_test(test_write_headers_and_body),
+        cmocka_unit_test(test_write_buffer_too_small),
+        cmocka_unit_test(test_write_invalid),
+        cmocka_unit_test(test_write_then_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
