@@ -147,6 +147,7 @@ typedef struct weft_runtime {
     size_t live_tasks;             /* spawned and not finished */
     size_t done_tasks;             /* finished, result not yet collected */
     size_t io_open;                /* open I/O resources */
+    size_t stale_events;           /* events dropped because their token was stale */
     int64_t now;                   /* the clock as last read after a park */
     struct weft__task *running;    /* the task being polled, or NULL */
     bool stop;                     /* weft_runtime_stop() was called */
@@ -471,6 +472,7 @@ typedef struct weft_runtime_stats {
     size_t io_open;     /* open weft_io resources (registrations with the poll layer) */
     size_t io_waiting;  /* tasks parked as an fd's reader or writer */
     size_t timers;      /* armed timers */
+    size_t stale_events; /* events dropped since init: their fd was closed (token stale) */
     size_t task_bytes;  /* bytes of one task record (per-task overhead beyond its frame) */
     size_t io_bytes;    /* bytes of one I/O resource record */
 } weft_runtime_stats;

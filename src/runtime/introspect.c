@@ -16,6 +16,7 @@ void weft_runtime_get_stats(const weft_runtime *rt, weft_runtime_stats *st)
     st->io_open = rt->io_open;
     st->io_waiting = weft__io_count_waiting(rt);
     st->timers = weft__timerq_len(rt->timers);
+    st->stale_events = rt->stale_events;
     st->task_bytes = sizeof(struct weft__task);
     st->io_bytes = sizeof(struct weft__io);
 }

@@ -146,9 +146,11 @@ void weft__io_dispatch(weft_runtime *rt, const weft_event *ev)
 {
     uint32_t slot = (uint32_t)ev->token;
     uint32_t gen = (uint32_t)(ev->token >> 32);
-    if (slot >= weft__table_cap(&rt->ios)) return;
-    struct weft__io *rec = io_at(rt, slot);
-    if (!rec->open || rec->gen != gen) return; /* stale: closed, perhaps reused */
+    struct weft__io *rec = slot < weft__table_cap(&rt->ios) ? io_at(rt, slot) : NULL;
+    if (rec == NULL || !rec->open || rec->gen != gen) {
+        rt->stale_events++; /* its fd was closed; the slot may belong to another fd now */
+        return;
+    }
     unsigned bits = event_ready_bits(ev->flags);
     rec->ready |= (uint8_t)bits;
     for (int dir = WEFT_IO_READ; dir <= WEFT_IO_WRITE; dir++) {

@@ -298,7 +298,7 @@ static int poll_once(weft_runtime *rt, struct weft__task *t, weft_cx *cx)
         t->site_line = site.line < 0 ? 0 : site.line > 65535 ? 65535 : (uint16_t)site.line;
     }
     rt->running = outer;
-    weft__co_site = outer_site;
+    weft_co_site_set(outer_site);
     return r;
 }
 

@@ -60,6 +60,37 @@ static inline weft_runtime_stats rt_stats(weft_runtime *rt)
     return st;
 }
 
+/* A task that sleeps, then stops weft_runtime_run: lets a test run the loop for a while. */
+struct rt_stopper {
+    weft_co co;
+    int64_t ns, wake;
+};
+
+static inline int rt_stopper_fn(void *frame, weft_cx *cx)
+{
+    struct rt_stopper *f = frame;
+    WEFT_BEGIN(&f->co);
+    WEFT_AWAIT(&f->co, weft_sleep_for(&f->wake, f->ns, cx));
+    weft_runtime_stop(cx->rt);
+    WEFT_END(&f->co, 0);
+}
+
+/*
+ * Runs the loop for about ns nanoseconds (or until every task finished, if sooner), so that
+ * tasks parked on fds get to park and events get delivered without run() blocking for ever.
+ */
+static inline int rt_run_for(weft_runtime *rt, int64_t ns)
+{
+    weft_task t;
+    struct rt_stopper *s = weft_task_spawn_new(rt, rt_stopper_fn, sizeof *s, &t);
+    if (s == NULL) return -ENOMEM;
+    s->ns = ns;
+    int r = weft_runtime_run(rt);
+    weft_task_cancel(rt, t); /* if the loop ended before the stopper did */
+    (void)weft_task_result(rt, t);
+    return r;
+}
+
 /* A leaf read on a weft_io: the pattern of runtime.h section 7. */
 static inline int test_io_read(weft_io *io, void *buf, size_t len, int64_t deadline, weft_cx *cx)
 {
