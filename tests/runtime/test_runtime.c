@@ -173,6 +173,7 @@ static void join_collects_each_result(void **state)
 struct detacher {
     weft_co co;
     struct yielder kid;
+    weft_task t;
     int spins;
 };
 
@@ -181,16 +182,15 @@ static int detacher(void *frame, weft_cx *cx)
     struct detacher *f = frame;
     WEFT_BEGIN(&f->co);
     f->kid = (struct yielder){.n = 2, .result = 5};
-    weft_task t;
-    if (weft_task_spawn(cx->rt, yielder, &f->kid, &t) != 0) WEFT_RETURN(&f->co, -1);
-    weft_task_detach(cx->rt, t);
+    if (weft_task_spawn(cx->rt, yielder, &f->kid, &f->t) != 0) WEFT_RETURN(&f->co, -1);
+    weft_task_detach(cx->rt, f->t);
     while (f->kid.polls < 3 && f->spins++ < 100)
         WEFT_TASK_YIELD(&f->co, cx);
     WEFT_TASK_YIELD(&f->co, cx);
     /* the kid finished and, detached, left nothing behind: only this task is alive */
     if (weft_runtime_task_count(cx->rt) != 1 || rt_stats(cx->rt).done != 0)
         WEFT_RETURN(&f->co, -2);
-    if (weft_task_join(t, cx) != -ESRCH) WEFT_RETURN(&f->co, -3);
+    if (weft_task_join(f->t, cx) != -ESRCH) WEFT_RETURN(&f->co, -3);
     WEFT_END(&f->co, f->kid.polls);
 }
 
