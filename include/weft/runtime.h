@@ -188,6 +188,33 @@ int weft_runtime_block_on(weft_runtime *rt, weft_co_fn fn, void *frame);
 int weft_runtime_run(weft_runtime *rt);
 
 /*
+ * The loop in two halves, for programs that drive it themselves (to print what it does, to
+ * interleave other work). weft_runtime_run is exactly:
+ *
+ *     while (weft_runtime_task_count(rt) > 0 && !stopped) {
+ *         weft_runtime_run_ready(rt);
+ *         if (weft_runtime_task_count(rt) == 0) break;
+ *         weft_runtime_park(rt);
+ *     }
+ */
+
+/*
+ * weft_runtime_run_ready - poll ready tasks, oldest first, until none is ready — or until a
+ * bounded number of polls (so tasks that keep waking each other still let events and timers in),
+ * or a stop. Never blocks. Returns the number of polls; 0 when called from inside a task.
+ */
+size_t weft_runtime_run_ready(weft_runtime *rt);
+
+/*
+ * weft_runtime_park - wait for something to happen, then make the tasks it concerns ready: one
+ * weft_poll_wait, with a timeout of 0 if tasks are already ready, else until the next timer
+ * deadline, else for ever; then each event wakes the waiter(s) of its fd and each expired timer
+ * its task. Returns 0; -EDEADLK (without waiting) if nothing could ever end the wait (no ready
+ * task, no timer, no open I/O resource); the poll layer's -errno; -EBUSY inside a task.
+ */
+int weft_runtime_park(weft_runtime *rt);
+
+/*
  * weft_runtime_stop - ask weft_runtime_run() to return as soon as the task being polled (if any)
  * returns; meant to be called by a task. Other tasks stay as they are (still queued, still
  * waiting); a later run continues them. Ignored by block_on.

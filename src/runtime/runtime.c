@@ -72,13 +72,17 @@ int weft_runtime_close(weft_runtime *rt)
 }
 
 /* Step 1: poll ready tasks in FIFO order, at most WEFT__PASS_POLLS of them, until a stop. */
-static void run_ready(weft_runtime *rt)
+size_t weft_runtime_run_ready(weft_runtime *rt)
 {
-    for (unsigned i = 0; i < WEFT__PASS_POLLS && !rt->stop; i++) {
+    if (rt->running != NULL) return 0;
+    size_t n = 0;
+    while (n < WEFT__PASS_POLLS && !rt->stop) {
         struct weft__task *t = weft__ready_pop(rt);
-        if (t == NULL) return;
+        if (t == NULL) break;
         weft__task_run(rt, t);
+        n++;
     }
+    return n;
 }
 
 /* Wakes the task of every timer due at rt->now. Returns how many fired. */
@@ -114,9 +118,10 @@ static int park_timeout(weft_runtime *rt, int64_t *timeout)
     return 0;
 }
 
-/* Steps 2 and 3. Returns 0, -EDEADLK, or the poll layer's -errno. */
-static int park(weft_runtime *rt)
+/* Steps 2 and 3. */
+int weft_runtime_park(weft_runtime *rt)
 {
+    if (rt->running != NULL) return -EBUSY;
     int64_t timeout;
     int r = park_timeout(rt, &timeout);
     if (r < 0) return r;
@@ -145,9 +150,9 @@ int weft_runtime_block_on(weft_runtime *rt, weft_co_fn fn, void *frame)
     rt->now = weft_time_now();
     for (;;) {
         rt->stop = false; /* only weft_runtime_run stops */
-        run_ready(rt);
+        weft_runtime_run_ready(rt);
         if (root_done(rt, root)) break;
-        r = park(rt);
+        r = weft_runtime_park(rt);
         if (r < 0) {
             weft_task_cancel(rt, root);
             (void)weft_task_result(rt, root);
@@ -164,9 +169,9 @@ int weft_runtime_run(weft_runtime *rt)
     rt->now = weft_time_now();
     int r = 0;
     while (rt->live_tasks != 0 && !rt->stop) {
-        run_ready(rt);
+        weft_runtime_run_ready(rt);
         if (rt->live_tasks == 0 || rt->stop) break;
-        r = park(rt);
+        r = weft_runtime_park(rt);
         if (r < 0) break;
     }
     rt->stop = false;
