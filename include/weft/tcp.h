@@ -1,0 +1,419 @@
+/*
+ * weft/tcp.h — TCP streams and listeners on the runtime, IPv4 and IPv6.
+ *
+ * Every socket here is a weft_io (weft/runtime.h, section 6): created non-blocking and
+ * close-on-exec, registered with epoll ONCE when it is opened (readable and writable,
+ * edge-triggered), closed with one close(2). An operation first tries its system call and suspends
+ * only when the kernel says EAGAIN, so a request/response exchange costs the same system calls
+ * as a hand-written epoll loop.
+ *
+ *     struct echo { weft_co co; weft_tcp_stream s; char buf[512]; int n; weft_tcp_xfer wr; };
+ *
+ *     WEFT_BEGIN(&f->co);
+ *     for (;;) {
+ *         WEFT_AWAIT(&f->co, f->n = weft_tcp_read(&f->s, f->buf, sizeof f->buf, cx));
+ *         if (f->n <= 0) break;                                   // 0: the peer closed
+ *         WEFT_AWAIT_CHILD(&f->co, &f->wr.co, f->n,
+ *                          weft_tcp_write_all(&f->wr, &f->s, f->buf, (size_t)f->n, cx));
+ *         if (f->n < 0) break;
+ *     }
+ *     weft_tcp_close(cx->rt, &f->s);
+ *     WEFT_ON_CANCEL(&f->co);
+ *     weft_tcp_close(cx->rt, &f->s);
+ *     WEFT_END(&f->co, 0);
+ *
+ * THREE KINDS OF FUNCTION.
+ *   - Plain calls (listen, close, shutdown, addresses, options) take the runtime first where they
+ *     need it and never suspend.
+ *   - Leaf operations (read, write, writev, accept) keep no state between polls: await them
+ *     directly with WEFT_AWAIT.
+ *   - Multi-step operations (connect, read_exact, write_all, read_until) carry progress across
+ *     polls in a small frame the caller embeds in its own frame (weft_tcp_connect_op,
+ *     weft_tcp_xfer, weft_tcp_reader); await them with WEFT_AWAIT_CHILD, which resets the frame's
+ *     weft_co so one frame serves call after call. Nothing is allocated per operation.
+ *
+ * DEADLINES. Each operation that may suspend has a _dl form taking an absolute deadline
+ * (CLOCK_MONOTONIC ns: weft_deadline_in(WEFT_MSEC(500)), or WEFT_NO_DEADLINE); the short form
+ * waits forever. A deadline bounds waiting, never an attempt: when it has passed, the operation
+ * fails with -ETIMEDOUT, never earlier. What a timeout leaves behind:
+ *   - read, write, writev, accept, read_until: nothing was transferred by the failing attempt and
+ *     the socket stays usable (read_until keeps what it had buffered).
+ *   - read_exact, write_all: op->done bytes were transferred before the timeout; the stream is
+ *     still open but is now somewhere in the middle of a message — close it unless the protocol
+ *     can resynchronise.
+ *   - connect: the half-open socket is closed.
+ *
+ * ERRORS. -errno as the kernel reports it (-ECONNREFUSED, -ECONNRESET, -EPIPE, -ETIMEDOUT, ...),
+ * or: WEFT_ECLOSED (the stream was closed, possibly by another task, while waiting), WEFT_EEOF
+ * (the peer closed in the middle of a read_exact or read_until), WEFT_EADDR (a bad address).
+ *
+ * SIGPIPE. Writing to a connection the peer has closed fails with -EPIPE; it never raises SIGPIPE
+ * (every write is a send/sendmsg with MSG_NOSIGNAL). No signal disposition is changed.
+ *
+ * ONE WAITER PER DIRECTION. One task may read a stream while another writes it. Two tasks reading
+ * the same stream at once (or two accepting on one listener) is not supported: the second waiter
+ * replaces the first, which then waits until its deadline.
+ *
+ * CANCELLATION. Cancelling a task blocked in any of these operations is safe: the runtime drops
+ * the wait and its timer. Sockets are the caller's to close — put weft_tcp_close in the task's
+ * WEFT_ON_CANCEL block. A connect in progress owns the socket it is opening: cancel the child
+ * (WEFT_CANCEL_CHILD) or simply weft_tcp_close() the stream; either closes it, and doing both is
+ * harmless.
+ */
+#ifndef WEFT_TCP_H
+#define WEFT_TCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "weft/addr.h"
+#include "weft/coro.h"
+#include "weft/runtime.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ============================================================================================
+ * 1. Objects
+ * ========================================================================================== */
+
+/*
+ * weft_tcp_stream - one TCP connection. Owned by the caller (usually embedded in a task's frame).
+ * A zeroed stream is "not open": weft_tcp_close on it does nothing. It becomes open through
+ * weft_tcp_connect, weft_tcp_accept or weft_tcp_stream_open, and must then be closed with
+ * weft_tcp_close (weft_runtime_close closes streams left open, and reports -EBUSY).
+ */
+typedef struct weft_tcp_stream {
+    weft_io io; /* the registered socket; weft_io_fd(&s->io) is the fd */
+} weft_tcp_stream;
+
+/*
+ * weft_tcp_listener - a listening socket. Owned by the caller; open with weft_tcp_listen, close
+ * with weft_tcp_listener_close. A zeroed listener is "not open".
+ */
+typedef struct weft_tcp_listener {
+    weft_io io;            /* the registered listening socket */
+    int64_t backoff_until; /* after EMFILE & co: no accept4 before this time (0: none) */
+    uint64_t accept_calls; /* accept4 system calls made so far (monitoring, tests) */
+    uint64_t fd_exhausted; /* how many of them failed for lack of fds or memory */
+} weft_tcp_listener;
+
+/*
+ * How long a listener stops calling accept4 after it failed with EMFILE, ENFILE, ENOBUFS or
+ * ENOMEM. Connections keep waiting in the kernel's backlog meanwhile, and are accepted once fds
+ * have been freed.
+ */
+#define WEFT_TCP_ACCEPT_BACKOFF WEFT_MSEC(50)
+
+/* ============================================================================================
+ * 2. Listening and accepting
+ * ========================================================================================== */
+
+/*
+ * weft_tcp_listen - open a listening socket bound to addr.
+ *
+ * rt: the runtime the listener is registered with.
+ * l: receives the listener (any previous content is overwritten; it must not be open).
+ * addr: where to listen; port 0 lets the kernel choose (see weft_tcp_listener_addr). An IPv6
+ *       address follows the system's IPV6_V6ONLY default ([::] usually accepts IPv4 too).
+ * backlog: passed to listen(2); the kernel caps it at net.core.somaxconn. SOMAXCONN is a good
+ *       default.
+ * Sets SO_REUSEADDR, so a restarted server can bind while old connections are in TIME_WAIT.
+ * Returns 0, or -errno (-EADDRINUSE, -EACCES, -EMFILE, ...) or -EINVAL (NULL arguments,
+ * an address that is neither IPv4 nor IPv6) with nothing left open. Never suspends.
+ */
+int weft_tcp_listen(weft_runtime *rt, weft_tcp_listener *l, const weft_addr *addr, int backlog);
+
+/*
+ * weft_tcp_listener_addr - the address the listener is bound to (getsockname), e.g. to learn the
+ * port after listening on port 0. Returns 0 or -errno.
+ */
+int weft_tcp_listener_addr(const weft_tcp_listener *l, weft_addr *addr);
+
+/*
+ * weft_tcp_accept_dl - take the next incoming connection.
+ *
+ * l: an open listener. out: receives the new stream (must not be open); on success the caller
+ *    owns it and must weft_tcp_close it. peer: if not NULL, receives the client's address.
+ * deadline: give up waiting at this absolute time (WEFT_NO_DEADLINE: never).
+ * May return WEFT_PENDING. Returns 0 when out is open.
+ * Fails with -ETIMEDOUT (listener still usable), WEFT_ECLOSED (the listener was closed), or
+ * another -errno from accept4 or from registering the new socket (the new socket is then
+ * closed; the listener stays usable).
+ *
+ * A server accepts in a loop. Three things keep that loop well-behaved:
+ *   - Each accept4 spends one unit of the task's per-resume budget (WEFT_RUNTIME_BUDGET), so a
+ *     flood of connections is drained at most that many per pass before other tasks run.
+ *   - When the process runs out of fds (EMFILE, ENFILE) or the kernel of memory (ENOBUFS,
+ *     ENOMEM), accept does not fail and does not spin: it stops calling accept4 for
+ *     WEFT_TCP_ACCEPT_BACKOFF, then tries again; clients wait in the backlog meanwhile.
+ *   - A connection that was reset before it could be accepted (ECONNABORTED) is skipped.
+ */
+int weft_tcp_accept_dl(weft_tcp_listener *l, weft_tcp_stream *out, weft_addr *peer,
+                       int64_t deadline, weft_cx *cx);
+
+/* weft_tcp_accept - weft_tcp_accept_dl with no deadline. */
+static inline int weft_tcp_accept(weft_tcp_listener *l, weft_tcp_stream *out, weft_addr *peer,
+                                  weft_cx *cx)
+{
+    return weft_tcp_accept_dl(l, out, peer, WEFT_NO_DEADLINE, cx);
+}
+
+/*
+ * weft_tcp_listener_close - close the listening socket. A task waiting in accept is woken and
+ * sees WEFT_ECLOSED. Returns 0, or WEFT_ECLOSED if l was not open. Never suspends.
+ */
+int weft_tcp_listener_close(weft_runtime *rt, weft_tcp_listener *l);
+
+/* ============================================================================================
+ * 3. Connecting
+ * ========================================================================================== */
+
+/*
+ * weft_tcp_connect_op - the frame of one connect in progress. Embed it in the caller's frame;
+ * WEFT_AWAIT_CHILD initialises it.
+ */
+typedef struct weft_tcp_connect_op {
+    weft_co co; /* the connect's resume point */
+} weft_tcp_connect_op;
+
+/*
+ * weft_tcp_connect_dl - open a connection to addr. A child coroutine:
+ *
+ *     WEFT_AWAIT_CHILD(&f->co, &f->conn.co, f->r,
+ *                      weft_tcp_connect_dl(&f->conn, &f->s, &f->addr, f->deadline, cx));
+ *
+ * op: its frame. s: receives the stream (must not be open); it holds the socket from the first
+ *    poll on, so closing s also abandons a connect in progress. addr: an IPv4 or IPv6 address
+ *    (from weft_addr_parse). Pass the same op, s, addr and deadline on every poll.
+ * May return WEFT_PENDING. Returns 0 when s is connected; the caller then owns s.
+ * Fails with -ECONNREFUSED (nobody listening), -ETIMEDOUT (the deadline passed during the
+ * handshake), -ENETUNREACH, -EINVAL (addr NULL or not IPv4/IPv6), -EMFILE, ...; s is then
+ * closed (not open). Cancelled (WEFT_CANCEL_CHILD), it closes s and returns -ECANCELED.
+ *
+ * System calls: socket, connect, epoll_ctl(ADD), and after the handshake one getsockopt
+ * (SO_ERROR). The socket is registered only after connect() has started the handshake, so its
+ * first writable event means "handshake over" and no spurious-readiness check is needed.
+ */
+int weft_tcp_connect_dl(weft_tcp_connect_op *op, weft_tcp_stream *s, const weft_addr *addr,
+                        int64_t deadline, weft_cx *cx);
+
+/* weft_tcp_connect - weft_tcp_connect_dl with no deadline. */
+static inline int weft_tcp_connect(weft_tcp_connect_op *op, weft_tcp_stream *s,
+                                   const weft_addr *addr, weft_cx *cx)
+{
+    return weft_tcp_connect_dl(op, s, addr, WEFT_NO_DEADLINE, cx);
+}
+
+/* ============================================================================================
+ * 4. Streams: opening, closing, options
+ * ========================================================================================== */
+
+/*
+ * weft_tcp_stream_open - adopt an fd that is already a connected, non-blocking stream socket
+ * (from socketpair(2) with SOCK_NONBLOCK, say; a Unix-domain stream works as well as TCP).
+ * On success s owns fd. Returns 0, or -errno from the registration (the fd is then still the
+ * caller's). Never suspends.
+ */
+int weft_tcp_stream_open(weft_runtime *rt, weft_tcp_stream *s, int fd);
+
+/*
+ * weft_tcp_close - close the stream: its fd is closed (an unsent tail of data still goes out in
+ * the background, as with close(2)), and tasks waiting to read or write it are woken and see
+ * WEFT_ECLOSED. Returns 0, or WEFT_ECLOSED if s was not open (a zeroed or already closed stream:
+ * harmless), or the -errno of close(2) (the fd is gone either way). Never suspends.
+ */
+int weft_tcp_close(weft_runtime *rt, weft_tcp_stream *s);
+
+/*
+ * weft_tcp_shutdown - shutdown(2): SHUT_WR sends FIN after the data already written (the peer's
+ * reads then return 0) while reading stays possible; SHUT_RD, SHUT_RDWR as in the man page.
+ * The stream stays open until weft_tcp_close. Returns 0 or -errno (-ENOTCONN, WEFT_ECLOSED if s
+ * is not open). Never suspends.
+ */
+int weft_tcp_shutdown(weft_tcp_stream *s, int how);
+
+/* weft_tcp_set_nodelay - TCP_NODELAY on (true) or off: send small writes at once (no Nagle). */
+int weft_tcp_set_nodelay(weft_tcp_stream *s, bool on);
+
+/* weft_tcp_peer_addr / weft_tcp_local_addr - getpeername / getsockname. Return 0 or -errno. */
+int weft_tcp_peer_addr(const weft_tcp_stream *s, weft_addr *addr);
+int weft_tcp_local_addr(const weft_tcp_stream *s, weft_addr *addr);
+
+/* ============================================================================================
+ * 5. Reading and writing: leaf operations
+ *
+ * Lengths above INT_MAX are clamped to INT_MAX so that a byte count always fits the int result.
+ * ========================================================================================== */
+
+/*
+ * weft_tcp_read_dl - read up to len bytes into buf: whatever has arrived, at least one byte.
+ * May return WEFT_PENDING. Returns the number of bytes read (> 0), or 0 at end of stream (the
+ * peer shut down or closed its side; len == 0 also returns 0). Fails with -ETIMEDOUT (nothing
+ * read, still usable), -ECONNRESET (the peer reset the connection), WEFT_ECLOSED, -errno.
+ */
+int weft_tcp_read_dl(weft_tcp_stream *s, void *buf, size_t len, int64_t deadline, weft_cx *cx);
+
+/* weft_tcp_read - weft_tcp_read_dl with no deadline. */
+static inline int weft_tcp_read(weft_tcp_stream *s, void *buf, size_t len, weft_cx *cx)
+{
+    return weft_tcp_read_dl(s, buf, len, WEFT_NO_DEADLINE, cx);
+}
+
+/*
+ * weft_tcp_write_dl - write up to len bytes from buf: as many as the socket buffer takes, at
+ * least one (a short write is normal; weft_tcp_write_all loops). May return WEFT_PENDING.
+ * Returns the number of bytes written (len == 0 returns 0 at once). Fails with -EPIPE (the
+ * connection is shut down for writing, or the peer closed it; never a SIGPIPE), -ECONNRESET,
+ * -ETIMEDOUT (nothing written, still usable), WEFT_ECLOSED, -errno.
+ */
+int weft_tcp_write_dl(weft_tcp_stream *s, const void *buf, size_t len, int64_t deadline,
+                      weft_cx *cx);
+
+/* weft_tcp_write - weft_tcp_write_dl with no deadline. */
+static inline int weft_tcp_write(weft_tcp_stream *s, const void *buf, size_t len, weft_cx *cx)
+{
+    return weft_tcp_write_dl(s, buf, len, WEFT_NO_DEADLINE, cx);
+}
+
+/*
+ * weft_tcp_writev_dl - gather-write iovcnt buffers in one system call (sendmsg), as
+ * weft_tcp_write_dl does for one. Returns the total bytes written (possibly fewer than asked:
+ * the caller advances its iovecs), or the same errors; -EINVAL if iovcnt is negative or over
+ * IOV_MAX.
+ */
+int weft_tcp_writev_dl(weft_tcp_stream *s, const struct iovec *iov, int iovcnt, int64_t deadline,
+                       weft_cx *cx);
+
+/* weft_tcp_writev - weft_tcp_writev_dl with no deadline. */
+static inline int weft_tcp_writev(weft_tcp_stream *s, const struct iovec *iov, int iovcnt,
+                                  weft_cx *cx)
+{
+    return weft_tcp_writev_dl(s, iov, iovcnt, WEFT_NO_DEADLINE, cx);
+}
+
+/* ============================================================================================
+ * 6. Reading and writing exactly: multi-step operations
+ * ========================================================================================== */
+
+/*
+ * weft_tcp_xfer - the frame of one read_exact or write_all in progress. Embed it in the caller's
+ * frame; WEFT_AWAIT_CHILD resets it for each call. After the call returns, `done` says how many
+ * bytes were transferred — all of them on success, fewer after an error or a timeout.
+ */
+typedef struct weft_tcp_xfer {
+    weft_co co;  /* the operation's resume point */
+    size_t done; /* bytes transferred so far by this call */
+} weft_tcp_xfer;
+
+/*
+ * weft_tcp_read_exact_dl - read exactly len bytes into buf. A child coroutine:
+ *
+ *     WEFT_AWAIT_CHILD(&f->co, &f->rx.co, f->r,
+ *                      weft_tcp_read_exact(&f->rx, &f->s, f->buf, sizeof f->buf, cx));
+ *
+ * Pass the same arguments on every poll. May return WEFT_PENDING. Returns 0 once all len bytes
+ * are in buf. Fails with WEFT_EEOF if the stream ended first (op->done bytes arrived), or any
+ * error of weft_tcp_read_dl; after -ETIMEDOUT, op->done bytes are in buf (see DEADLINES above).
+ */
+int weft_tcp_read_exact_dl(weft_tcp_xfer *op, weft_tcp_stream *s, void *buf, size_t len,
+                           int64_t deadline, weft_cx *cx);
+
+/* weft_tcp_read_exact - weft_tcp_read_exact_dl with no deadline. */
+static inline int weft_tcp_read_exact(weft_tcp_xfer *op, weft_tcp_stream *s, void *buf, size_t len,
+                                      weft_cx *cx)
+{
+    return weft_tcp_read_exact_dl(op, s, buf, len, WEFT_NO_DEADLINE, cx);
+}
+
+/*
+ * weft_tcp_write_all_dl - write all len bytes of buf. A child coroutine, awaited like
+ * weft_tcp_read_exact_dl. Returns 0 once every byte was handed to the kernel (not: received by
+ * the peer). Fails as weft_tcp_write_dl does; op->done bytes had been written.
+ */
+int weft_tcp_write_all_dl(weft_tcp_xfer *op, weft_tcp_stream *s, const void *buf, size_t len,
+                          int64_t deadline, weft_cx *cx);
+
+/* weft_tcp_write_all - weft_tcp_write_all_dl with no deadline. */
+static inline int weft_tcp_write_all(weft_tcp_xfer *op, weft_tcp_stream *s, const void *buf,
+                                     size_t len, weft_cx *cx)
+{
+    return weft_tcp_write_all_dl(op, s, buf, len, WEFT_NO_DEADLINE, cx);
+}
+
+/* ============================================================================================
+ * 7. Reading up to a delimiter
+ *
+ * A stream has no message boundaries: a read may return half a line or a line and a half. A
+ * weft_tcp_reader keeps what was read beyond the delimiter for the next call, in a buffer the
+ * caller provides and whose size bounds the longest accepted message.
+ *
+ *     char storage[1024];  weft_tcp_reader rd;
+ *     weft_tcp_reader_init(&rd, storage, sizeof storage);
+ *     WEFT_AWAIT_CHILD(&f->co, &f->rd.co, f->n, weft_tcp_read_until(&f->rd, &f->s, "\n", 1, cx));
+ *     // f->n > 0: the line is f->rd.data[0 .. f->n), delimiter included
+ * ========================================================================================== */
+
+/*
+ * weft_tcp_reader - buffered reader state for weft_tcp_read_until. Owned by the caller; set up
+ * with weft_tcp_reader_init. Fields are readable; only `data` .. `data + len` is meaningful.
+ */
+typedef struct weft_tcp_reader {
+    weft_co co;     /* the read_until in progress */
+    char *data;     /* the caller's buffer */
+    size_t cap;     /* its size: the longest message, delimiter included */
+    size_t len;     /* bytes held in data */
+    size_t taken;   /* bytes at the front that the last read_until returned; dropped next call */
+    size_t scanned; /* bytes at the front already searched for the delimiter */
+} weft_tcp_reader;
+
+/*
+ * weft_tcp_reader_init - use buf[0 .. cap) as r's buffer (cap is clamped to INT_MAX). The buffer
+ * must outlive r's use. Never fails.
+ */
+void weft_tcp_reader_init(weft_tcp_reader *r, void *buf, size_t cap);
+
+/*
+ * weft_tcp_read_until_dl - read until delim has arrived. A child coroutine (await it with
+ * WEFT_AWAIT_CHILD on &r->co); pass the same arguments on every poll.
+ *
+ * r: the reader; the message the previous call returned is dropped first.
+ * delim, delim_len: the delimiter, 1 to 255 bytes ("\n", "\r\n\r\n"); it may arrive split
+ *    across reads.
+ * May return WEFT_PENDING. Returns n > 0: r->data[0 .. n) is the message, delimiter included;
+ * bytes after it stay buffered for the next call. Returns 0: end of stream with nothing
+ * buffered. Only reads from the socket when the buffer holds no complete message.
+ * Fails with:
+ *   -EMSGSIZE     the buffer is full and holds no delimiter (r->len == r->cap: the data stays;
+ *                 drop it with weft_tcp_reader_take or close the stream);
+ *   WEFT_EEOF     the stream ended after a partial message (still in r->data[0 .. r->len));
+ *   -EINVAL       delim_len is 0 or over 255, or delim is NULL;
+ *   -ETIMEDOUT    buffered data is kept: calling again continues where this one stopped;
+ *   any error of weft_tcp_read_dl.
+ */
+int weft_tcp_read_until_dl(weft_tcp_reader *r, weft_tcp_stream *s, const char *delim,
+                           size_t delim_len, int64_t deadline, weft_cx *cx);
+
+/* weft_tcp_read_until - weft_tcp_read_until_dl with no deadline. */
+static inline int weft_tcp_read_until(weft_tcp_reader *r, weft_tcp_stream *s, const char *delim,
+                                      size_t delim_len, weft_cx *cx)
+{
+    return weft_tcp_read_until_dl(r, s, delim, delim_len, WEFT_NO_DEADLINE, cx);
+}
+
+/*
+ * weft_tcp_reader_take - take buffered bytes out of r, for a protocol that switches from
+ * delimited messages to counted ones (a header, then a body of known length): first drops the
+ * message the last read_until returned, then copies up to max buffered bytes to dst (dst may be
+ * NULL to just discard them) and removes them from r. Returns the number of bytes taken.
+ */
+size_t weft_tcp_reader_take(weft_tcp_reader *r, void *dst, size_t max);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_TCP_H */
