@@ -239,7 +239,8 @@ void weft_runtime_stop(weft_runtime *rt);
  * frame: caller-owned memory whose first member is a weft_co; spawn resets that weft_co to "not
  *     started". It must stay valid until the task finishes (or is cancelled).
  * task: receives the handle; NULL spawns the task detached.
- * Returns 0, or -ENOMEM (nothing spawned), -EINVAL (fn or frame NULL). Never suspends.
+ * Returns 0, or -ENOMEM (nothing spawned), -EINVAL (fn or frame NULL), -ECANCELED (the runtime
+ * is closing: a cleanup block tried to spawn). Never suspends.
  */
 int weft_task_spawn(weft_runtime *rt, weft_co_fn fn, void *frame, weft_task *task);
 

@@ -24,7 +24,7 @@
 #define WEFT__EVENTS 256
 
 /* Task polls per pass before events and timers get a look-in even if tasks are still ready. */
-#define WEFT__PASS_POLLS 256
+#define WEFT__PASS_POLLS 1024
 
 int weft_runtime_init(weft_runtime *rt)
 {

@@ -274,15 +274,10 @@ void weft_task_detach(weft_runtime *rt, weft_task handle)
  * Polling and cancelling
  * ------------------------------------------------------------------------------------------- */
 
-/*
- * Polls t's coroutine once with a fresh context. Polls nest (a task may cancel another, whose
- * cleanup poll then runs inside the first task's poll), so the running task and the recorded
- * suspension site of the outer poll are saved and restored around the inner one.
- */
+/* Polls t's coroutine once with a fresh context, and notes where it suspended. */
 static int poll_once(weft_runtime *rt, struct weft__task *t, weft_cx *cx)
 {
     struct weft__task *outer = rt->running;
-    weft_co_site outer_site = weft_co_site_get();
     cx->rt = rt;
     cx->task = t;
     cx->waker = waker_of(t);
@@ -295,10 +290,9 @@ static int poll_once(weft_runtime *rt, struct weft__task *t, weft_cx *cx)
     if (r == WEFT_PENDING) {
         weft_co_site site = weft_co_site_get();
         t->site_file = site.file;
-        t->site_line = site.line < 0 ? 0 : site.line > 65535 ? 65535 : (uint16_t)site.line;
+        t->site_line = (uint16_t)(site.line > UINT16_MAX ? UINT16_MAX : site.line);
     }
     rt->running = outer;
-    weft_co_site_set(outer_site);
     return r;
 }
 
@@ -311,7 +305,8 @@ static int poll_once(weft_runtime *rt, struct weft__task *t, weft_cx *cx)
 static void rearm_timer(weft_runtime *rt, struct weft__task *t, int64_t deadline)
 {
     if (deadline == WEFT_NO_DEADLINE) {
-        weft__timerq_cancel(rt->timers, &t->timer);
+        if (t->timer.pos != 0) /* weft__timerq_queued, without the call: the common case */
+            weft__timerq_cancel(rt->timers, &t->timer);
         return;
     }
     if (weft__timerq_queued(&t->timer) && t->timer.deadline == deadline) return;
@@ -319,12 +314,18 @@ static void rearm_timer(weft_runtime *rt, struct weft__task *t, int64_t deadline
         t->flags |= WEFT__TASK_WOKEN; /* out of memory: poll again rather than sleep forever */
 }
 
-/* Runs t's cleanup (if it is suspended) and finishes it with -ECANCELED. t is not RUNNING. */
+/*
+ * Runs t's cleanup (if it is suspended) and finishes it with -ECANCELED. t is not RUNNING, but
+ * another task may be: a task that cancels another runs the victim's cleanup poll inside its own
+ * poll. So the suspension site recorded so far for the outer poll is put back afterwards.
+ */
 static void cancel_now(weft_runtime *rt, struct weft__task *t)
 {
     if (weft_co_cancel((weft_co *)t->frame)) {
+        weft_co_site outer_site = weft_co_site_get();
         weft_cx cx;
         (void)poll_once(rt, t, &cx); /* the cleanup poll: returns -ECANCELED, never pending */
+        weft_co_site_set(outer_site);
     }
     finish(rt, t, -ECANCELED);
 }
