@@ -1,6 +1,6 @@
 /*
  * weft.h — everything weft offers, in one include. Each module header is that module's manual;
- * read them in this order: error, poll, coro, addr, runtime.
+ * read them in this order: error, poll, coro, addr, runtime, tcp.
  */
 #ifndef WEFT_H
 #define WEFT_H
@@ -10,5 +10,6 @@
 #include <weft/coro.h>    /* stackless coroutines */
 #include <weft/addr.h>    /* numeric socket addresses */
 #include <weft/runtime.h> /* the single-threaded runtime: tasks, timers, I/O */
+#include <weft/tcp.h>     /* TCP streams and listeners on the runtime */
 
 #endif /* WEFT_H */
