@@ -95,10 +95,11 @@ typedef struct weft_tcp_stream {
  * with weft_tcp_listener_close. A zeroed listener is "not open".
  */
 typedef struct weft_tcp_listener {
-    weft_io io;            /* the registered listening socket */
-    int64_t backoff_until; /* after EMFILE & co: no accept4 before this time (0: none) */
-    uint64_t accept_calls; /* accept4 system calls made so far (monitoring, tests) */
-    uint64_t fd_exhausted; /* how many of them failed for lack of fds or memory */
+    weft_io io;              /* the registered listening socket */
+    int64_t backoff_until;   /* after EMFILE & co: no accept4 before this time (0: none) */
+    weft_waker backoff_task; /* the task sleeping out that backoff: closing wakes it */
+    uint64_t accept_calls;   /* accept4 system calls made so far (monitoring, tests) */
+    uint64_t fd_exhausted;   /* how many of them failed for lack of fds or memory */
 } weft_tcp_listener;
 
 /*

@@ -109,16 +109,20 @@ int weft_tcp_listener_addr(const weft_tcp_listener *l, weft_addr *addr)
 
 int weft_tcp_listener_close(weft_runtime *rt, weft_tcp_listener *l)
 {
-    l->backoff_until = 0;
     if (!io_is_open(&l->io)) return WEFT_ECLOSED;
+    /* A task backing off is not parked on the fd, so weft_io_close would not wake it. */
+    l->backoff_until = 0;
+    weft_waker_wake(rt, l->backoff_task);
+    l->backoff_task = WEFT_WAKER_NONE;
     return weft_io_close(rt, &l->io);
 }
 
 /*
  * While a listener backs off after running out of fds, accept4 is not called at all: the task
- * sleeps on its timer (the listener's readiness is left alone, so the first attempt after the
- * backoff goes straight to accept4). Returns 0 when accepting may go on, WEFT_PENDING while
- * backing off, -ETIMEDOUT if the caller's deadline comes first.
+ * sleeps on its timer, or until the listener is closed. It does not park on the fd: that would
+ * clear its readiness, and connections already waiting in the backlog raise no new event, so the
+ * first attempt after the backoff must go straight to accept4. Returns 0 when accepting may go on,
+ * WEFT_PENDING while backing off, -ETIMEDOUT if the caller's deadline comes first.
  */
 static int accept_backoff(weft_tcp_listener *l, int64_t deadline, weft_cx *cx)
 {
@@ -130,6 +134,7 @@ static int accept_backoff(weft_tcp_listener *l, int64_t deadline, weft_cx *cx)
     }
     if (now >= deadline) return -ETIMEDOUT;
     weft_cx_want_deadline(cx, l->backoff_until < deadline ? l->backoff_until : deadline);
+    l->backoff_task = weft_cx_waker(cx);
     return WEFT_PENDING;
 }
 
@@ -174,7 +179,7 @@ int weft_tcp_accept_dl(weft_tcp_listener *l, weft_tcp_stream *out, weft_addr *pe
             l->backoff_until = weft_time_now() + WEFT_TCP_ACCEPT_BACKOFF;
             continue;
         }
-        return attempt_result(&l->io, WEFT_IO_READ, -1, deadline, cx);
+        return attempt_result(&l->io, WEFT_IO_READ, -1, deadline, cx); /* -1: see errno */
     }
 }
 

@@ -270,7 +270,7 @@ static void test_reader_take(void **state)
     char out[16];
     weft_tcp_reader rd;
     weft_tcp_reader_init(&rd, buf, sizeof buf);
-    memcpy(buf, "line\nbody", 9);
+    strcpy(buf, "line\nbody"); /* 9 bytes and a NUL the reader ignores */
     rd.len = 9;
     rd.taken = 5; /* as if read_until had just returned "line\n" */
     assert_int_equal(weft_tcp_reader_take(&rd, out, 2), 2);

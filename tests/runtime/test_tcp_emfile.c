@@ -47,76 +47,103 @@ static int acceptor(void *frame, weft_cx *cx)
     WEFT_END(&f->co, f->r < 0 ? f->r : f->n);
 }
 
-/* Lets the acceptor face a full fd table for 300 ms, then frees the fds and waits for it. */
-struct emfile {
+/* ============================================================================================
+ * The setting: a listener with CLIENTS connections in its backlog, and no fd left to accept them
+ * ========================================================================================== */
+
+struct full_table {
+    weft_tcp_listener l;
+    weft_addr addr;
+    int clients[CLIENTS];
+    int fillers[MAX_FILLERS], nfillers;
+    struct rlimit old;
+};
+
+/* Takes every fd still free under the (lowered) limit. */
+static void fill_fd_table(struct full_table *t)
+{
+    for (t->nfillers = 0; t->nfillers < MAX_FILLERS; t->nfillers++) {
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            assert_int_equal(errno, EMFILE);
+            return;
+        }
+        t->fillers[t->nfillers] = fd;
+    }
+    fail_msg("the fd table did not fill up within %d fds", MAX_FILLERS);
+}
+
+static void full_table_begin(weft_runtime *rt, struct full_table *t)
+{
+    memset(t, 0, sizeof *t);
+    assert_int_equal(tcp_listen_loopback(rt, &t->l, AF_INET, &t->addr), 0);
+    for (int i = 0; i < CLIENTS; i++) { /* handshakes complete in the backlog */
+        t->clients[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_int_equal(connect(t->clients[i], (struct sockaddr *)&t->addr.ss, t->addr.len), 0);
+    }
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &t->old), 0);
+    struct rlimit low = t->old;
+    low.rlim_cur = (rlim_t)weft_test_fd_count() + 16;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    fill_fd_table(t);
+}
+
+/* Frees the fds (from a task, to let the acceptor recover). */
+static void full_table_free_fds(struct full_table *t)
+{
+    close_fds(t->fillers, t->nfillers);
+    t->nfillers = 0;
+}
+
+static void full_table_end(weft_runtime *rt, struct full_table *t)
+{
+    full_table_free_fds(t);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &t->old), 0);
+    close_fds(t->clients, CLIENTS);
+    weft_tcp_listener_close(rt, &t->l);
+}
+
+/* ============================================================================================
+ * No spin while the table is full; every client accepted once fds are freed
+ * ========================================================================================== */
+
+/* Lets the acceptor face the full table for 300 ms, then frees the fds and waits for it. */
+struct recover {
     weft_co co;
-    weft_tcp_listener *l;
+    struct full_table *t;
     struct acceptor a;
     weft_task at;
-    int *fillers, nfillers;
     int64_t wake;
     uint64_t calls_while_full, exhausted_while_full;
     int accepted_while_full, result;
 };
 
-static int emfile(void *frame, weft_cx *cx)
+static int recover(void *frame, weft_cx *cx)
 {
-    struct emfile *f = frame;
+    struct recover *f = frame;
     WEFT_BEGIN(&f->co);
-    f->a.l = f->l;
+    f->a.l = &f->t->l;
     weft_task_spawn(cx->rt, acceptor, &f->a, &f->at);
     WEFT_AWAIT(&f->co, weft_sleep_for(&f->wake, WEFT_MSEC(300), cx));
-    f->calls_while_full = f->l->accept_calls;
-    f->exhausted_while_full = f->l->fd_exhausted;
+    f->calls_while_full = f->t->l.accept_calls;
+    f->exhausted_while_full = f->t->l.fd_exhausted;
     f->accepted_while_full = f->a.n;
-    close_fds(f->fillers, f->nfillers);
-    f->nfillers = 0;
+    full_table_free_fds(f->t);
     WEFT_AWAIT(&f->co, f->result = weft_task_join(f->at, cx));
     WEFT_END(&f->co, 0);
-}
-
-/* Takes every fd still free under the (lowered) limit. Returns how many. */
-static int fill_fd_table(int *fds, int max)
-{
-    int n = 0;
-    while (n < max) {
-        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            assert_int_equal(errno, EMFILE);
-            return n;
-        }
-        fds[n++] = fd;
-    }
-    fail_msg("the fd table did not fill up within %d fds", max);
-    return n;
 }
 
 static void test_emfile_backs_off_and_recovers(void **state)
 {
     weft_runtime *rt = rt_of(state);
-    weft_tcp_listener l;
-    weft_addr addr;
-    int clients[CLIENTS];
-    assert_int_equal(tcp_listen_loopback(rt, &l, AF_INET, &addr), 0);
-    for (int i = 0; i < CLIENTS; i++) { /* handshakes complete in the backlog */
-        clients[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        assert_int_equal(connect(clients[i], (struct sockaddr *)&addr.ss, addr.len), 0);
-    }
-
-    struct rlimit old, low;
-    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
-    low = old;
-    low.rlim_cur = (rlim_t)weft_test_fd_count() + 16;
-    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
-    int fillers[MAX_FILLERS];
-    struct emfile f;
+    struct full_table t;
+    struct recover f;
     memset(&f, 0, sizeof f);
-    f.l = &l;
-    f.fillers = fillers;
-    f.nfillers = fill_fd_table(fillers, MAX_FILLERS);
-    int r = weft_runtime_block_on(rt, emfile, &f);
-    close_fds(f.fillers, f.nfillers); /* in case the task did not get to it */
-    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    f.t = &t;
+    full_table_begin(rt, &t);
+    int r = weft_runtime_block_on(rt, recover, &f);
+    uint64_t calls = t.l.accept_calls;
+    full_table_end(rt, &t);
 
     assert_int_equal(r, 0);
     /* While the table was full: accept4 failed, nothing was accepted, and there was no spin.
@@ -128,16 +155,62 @@ static void test_emfile_backs_off_and_recovers(void **state)
                  (unsigned long long)f.calls_while_full);
     /* Once fds were freed, every waiting client was accepted. */
     assert_int_equal(f.result, CLIENTS);
-    assert_true(l.accept_calls <= f.calls_while_full + CLIENTS + 1);
+    assert_true(calls <= f.calls_while_full + CLIENTS + 1);
+}
 
-    close_fds(clients, CLIENTS);
-    assert_int_equal(weft_tcp_listener_close(rt, &l), 0);
+/* ============================================================================================
+ * Closing the listener wakes a task that is backing off
+ * ========================================================================================== */
+
+struct close_in_backoff {
+    weft_co co;
+    struct full_table *t;
+    struct acceptor a;
+    weft_task at;
+    int64_t wake;
+    uint64_t exhausted;
+    weft_task_info after_close;
+    int result;
+};
+
+static int close_in_backoff(void *frame, weft_cx *cx)
+{
+    struct close_in_backoff *f = frame;
+    WEFT_BEGIN(&f->co);
+    f->a.l = &f->t->l;
+    weft_task_spawn(cx->rt, acceptor, &f->a, &f->at);
+    WEFT_AWAIT(&f->co, weft_sleep_for(&f->wake, WEFT_MSEC(10), cx)); /* within the backoff */
+    f->exhausted = f->t->l.fd_exhausted;
+    weft_tcp_listener_close(cx->rt, &f->t->l);
+    /* The acceptor, woken by the close, runs before this task's next turn. */
+    WEFT_TASK_YIELD(&f->co, cx);
+    weft_task_inspect(cx->rt, f->at, &f->after_close);
+    WEFT_AWAIT(&f->co, f->result = weft_task_join(f->at, cx));
+    WEFT_END(&f->co, 0);
+}
+
+static void test_close_during_backoff(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct full_table t;
+    struct close_in_backoff f;
+    memset(&f, 0, sizeof f);
+    f.t = &t;
+    full_table_begin(rt, &t);
+    int r = weft_runtime_block_on(rt, close_in_backoff, &f);
+    full_table_end(rt, &t);
+
+    assert_int_equal(r, 0);
+    assert_int_equal(f.exhausted, 1);
+    assert_int_equal(f.after_close.state, WEFT_TASK_DONE);
+    assert_int_equal(f.result, WEFT_ECLOSED);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_emfile_backs_off_and_recovers, rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(test_close_during_backoff, rt_setup, rt_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
