@@ -42,10 +42,13 @@
  *     still open but is now somewhere in the middle of a message — close it unless the protocol
  *     can resynchronise.
  *   - connect: the half-open socket is closed.
+ * Compute a deadline once and keep it in the frame. Writing weft_deadline_in(...) inside the
+ * WEFT_AWAIT expression computes a new, later deadline on every poll, so it never arrives.
  *
  * ERRORS. -errno as the kernel reports it (-ECONNREFUSED, -ECONNRESET, -EPIPE, -ETIMEDOUT, ...),
  * or: WEFT_ECLOSED (the stream was closed, possibly by another task, while waiting), WEFT_EEOF
- * (the peer closed in the middle of a read_exact or read_until), WEFT_EADDR (a bad address).
+ * (the peer closed in the middle of a read_exact or read_until), -EINVAL (an address that is
+ * not IPv4 or IPv6, NULL arguments).
  *
  * SIGPIPE. Writing to a connection the peer has closed fails with -EPIPE; it never raises SIGPIPE
  * (every write is a send/sendmsg with MSG_NOSIGNAL). No signal disposition is changed.
@@ -130,7 +133,7 @@ int weft_tcp_listen(weft_runtime *rt, weft_tcp_listener *l, const weft_addr *add
 
 /*
  * weft_tcp_listener_addr - the address the listener is bound to (getsockname), e.g. to learn the
- * port after listening on port 0. Returns 0 or -errno.
+ * port after listening on port 0. Returns 0, -errno, or WEFT_ECLOSED if l is not open.
  */
 int weft_tcp_listener_addr(const weft_tcp_listener *l, weft_addr *addr);
 
@@ -237,10 +240,16 @@ int weft_tcp_close(weft_runtime *rt, weft_tcp_stream *s);
  */
 int weft_tcp_shutdown(weft_tcp_stream *s, int how);
 
-/* weft_tcp_set_nodelay - TCP_NODELAY on (true) or off: send small writes at once (no Nagle). */
+/*
+ * weft_tcp_set_nodelay - TCP_NODELAY on (true) or off: send small writes at once instead of
+ * coalescing them (Nagle). Returns 0, -errno, or WEFT_ECLOSED if s is not open.
+ */
 int weft_tcp_set_nodelay(weft_tcp_stream *s, bool on);
 
-/* weft_tcp_peer_addr / weft_tcp_local_addr - getpeername / getsockname. Return 0 or -errno. */
+/*
+ * weft_tcp_peer_addr / weft_tcp_local_addr - the address of the other end (getpeername) / of this
+ * end (getsockname). Return 0, -errno (-ENOTCONN), or WEFT_ECLOSED if s is not open.
+ */
 int weft_tcp_peer_addr(const weft_tcp_stream *s, weft_addr *addr);
 int weft_tcp_local_addr(const weft_tcp_stream *s, weft_addr *addr);
 
