@@ -325,12 +325,14 @@ def trace_table(res, wl, progs, conns, targets, what):
         rows.append([f"`{prog}`", fmt_or(t["syscalls"], "{:.2f}"), top_calls(t["per_call"]),
                      fmt_or(t["instr"], "{:,.0f}"), ratio])
         if prog.startswith("weft_") and base:
-            targets[f"{what}_syscalls_{conns or ''}"] = (t["syscalls"], base["syscalls"])
+            where = what + (f" C={conns}" if conns else "")
+            targets[f"syscalls {where}"] = (t["syscalls"], base["syscalls"])
     if n is None:
         return ""
+    load = " from `epoll_client` over 50 connections" if what == "server" else ""
     head = (f"**Per request, {what} side** (strace -c -f and callgrind, each run at {n[0]} and "
-            f"{n[1]} requests; figures are the difference divided by {n[1] - n[0]}, so start-up "
-            "and connection set-up cancel out):\n\n")
+            f"{n[1]} requests{load}; figures are the difference divided by {n[1] - n[0]}, so "
+            "start-up and connection set-up cancel out):\n\n")
     return head + table([what, "syscalls / request", "the main ones, per request",
                          "user-space instructions / request", "instructions vs hand-written"],
                         rows)
@@ -664,7 +666,7 @@ def section_targets(res, targets):
         t = targets.get("server_cpu_" + conns)
         if t and t[0] is not None:
             rows.append([f"server CPU/request ≤ 1.05× hand-written and < libuv (c={conns})",
-                         f"{t[0]:.2f}× / {fmt_or(t[1], '{:.2f}')}× libuv",
+                         f"{t[0]:.2f}× hand-written, {fmt_or(t[1], '{:.2f}')}× libuv",
                          verdict(t[0] <= 1.05 and t[1] is not None and t[1] < 1)])
         else:
             rows.append([f"server CPU/request ≤ 1.05× hand-written and < libuv (c={conns})", nb,
@@ -674,15 +676,16 @@ def section_targets(res, targets):
         label = (f"client CPU ≤ 1.05× hand-written, < libuv, ≤ 0.3× libcurl; peak RSS ≤ 2× "
                  f"(C={conns})")
         if t and None not in t:
-            rows.append([label, f"{t[0]:.2f}× / {t[1]:.2f}× / {t[2]:.2f}×; RSS {t[3]:.2f}×",
+            rows.append([label, f"CPU {t[0]:.2f}× hand-written, {t[1]:.2f}× libuv, {t[2]:.2f}× "
+                                f"libcurl; RSS {t[3]:.2f}× hand-written",
                          verdict(t[0] <= 1.05 and t[1] < 1 and t[2] <= 0.3 and t[3] <= 2)])
         else:
             rows.append([label, nb, ""])
-    sys_t = [(k, v) for k, v in targets.items() if "_syscalls_" in k]
+    sys_t = [(k, v) for k, v in targets.items() if k.startswith("syscalls ")]
     if sys_t:
         for k, (mine, base) in sorted(sys_t):
             ok = mine is not None and base is not None and mine <= base + 1e-9
-            rows.append([f"syscalls/request ≤ hand-written ({k.replace('_syscalls_', ' ')})",
+            rows.append([f"syscalls/request ≤ hand-written ({k[len('syscalls '):]})",
                          f"{fmt_or(mine, '{:.2f}')} vs {fmt_or(base, '{:.2f}')}", verdict(ok)])
     else:
         rows.append(["syscalls/request ≤ hand-written (server and client)", nb, ""])
