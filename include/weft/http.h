@@ -14,7 +14,8 @@
  *    Messages  weft_http_parser reads an HTTP/1.1 message as it arrives, in pieces of any size:
  *              a response (for the client) or a request (for a server).
  *
- *  Part 2, the client coroutine, builds on part 1 and follows it further down.
+ *  Part 2, the client coroutine, builds on part 1 and follows it further down. Its code lives
+ *  in src/client/ (a layer of its own, above the runtime), so that part 1 still links alone.
  *
  * Errors follow weft/error.h: functions return >= 0 on success and a negative errno or WEFT_E*
  * code on failure. The HTTP codes:
@@ -29,6 +30,8 @@
  *                           upgrade (101), a transfer coding other than chunked, an HTTP
  *                           version other than 1.0/1.1 (server: 501, or 505 for the version)
  *   WEFT_EHTTP_TRUNCATED    the peer closed the connection in the middle of a message
+ *   WEFT_EHTTP_NORESPONSE   (client) the server closed the connection without answering
+ *   WEFT_EHTTP_REDIRECTS    (client) more redirects than the exchange allows
  *   WEFT_EHTTP_URL          a URL or percent-escape is malformed
  *   WEFT_ECLOSED            the peer closed the connection between messages (a clean end)
  */
@@ -39,6 +42,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h> /* ssize_t */
+
+#include "weft/runtime.h" /* Part 2: the client runs on the runtime... */
+#include "weft/tcp.h"     /* ...over its TCP streams */
 
 #ifdef __cplusplus
 extern "C" {
@@ -176,8 +182,10 @@ typedef struct weft_http_request {
  *   -ENOBUFS  the request does not fit in size bytes (buf's contents are then unspecified);
  *   -EINVAL   method is WEFT_HTTP_OTHER; url is NULL or its path/query contain characters a
  *             request target may not; a header name is not a token; a header value contains CR,
- *             LF, NUL or another control character (so no field can smuggle in another); or
- *             req->headers sets Content-Length or Transfer-Encoding (the writer owns framing).
+ *             LF, NUL or another control character (so no field can smuggle in another);
+ *             req->headers sets Content-Length or Transfer-Encoding (the writer owns framing);
+ *             or a field weft's own request parser would refuse: a Connection value that is not
+ *             a list of tokens, more than one Host, a Host with characters a host cannot have.
  *   -EOVERFLOW  the request would be over INT_MAX bytes.
  */
 int weft_http_request_write(const weft_http_request *req, char *buf, size_t size);
@@ -402,7 +410,273 @@ const weft_http_header *weft_http_parser_header(const weft_http_parser *p, const
 
 /* =============================================================================================
  * Part 2 — the client coroutine (connect, send, receive, keep-alive pool, redirects)
- * =========================================================================================== */
+ * =============================================================================================
+ *
+ * Two objects, both allocated by the caller:
+ *
+ *   weft_http_client    a pool of idle keep-alive connections, per host, and the sizes and
+ *                       limits every connection uses. Usually one per runtime.
+ *   weft_http_exchange  one request and its response: the frame of the coroutine that runs
+ *                       it. Embed it in your task's frame; init it again for the next request.
+ *
+ * An exchange in a task, taking the body whole into a buffer:
+ *
+ *     struct get { weft_co co; weft_http_exchange ex; char body[4096]; int r; };
+ *
+ *     WEFT_BEGIN(&f->co);
+ *     weft_http_exchange_init(&f->ex, &client, WEFT_HTTP_GET, "http://127.0.0.1:8080/500/hi");
+ *     f->ex.timeout = WEFT_SEC(5);                   // optional settings go here
+ *     WEFT_AWAIT_CHILD(&f->co, &f->ex.co, f->r, weft_http_exchange_start(&f->ex, cx));
+ *     if (f->r >= 0)                                 // f->r: the status code; the head is in
+ *         WEFT_AWAIT(&f->co, f->r = weft_http_exchange_read_all(   // f->ex from here on
+ *                                       &f->ex, f->body, sizeof f->body, cx));
+ *     weft_http_exchange_close(&f->ex);              // always: returns the connection
+ *     WEFT_ON_CANCEL(&f->co);
+ *     weft_http_exchange_close(&f->ex);
+ *     WEFT_END(&f->co, f->r);                        // body length, or an error
+ *
+ * or taking it in pieces as they arrive, after the same start:
+ *
+ *     for (;;) {
+ *         WEFT_AWAIT(&f->co, f->r = weft_http_exchange_read(&f->ex, cx));
+ *         if (f->r <= 0) break;                      // 0: the body is complete; < 0: error
+ *         fwrite(f->ex.data, 1, f->ex.data_len, out);
+ *     }
+ *
+ * WHAT weft_http_exchange_start DOES. It parses the URL; takes an idle connection to that host
+ * and port from the client's pool, or connects a new one (TCP_NODELAY); writes the request (one
+ * send when it fits in the connection's buffer); reads until the response head is complete,
+ * skipping 1xx interim responses; and, when asked (max_redirects > 0), follows 301, 302, 303,
+ * 307 and 308 redirects, reading and dropping each redirect's body. Its result is the final
+ * status code. The body is then the caller's to read; weft_http_exchange_close puts the
+ * connection back in the pool if the whole response was read and both sides allow keep-alive,
+ * and closes it otherwise.
+ *
+ * A pooled connection may have been closed by the server while it sat idle. If a reused
+ * connection fails before any byte of the response arrived (reset, broken pipe, closed), an
+ * idempotent request (GET, HEAD, PUT, DELETE, OPTIONS) is sent again once, on a new connection.
+ *
+ * HOSTS. The host must be an IPv4 literal ("127.0.0.1"), an IPv6 literal in brackets ("[::1]")
+ * or "localhost" (127.0.0.1): weft has no non-blocking resolver yet, and the client never
+ * blocks the runtime's thread. Another name fails with WEFT_EADDR_NAME.
+ *
+ * COST. Each connection has its buffers, allocated once when it is opened and reused for every
+ * request it carries; an exchange allocates nothing (a redirect allocates one URL buffer). A
+ * request on a pooled connection makes the system calls a hand-written client would: one send,
+ * and the recvs and epoll waits the response needs; no epoll_ctl.
+ *
+ * ERRORS, each with its weft_strerror() text:
+ *   -ECONNREFUSED, -ENETUNREACH, ...  connecting failed (as the kernel says)
+ *   -ECONNRESET, -EPIPE               the connection was reset / broken mid-exchange
+ *   -ETIMEDOUT                        the exchange's deadline (or timeout) passed
+ *   WEFT_EHTTP_NORESPONSE             the server closed the connection without answering
+ *   WEFT_EHTTP_TRUNCATED              the server closed the connection mid-response
+ *   WEFT_EHTTP_PARSE                  the response is not well-formed HTTP/1.x
+ *   WEFT_EHTTP_TOOBIG, _TOOMANY       the response head is over the client's head_size or
+ *                                     max_headers (or the request head over buffer_size)
+ *   WEFT_EHTTP_BODY_TOOBIG            the body is over max_body or the read_all buffer
+ *   WEFT_EHTTP_UNSUPPORTED            an https:// URL (never sent as plain http), or a 101
+ *   WEFT_EHTTP_URL                    the URL (or a redirect's Location) is malformed
+ *   WEFT_EHTTP_REDIRECTS              more than max_redirects redirects
+ *   WEFT_EADDR_NAME                   the host is a name other than localhost (see HOSTS)
+ *   -EINVAL                           a bad argument, or a request header the writer refuses
+ *   -ENOMEM                           no memory for a new connection
+ * After any of them the exchange's connection is closed, never returned to the pool, and
+ * weft_http_exchange_close is still needed (it frees what is left).
+ *
+ * CANCELLATION. An exchange owns its connection from start until close. Cancelling the task in
+ * the middle is safe provided its cleanup block calls weft_http_exchange_close (as above);
+ * weft_http_client_close also frees connections that exchanges still hold.
+ */
+
+/* ---------------------------------------------------------------------------------------------
+ * The client: sizes, limits and the pool
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * Sizes and limits for a client's connections. A field left 0 takes the default in brackets.
+ * Memory per connection is about buffer_size + head_size + 32 * max_headers bytes.
+ */
+typedef struct weft_http_client_config {
+    size_t buffer_size;       /* [16384] each connection's read buffer; a request is written
+                                 through it too, so it also bounds the request head */
+    size_t head_size;         /* [8192] the limit on a response head (WEFT_EHTTP_TOOBIG) */
+    size_t max_headers;       /* [64] the limit on response header fields (WEFT_EHTTP_TOOMANY) */
+    size_t max_idle_per_host; /* [32] idle connections kept per host and port */
+    size_t max_idle;          /* [256] idle connections kept in all */
+    int64_t idle_timeout;     /* [30 s] an idle connection older than this (ns) is closed
+                                 instead of reused */
+} weft_http_client_config;
+
+struct weft__http_host; /* A host's pool (private to src/client). */
+struct weft__http_conn; /* One connection and its buffers (private to src/client). */
+
+/*
+ * weft_http_client - the connection pool. Caller-allocated; weft_http_client_init prepares it,
+ * weft_http_client_close releases it. The counters may be read at any time; the rest is private.
+ */
+typedef struct weft_http_client {
+    weft_runtime *rt;              /* the runtime its connections are registered with */
+    weft_http_client_config cfg;   /* the config, defaults filled in */
+    uint64_t connects;             /* connections opened so far */
+    uint64_t reuses;               /* requests sent on a pooled connection */
+    uint64_t retries;              /* requests sent again after a pooled connection died */
+    size_t open;                   /* open connections: in use or idle */
+    size_t idle;                   /* idle connections in the pool */
+    struct weft__http_host *hosts; /* hosts seen, most recently used first (private) */
+    size_t nhosts;                 /* (private) */
+    struct weft__http_conn *conns; /* every open connection (private) */
+} weft_http_client;
+
+/*
+ * weft_http_client_init - prepare a client whose connections run on rt.
+ *
+ * cfg: sizes and limits (copied); NULL or 0 fields take the defaults.
+ * Returns 0, or -EINVAL (c or rt NULL). Allocates nothing until the first connection.
+ */
+int weft_http_client_init(weft_http_client *c, weft_runtime *rt,
+                          const weft_http_client_config *cfg);
+
+/*
+ * weft_http_client_close - close every idle connection and free the pool.
+ *
+ * Call it before weft_runtime_close(), from a task or from outside the loop. Exchanges still
+ * holding a connection should be closed first: if any are not, their connections are closed
+ * and freed here too (debug builds say so on stderr), -EBUSY is returned, and those exchanges
+ * must not be used again, not even to close them. Returns 0 otherwise. Never suspends.
+ */
+int weft_http_client_close(weft_http_client *c);
+
+/* ---------------------------------------------------------------------------------------------
+ * An exchange: one request, one response
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * When each phase of an exchange happened (CLOCK_MONOTONIC ns, as weft_cx_now() saw it; 0 if it
+ * did not happen). With redirects, `start` is the first request's, the rest the last one's.
+ * A timeline of an exchange: connecting = start..connected, waiting = sent..first_byte,
+ * reading = first_byte..done.
+ */
+typedef struct weft_http_timing {
+    int64_t start;      /* weft_http_exchange_start first ran */
+    int64_t connected;  /* a connection was ready: connected, or taken from the pool */
+    int64_t sent;       /* the whole request was handed to the kernel */
+    int64_t first_byte; /* the first byte of the response arrived */
+    int64_t head;       /* the final response's head was complete */
+    int64_t done;       /* the body was complete, or the exchange failed */
+} weft_http_timing;
+
+/*
+ * weft_http_exchange - one request and its response. Caller-allocated (usually in a task's
+ * frame); weft_http_exchange_init sets it up; weft_http_exchange_close ends it.
+ */
+typedef struct weft_http_exchange {
+    weft_co co; /* weft_http_exchange_start's resume point */
+
+    /* The request. init sets the first three and defaults the rest; change any of them after
+     * init and before the first poll of start. Pointers must stay valid until close. */
+    weft_http_client *client;        /* whose pool and limits to use */
+    weft_http_method method;         /* GET, HEAD, POST, ... */
+    const char *url;                 /* "http://host[:port][/path][?query]", NUL-terminated */
+    const weft_http_header *headers; /* extra fields, sent as given; Host is added unless set */
+    size_t nheaders;
+    const void *body; /* sent with Content-Length; POST and PUT always announce one */
+    size_t body_len;
+    int64_t timeout;        /* the whole exchange (connect, request, response, redirects) must
+                               end within this many ns of its start; 0 (default): no limit */
+    int64_t deadline;       /* the same as an absolute time; WEFT_NO_DEADLINE (default). When
+                               both are set, the earlier one counts */
+    unsigned max_redirects; /* redirects to follow; 0 (default): a 3xx is the final response */
+    uint64_t max_body;      /* body size limit; WEFT_HTTP_UNLIMITED (default) */
+
+    /* The response. Read-only; valid until close. */
+    int status;                       /* the final status code, once start returned it */
+    const weft_http_parser *response; /* version, reason, headers (weft_http_exchange_header) */
+    const char *data;                 /* weft_http_exchange_read: the latest piece of body, */
+    size_t data_len;                  /*   valid until the next read or close */
+    uint64_t body_received;           /* body bytes read so far */
+    const char *effective_url;        /* url, or the last redirect's target (NUL-terminated) */
+    unsigned redirects;               /* redirects followed */
+    bool reused;                      /* the final response came over a pooled connection */
+    int error;                        /* the error the exchange failed with; 0 if none */
+    weft_http_timing timing;          /* when each phase happened */
+
+    struct {                          /* private */
+        struct weft__http_conn *conn; /* the connection in use, or NULL */
+        weft_url target;              /* the URL being requested (url or a redirect's) */
+        weft_http_method method;      /* the method being sent (a 303 turns it into GET) */
+        int64_t deadline;             /* the effective deadline */
+        char *redirect_url;           /* a redirect's target, allocated at the first one */
+        weft_addr addr;               /* where a new connection goes */
+        weft_tcp_connect_op connect;  /* a connect in progress */
+        weft_tcp_xfer xfer;           /* a write in progress */
+        size_t head_len;              /* request bytes in the connection's buffer */
+        bool body_apart;              /* the body is sent after the head, from `body` */
+        bool fresh;                   /* the next attempt must use a new connection */
+        bool retried;                 /* a dead pooled connection was already retried */
+        bool got_byte;                /* a byte of this attempt's response arrived */
+        unsigned char state;          /* where the exchange is (src/client/exchange.c) */
+        weft_co attempt;              /* one attempt: connect, send, read the head */
+    } priv;
+} weft_http_exchange;
+
+/*
+ * weft_http_exchange_init - set up ex for one request to url with client's pool.
+ *
+ * Clears every field, then sets client, method and url and the defaults above. url is parsed
+ * by start (a malformed one fails there). Use it again for the next request on the same ex,
+ * after weft_http_exchange_close. Never fails, never allocates.
+ */
+void weft_http_exchange_init(weft_http_exchange *ex, weft_http_client *client,
+                             weft_http_method method, const char *url);
+
+/*
+ * weft_http_exchange_start - send the request and wait for the response head. A child
+ * coroutine: await it with WEFT_AWAIT_CHILD(&f->co, &ex->co, f->r, weft_http_exchange_start(ex,
+ * cx)), in a task of client's runtime.
+ *
+ * May return WEFT_PENDING. Returns the final status code (200..599; a 3xx when redirects are not
+ * followed) once the head is complete: ex->status, ex->response and the timing up to `head` are
+ * then set, and the body is ready to be read. Fails with one of the errors listed at the top of
+ * Part 2 (ex->error says which too). Cancelled, it closes the connection it held.
+ */
+int weft_http_exchange_start(weft_http_exchange *ex, weft_cx *cx);
+
+/*
+ * weft_http_exchange_read - take the next piece of the body, as it arrives. A leaf operation:
+ * await it directly with WEFT_AWAIT, after start returned a status.
+ *
+ * May return WEFT_PENDING. Returns n > 0: ex->data[0 .. n) is the next piece (ex->data_len ==
+ * n), stripped of chunked framing, valid until the next read or close. Returns 0 once the body
+ * is complete (and on every call after that). Fails with the errors listed above; also -EINVAL
+ * if start has not returned a status. Honours the exchange's deadline.
+ */
+int weft_http_exchange_read(weft_http_exchange *ex, weft_cx *cx);
+
+/*
+ * weft_http_exchange_read_all - read the whole body into buf. A leaf operation: await it
+ * directly with WEFT_AWAIT, after start returned a status, with the same buf and size each poll.
+ *
+ * May return WEFT_PENDING. Returns the body's length (<= size) once it is complete. Fails with
+ * WEFT_EHTTP_BODY_TOOBIG if the body is longer than size (known at once when Content-Length
+ * says so), or any error of weft_http_exchange_read. size is clamped to INT_MAX. No NUL is added.
+ */
+int weft_http_exchange_read_all(weft_http_exchange *ex, void *buf, size_t size, weft_cx *cx);
+
+/*
+ * weft_http_exchange_header - the first response header field called name (any case), or NULL
+ * (also before start returned a status). Valid until close.
+ */
+const weft_http_header *weft_http_exchange_header(const weft_http_exchange *ex, const char *name);
+
+/*
+ * weft_http_exchange_close - end the exchange: its connection goes back to the client's pool if
+ * the response was read to the end and both sides allow keep-alive, else it is closed; a
+ * redirect's URL buffer is freed. Safe at any point after init (in a cleanup block too), and
+ * more than once. ex->status, ->error, ->timing and ->body_received stay readable; the head and
+ * data do not. Never suspends, never fails.
+ */
+void weft_http_exchange_close(weft_http_exchange *ex);
 
 #ifdef __cplusplus
 }

@@ -62,27 +62,40 @@ static int read_transfer_encoding(framing_fields *f, const weft_http_header *h)
     return any ? 0 : WEFT_EHTTP_PARSE;
 }
 
+bool weft__http_is_token_list(const char *value, size_t len)
+{
+    const char *pos = value, *end = value + len, *elem;
+    size_t n;
+    while (weft__http_list_next(&pos, end, &elem, &n))
+        if (!weft__http_is_token(elem, n)) return false;
+    return true;
+}
+
 /* Connection = #connection-option (tokens). */
 static int read_connection(framing_fields *f, const weft_http_header *h)
 {
+    if (!weft__http_is_token_list(h->value, h->value_len)) return WEFT_EHTTP_PARSE;
     const char *pos = h->value, *end = h->value + h->value_len, *elem;
     size_t len;
     while (weft__http_list_next(&pos, end, &elem, &len)) {
-        if (!weft__http_is_token(elem, len)) return WEFT_EHTTP_PARSE;
         if (weft__http_equals_nocase(elem, len, "close")) f->conn_close = true;
         if (weft__http_equals_nocase(elem, len, "keep-alive")) f->conn_keep = true;
     }
     return 0;
 }
 
-/* Host = uri-host [ ":" port ]: a name, an IPv4 address or a bracketed IPv6 literal. */
+bool weft__http_is_host_value(const char *value, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if (!weft__http_is_unreserved(c) && c != ':' && c != '[' && c != ']') return false;
+    }
+    return true;
+}
+
 static int read_host(framing_fields *f, const weft_http_header *h)
 {
-    for (size_t i = 0; i < h->value_len; i++) {
-        unsigned char c = (unsigned char)h->value[i];
-        if (!weft__http_is_unreserved(c) && c != ':' && c != '[' && c != ']')
-            return WEFT_EHTTP_PARSE;
-    }
+    if (!weft__http_is_host_value(h->value, h->value_len)) return WEFT_EHTTP_PARSE;
     f->hosts++;
     return 0;
 }

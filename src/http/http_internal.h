@@ -75,6 +75,13 @@ bool weft__http_equals_nocase(const char *s, size_t len, const char *word);
  */
 bool weft__http_list_next(const char **pos, const char *end, const char **elem, size_t *elem_len);
 
+/* Whether a Connection value is a comma list of tokens, as the parser requires. */
+bool weft__http_is_token_list(const char *value, size_t len);
+
+/* Whether a Host value is made of what uri-host [":" port] may contain here: unreserved
+ * characters, ':', and the brackets of an IPv6 literal (the structure is not checked further). */
+bool weft__http_is_host_value(const char *value, size_t len);
+
 /* ---------------------------------------------------------------------------------------------
  * Parser steps shared by parser.c (the state machine) and head.c (start lines and fields)
  * ------------------------------------------------------------------------------------------- */

@@ -77,7 +77,14 @@ static bool are_valid_headers(const weft_http_request *req, bool *has_host)
             weft_http_header_name_is(h, "content-length") ||
             weft_http_header_name_is(h, "transfer-encoding"))
             return false;
-        if (weft_http_header_name_is(h, "host")) *has_host = true;
+        /* What weft writes, weft's own parser must accept: check the fields it checks. */
+        if (weft_http_header_name_is(h, "connection") &&
+            !weft__http_is_token_list(h->value, h->value_len))
+            return false;
+        if (weft_http_header_name_is(h, "host")) {
+            if (*has_host || !weft__http_is_host_value(h->value, h->value_len)) return false;
+            *has_host = true;
+        }
     }
     return true;
 }

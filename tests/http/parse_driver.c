@@ -345,3 +345,31 @@ char *parse_transcript_all_splits(const parse_opts *o, const char *in, size_t le
     expect_same(whole, parse_transcript_bytewise(o, in, len), "fed bytewise, len", len);
     return whole;
 }
+
+/* Three cut positions in [0, len], sorted; repeats and the ends make empty pieces. */
+static void derive_cuts(uint64_t seed, size_t len, size_t cuts[3])
+{
+    for (int i = 0; i < 3; i++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u; /* an LCG step */
+        cuts[i] = (size_t)((seed >> 33) % (len + 1));
+    }
+    for (int i = 1; i < 3; i++)
+        for (int j = i; j > 0 && cuts[j - 1] > cuts[j]; j--) {
+            size_t t = cuts[j];
+            cuts[j] = cuts[j - 1];
+            cuts[j - 1] = t;
+        }
+}
+
+void parse_check_cuts(const parse_opts *o, const char *in, size_t len, uint64_t seed,
+                      size_t max_bytewise)
+{
+    char *whole = parse_transcript(o, in, len, NULL, 0);
+    size_t cuts[3];
+    derive_cuts(seed, len, cuts);
+    expect_same(whole, parse_transcript(o, in, len, &cuts[1], 1), "cut at", cuts[1]);
+    expect_same(whole, parse_transcript(o, in, len, cuts, 3), "cut in 4, first at", cuts[0]);
+    if (len <= max_bytewise)
+        expect_same(whole, parse_transcript_bytewise(o, in, len), "fed bytewise, len", len);
+    free(whole);
+}

@@ -72,6 +72,14 @@ char *parse_transcript_bytewise(const parse_opts *o, const char *in, size_t len)
 char *parse_transcript_all_splits(const parse_opts *o, const char *in, size_t len,
                                   size_t max_exhaustive);
 
+/*
+ * For the fuzz targets: checks that the transcript fed whole equals the transcripts fed cut at
+ * one and at three positions derived from seed (empty pieces included), and, when
+ * len <= max_bytewise, fed one byte at a time. Aborts with both transcripts if any differs.
+ */
+void parse_check_cuts(const parse_opts *o, const char *in, size_t len, uint64_t seed,
+                      size_t max_bytewise);
+
 /* The short name used in transcripts for a parser error code ("parse", "toobig", ...). */
 const char *parse_error_name(int rc);
 

@@ -344,6 +344,8 @@ static void test_write_invalid(void **state)
         {{"X", 1, "\x7f", 1}},
         {{"Content-Length", 14, "5", 1}},
         {{"transfer-encoding", 17, "chunked", 7}},
+        {{"Connection", 10, "close x", 7}},
+        {{"Host", 4, "a/b", 3}},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         weft_http_request req = {
