@@ -54,8 +54,7 @@ int bench_opt_str(int argc, char **argv, int *i, const char *name, const char **
     return 1;
 }
 
-int bench_opt_long(int argc, char **argv, int *i, const char *name, long min, long max,
-                   long *out)
+int bench_opt_long(int argc, char **argv, int *i, const char *name, long min, long max, long *out)
 {
     const char *text;
     if (!bench_opt_str(argc, argv, i, name, &text)) return 0;

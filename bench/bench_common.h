@@ -31,8 +31,7 @@ _Noreturn void bench_die(const char *what);
 /* If argv[*i] is `name`, parses argv[*i + 1] as a long in [min, max] into *out, advances *i past
  * the value and returns 1; returns 0 if argv[*i] is another option. Exits with a usage message if
  * the value is missing or out of range. */
-int bench_opt_long(int argc, char **argv, int *i, const char *name, long min, long max,
-                   long *out);
+int bench_opt_long(int argc, char **argv, int *i, const char *name, long min, long max, long *out);
 
 /* The same for a string value. */
 int bench_opt_str(int argc, char **argv, int *i, const char *name, const char **out);
@@ -49,7 +48,10 @@ struct bench_client_opts {
     long conns, requests, timeout;
 };
 
-#define BENCH_CLIENT_OPTS_INIT {NULL, {0}, 100, 20000, 120}
+#define BENCH_CLIENT_OPTS_INIT                                                                     \
+    {                                                                                              \
+        NULL, {0}, 100, 20000, 120                                                                 \
+    }
 #define BENCH_CLIENT_USAGE "--addr HOST:PORT [--conns C] [--requests N] [--timeout S]"
 
 /* Consumes argv[*i] (and its value) if it is one of the client options; returns 1 if so. */

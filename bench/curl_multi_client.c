@@ -194,7 +194,11 @@ int main(int argc, char **argv)
 
     errors = target - done; /* failed, unanswered, or never sent */
     struct bench_run run = {strcmp(api, "socket") == 0 ? "curl_multi_client" : "curl_multi_poll",
-                            conns, target, done, errors, wall};
+                            conns,
+                            target,
+                            done,
+                            errors,
+                            wall};
     bench_print_result(&run);
     for (long i = 0; i < conns; i++) {
         curl_multi_remove_handle(multi, easies[i]);

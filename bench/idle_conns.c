@@ -154,8 +154,7 @@ int main(int argc, char **argv)
             bench_opt_long(argc, argv, &i, "--hold", 0, 86400, &hold) ||
             bench_opt_long(argc, argv, &i, "--batch", 1, 100000, &batch))
             continue;
-        fprintf(stderr, "usage: %s --addr HOST:PORT [--conns K] [--request] [--hold S]\n",
-                argv[0]);
+        fprintf(stderr, "usage: %s --addr HOST:PORT [--conns K] [--request] [--hold S]\n", argv[0]);
         return 2;
     }
     request_len = bench_client_setup(&o, argv[0], request, sizeof request);
@@ -185,8 +184,10 @@ int main(int argc, char **argv)
     while (!stop && bench_now() < deadline)
         stop = poll_once(1000);
 
-    struct bench_run run = {"idle_conns", conns,  with_request ? conns : 0, answered,
-                            errors,       ready};
+    struct bench_run run = {"idle_conns", conns, with_request ? conns : 0, answered, errors, ready};
     bench_print_result(&run);
+    for (long i = 0; i < next; i++)
+        if (pool[i].state != DEAD) close(pool[i].fd);
+    free(pool);
     return errors == 0 && connected == conns ? 0 : 1;
 }

@@ -151,8 +151,9 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct conn *c = (struct conn *)s;
-    if (nread == 0) return; /* EAGAIN */
-    if (nread < 0) {        /* EOF or error */
+    if (nread == 0) return;                 /* EAGAIN */
+    if (nread < 0) {                        /* EOF or error */
+        if (nread == UV_EOF) conn_flush(c); /* answer what came before the FIN, if it fits */
         conn_close(c);
         return;
     }
@@ -183,9 +184,8 @@ static void on_connection(uv_stream_t *server, int status)
 static void close_any(uv_handle_t *h, void *arg)
 {
     (void)arg;
-    if (!uv_is_closing(h)) uv_close(h, h->type == UV_TCP && h != (uv_handle_t *)&listener
-                                           ? on_closed
-                                           : NULL);
+    if (!uv_is_closing(h))
+        uv_close(h, h->type == UV_TCP && h != (uv_handle_t *)&listener ? on_closed : NULL);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -220,8 +220,7 @@ int main(int argc, char **argv)
     uv_signal_start(&sig_int, on_signal, SIGINT);
     uv_signal_start(&sig_term, on_signal, SIGTERM);
     uv_run(loop, UV_RUN_DEFAULT);
-    fprintf(stderr, "uv_server: %ld responses, %ld connections open at exit\n", served,
-            live_conns);
+    fprintf(stderr, "uv_server: %ld responses, %ld connections open at exit\n", served, live_conns);
     uv_loop_close(loop);
     return 0;
 }
