@@ -36,6 +36,7 @@ enum {
     WEFT_EHTTP_REDIRECTS = -5106, /* too many redirects */
     WEFT_EHTTP_TOOMANY = -5107,  /* more HTTP header fields than the limit */
     WEFT_EHTTP_BODY_TOOBIG = -5108, /* an HTTP body over its limit */
+    WEFT_EHTTP_NORESPONSE = -5109, /* the server closed the connection without answering */
     WEFT_EADDR = -5201,          /* an address string could not be parsed or resolved */
     WEFT_EADDR_NAME = -5202,     /* the address names a host: it needs a resolver */
 };

@@ -20,6 +20,7 @@ static const struct {
     {WEFT_EHTTP_REDIRECTS, "too many redirects"},
     {WEFT_EHTTP_TOOMANY, "too many HTTP header fields"},
     {WEFT_EHTTP_BODY_TOOBIG, "HTTP body too large"},
+    {WEFT_EHTTP_NORESPONSE, "connection closed before any HTTP response"},
     {WEFT_EADDR, "bad or unresolvable address"},
     {WEFT_EADDR_NAME, "address is a host name and needs a resolver"},
 };
