@@ -14,6 +14,10 @@
  *    Messages  weft_http_parser reads an HTTP/1.1 message as it arrives, in pieces of any size:
  *              a response (for the client) or a request (for a server).
  *
+ *  Nothing in part 1 suspends, blocks, allocates or keeps global state: every function works
+ *  only on the objects and buffers it is given, so it may be used from any thread, and in
+ *  programs that do not use weft's runtime at all.
+ *
  *  Part 2, the client coroutine, builds on part 1 and follows it further down. Its code lives
  *  in src/client/ (a layer of its own, above the runtime), so that part 1 still links alone.
  *

@@ -136,18 +136,18 @@ int weft__http_head_framing(weft_http_parser *p)
 
     p->content_length = f.has_length ? f.length : 0;
     p->keep_alive = !f.conn_close && (p->version == 11 || f.conn_keep);
-    if (!p->priv.is_request && response_has_no_body(p)) {
+    /* A request with neither field has no body; a response then runs until the close. */
+    bool no_body = p->priv.is_request ? !f.has_coding && !f.has_length : response_has_no_body(p);
+    if (no_body) {
         p->body_kind = WEFT_HTTP_BODY_NONE;
     } else if (f.has_coding) {
         if (!f.only_chunked) return WEFT_EHTTP_UNSUPPORTED;
         p->body_kind = WEFT_HTTP_BODY_CHUNKED;
     } else if (f.has_length) {
         p->body_kind = WEFT_HTTP_BODY_LENGTH;
-    } else if (!p->priv.is_request) {
+    } else {
         p->body_kind = WEFT_HTTP_BODY_CLOSE;
         p->keep_alive = false;
-    } else {
-        p->body_kind = WEFT_HTTP_BODY_NONE;
     }
     return 0;
 }

@@ -158,7 +158,7 @@ static void test_url_host_length(void **state)
 {
     (void)state;
     char url[7 + WEFT_URL_HOST_MAX + 2 + 1];
-    memcpy(url, "http://", 7);
+    strcpy(url, "http://");
     memset(url + 7, 'a', WEFT_URL_HOST_MAX);
     strcpy(url + 7 + WEFT_URL_HOST_MAX, "/");
     weft_url u;
