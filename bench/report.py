@@ -661,7 +661,11 @@ def verdict(ok):
 
 def section_targets(res, targets):
     rows = []
-    nb = "— (weft " + NOT_BUILT + ")"
+
+    def nb(wl):
+        ran = any(r.get("wl") == wl for r in res.records)
+        return "— (weft " + NOT_BUILT + ")" if ran else "— (workload not run)"
+
     for conns in levels(res, "server"):
         t = targets.get("server_cpu_" + conns)
         if t and t[0] is not None:
@@ -669,7 +673,7 @@ def section_targets(res, targets):
                          f"{t[0]:.2f}× hand-written, {fmt_or(t[1], '{:.2f}')}× libuv",
                          verdict(t[0] <= 1.05 and t[1] is not None and t[1] < 1)])
         else:
-            rows.append([f"server CPU/request ≤ 1.05× hand-written and < libuv (c={conns})", nb,
+            rows.append([f"server CPU/request ≤ 1.05× hand-written and < libuv (c={conns})", nb("server"),
                          ""])
     for conns in levels(res, "client"):
         t = targets.get("client_" + conns)
@@ -680,7 +684,7 @@ def section_targets(res, targets):
                                 f"libcurl; RSS {t[3]:.2f}× hand-written",
                          verdict(t[0] <= 1.05 and t[1] < 1 and t[2] <= 0.3 and t[3] <= 2)])
         else:
-            rows.append([label, nb, ""])
+            rows.append([label, nb("client"), ""])
     sys_t = [(k, v) for k, v in targets.items() if k.startswith("syscalls ")]
     if sys_t:
         for k, (mine, base) in sorted(sys_t):
@@ -688,10 +692,10 @@ def section_targets(res, targets):
             rows.append([f"syscalls/request ≤ hand-written ({k[len('syscalls '):]})",
                          f"{fmt_or(mine, '{:.2f}')} vs {fmt_or(base, '{:.2f}')}", verdict(ok)])
     else:
-        rows.append(["syscalls/request ≤ hand-written (server and client)", nb, ""])
+        rows.append(["syscalls/request ≤ hand-written (server and client)", nb("client"), ""])
     idle = targets.get("idle_request")
     rows.append(["idle connection ≤ 128 B user-space memory",
-                 f"{idle:.0f} B" if idle is not None else nb,
+                 f"{idle:.0f} B" if idle is not None else nb("idle"),
                  verdict(idle <= 128) if idle is not None else ""])
     t = targets.get("timers")
     if t and None not in t:
@@ -699,14 +703,16 @@ def section_targets(res, targets):
                      f"{t[0]:.2f}× / {t[1]:.0f} B / {t[2]:.1f} ms",
                      verdict(t[0] <= 0.5 and t[1] <= 64 and t[2] < 50)])
     else:
-        rows.append(["1 M timers: CPU ≤ 0.5× libuv, ≤ 64 B/timer, last late < 50 ms", nb, ""])
+        rows.append(["1 M timers: CPU ≤ 0.5× libuv, ≤ 64 B/timer, last late < 50 ms", nb("timers"),
+                     ""])
     t = targets.get("tasks")
     if t and None not in t:
         rows.append(["tasks: spawn+poll+complete < 100 ns, resume < 10 ns, ≤ 64 B/task",
                      f"{t[0]:.1f} ns / {t[1]:.1f} ns / {t[2]:.0f} B",
                      verdict(t[0] < 100 and t[1] < 10 and t[2] <= 64)])
     else:
-        rows.append(["tasks: spawn+poll+complete < 100 ns, resume < 10 ns, ≤ 64 B/task", nb, ""])
+        rows.append(["tasks: spawn+poll+complete < 100 ns, resume < 10 ns, ≤ 64 B/task", nb("tasks"),
+                     ""])
     return ("## Targets (issue 8)\n\nEach target with weft's measured ratio from this run. A "
             "target that proves physically impossible is to be shown with the measurement that "
             "proves it and the closest figure reached, not quietly lowered.\n\n"
@@ -832,9 +838,18 @@ def main():
         "and are measured once. Rows marked *not built yet* are weft's programs, which plug in "
         "as described at the top of `scripts/bench`.\n",
     ]
-    body = [section_server(res, chart, targets), section_client(res, chart, targets),
-            section_idle(res, chart, targets), section_timers(res, targets),
-            section_tasks(res, targets), section_fetch(res)]
+    sections = [("server", lambda: section_server(res, chart, targets)),
+                ("client", lambda: section_client(res, chart, targets)),
+                ("idle", lambda: section_idle(res, chart, targets)),
+                ("timers", lambda: section_timers(res, targets)),
+                ("tasks", lambda: section_tasks(res, targets)), ("fetch", lambda: section_fetch(res))]
+    body = []
+    for wl, make in sections:
+        text = make()
+        if not any(r.get("wl") == wl for r in res.records):
+            title = text.split("\n", 1)[0]
+            text = f"{title}\n\nNot run this time (`WEFT_BENCH_WORKLOADS` left it out).\n"
+        body.append(text)
     if write_chart(chart, os.path.abspath(png), args.results):
         parts.append(f"![ratios to the hand-written baseline]({os.path.basename(png)})\n")
         parts.append("Bars below 1 beat the hand-written program; the dashed line is parity. "
