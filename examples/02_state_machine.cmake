@@ -1,6 +1,6 @@
 # 02_state_machine: the book's chapter-7 coroutine, by hand and with weft's macros.
 weft_add_example(02_state_machine
-    SERVER weft-fixture-delayserver
+    SERVER weft-delayserver
     ARGS @ADDR@
     ORDERED
     EXPECT "^== 1\\. by hand" "^Program starting$" "^FIRST POLL - START OPERATION$"
