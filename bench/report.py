@@ -524,7 +524,12 @@ def section_fetch(res):
     out = ["## 6. `weft-fetch` at scale (weft only)\n"]
     rows = res.rows("fetch")
     if not rows:
-        out.append(f"`weft-fetch` / `weft-delayserver` are {NOT_BUILT}. The run will fetch "
+        miss = next((r for r in res.records if r.get("wl") == "fetch"), {})
+        names = [n for n, k in (("weft-fetch", "fetch"), ("weft-delayserver", "delayserver"))
+                 if miss.get(k, "none") == "none"] or ["weft-fetch", "weft-delayserver"]
+        verb = "is" if len(names) == 1 else "are"
+        listed = " and ".join(f"`{n}`" for n in names)
+        out.append(f"{listed} {verb} {NOT_BUILT}. The run will fetch "
                    "10 000 URLs from `weft-delayserver` with concurrency 1 000 and compare the "
                    "wall time with the ideal (the delay × the number of batches), with peak "
                    "RSS.\n")
@@ -673,8 +678,8 @@ def section_targets(res, targets):
                          f"{t[0]:.2f}× hand-written, {fmt_or(t[1], '{:.2f}')}× libuv",
                          verdict(t[0] <= 1.05 and t[1] is not None and t[1] < 1)])
         else:
-            rows.append([f"server CPU/request ≤ 1.05× hand-written and < libuv (c={conns})", nb("server"),
-                         ""])
+            rows.append([f"server CPU/request ≤ 1.05× hand-written and < libuv (c={conns})",
+                         nb("server"), ""])
     for conns in levels(res, "client"):
         t = targets.get("client_" + conns)
         label = (f"client CPU ≤ 1.05× hand-written, < libuv, ≤ 0.3× libcurl; peak RSS ≤ 2× "
@@ -703,16 +708,16 @@ def section_targets(res, targets):
                      f"{t[0]:.2f}× / {t[1]:.0f} B / {t[2]:.1f} ms",
                      verdict(t[0] <= 0.5 and t[1] <= 64 and t[2] < 50)])
     else:
-        rows.append(["1 M timers: CPU ≤ 0.5× libuv, ≤ 64 B/timer, last late < 50 ms", nb("timers"),
-                     ""])
+        rows.append(["1 M timers: CPU ≤ 0.5× libuv, ≤ 64 B/timer, last late < 50 ms",
+                     nb("timers"), ""])
     t = targets.get("tasks")
     if t and None not in t:
         rows.append(["tasks: spawn+poll+complete < 100 ns, resume < 10 ns, ≤ 64 B/task",
                      f"{t[0]:.1f} ns / {t[1]:.1f} ns / {t[2]:.0f} B",
                      verdict(t[0] < 100 and t[1] < 10 and t[2] <= 64)])
     else:
-        rows.append(["tasks: spawn+poll+complete < 100 ns, resume < 10 ns, ≤ 64 B/task", nb("tasks"),
-                     ""])
+        rows.append(["tasks: spawn+poll+complete < 100 ns, resume < 10 ns, ≤ 64 B/task",
+                     nb("tasks"), ""])
     return ("## Targets (issue 8)\n\nEach target with weft's measured ratio from this run. A "
             "target that proves physically impossible is to be shown with the measurement that "
             "proves it and the closest figure reached, not quietly lowered.\n\n"
@@ -805,7 +810,8 @@ def section_commands(res):
              f"WEFT_BENCH_CLIENT_REQUESTS={m.get('client_requests')} "
              f"WEFT_BENCH_IDLE_CONNS={m.get('idle_conns')} WEFT_BENCH_TIMERS={m.get('timers')} "
              f"WEFT_BENCH_TRACE_REQUESTS=\"{m.get('trace_n1')} {m.get('trace_n2')}\" "
-             "scripts/bench",
+             f"{m.get('conns', '')} {m.get('fetch', '')} "
+             f"WEFT_BENCH_WORKLOADS=\"{m.get('workloads', '')}\" scripts/bench",
              "```\n",
              "Build: `cmake -B build/bench -DCMAKE_BUILD_TYPE=Release -DWEFT_BUILD_BENCH=ON "
              "-DWEFT_BUILD_TESTS=OFF -DWEFT_BUILD_EXAMPLES=OFF`, then `cmake --build build/bench "
@@ -842,7 +848,8 @@ def main():
                 ("client", lambda: section_client(res, chart, targets)),
                 ("idle", lambda: section_idle(res, chart, targets)),
                 ("timers", lambda: section_timers(res, targets)),
-                ("tasks", lambda: section_tasks(res, targets)), ("fetch", lambda: section_fetch(res))]
+                ("tasks", lambda: section_tasks(res, targets)),
+                ("fetch", lambda: section_fetch(res))]
     body = []
     for wl, make in sections:
         text = make()
