@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# weft-fetch against weft-delayserver with good and bad URLs (read from stdin, as scripts/bench
+# feeds them): it must exit 1, print one line per URL with the right status or error, and a
+# final line that counts them.
+#
+#   test-fetch-mixed.sh WEFT_FETCH WEFT_DELAYSERVER
+set -u
+fetch=$1 server=$2
+tmp=$(mktemp -d)
+spid=""
+cleanup() { [ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+fail() { echo "test-fetch-mixed: $*"; echo "--- output:"; cat "$tmp/out"; exit 1; }
+
+"$server" --port 0 --quiet --grace 0 >"$tmp/server.out" 2>&1 &
+spid=$!
+addr=""
+for _ in $(seq 1 200); do
+    addr=$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$tmp/server.out" 2>/dev/null | head -n1)
+    [ -n "$addr" ] && break
+    sleep 0.02
+done
+[ -n "$addr" ] || { cat "$tmp/server.out"; echo "server did not start"; exit 1; }
+
+cat >"$tmp/urls" <<URLS
+http://$addr/10/one
+# a comment, skipped
+
+http://$addr/20/two%20words
+https://$addr/10/secure
+http://no-such-host.invalid/
+http://$addr/abc/bad-delay
+http://$addr/5000/too-slow
+http://[::1
+URLS
+"$fetch" -c 3 -t 300 --no-progress <"$tmp/urls" >"$tmp/out" 2>&1
+rc=$?
+[ $rc -eq 1 ] || fail "exit status $rc, expected 1"
+expect() { grep -qE -- "$1" "$tmp/out" || fail "no line matching /$1/"; }
+expect "^#1 +200 +3 B .* http://$addr/10/one$"
+expect "^#2 +200 +9 B .* http://$addr/20/two%20words$"
+expect "^#3 +ERR .*https://.*\(not supported\)$"
+expect "^#4 +ERR .*no-such-host.invalid/  \(address is a host name and needs a resolver\)$"
+expect "^#5 +400 .*bad-delay$"
+expect "^#6 +ERR .*too-slow  \(Connection timed out\)$"
+expect "^#7 +ERR .*\(malformed URL\)$"
+expect "^7 URLs: 2 ok, 5 failed\. Wall time"
+[ "$(grep -c '^#' "$tmp/out")" -eq 7 ] || fail "expected 7 URL lines"
+
+# The same good URLs as arguments, bodies to stdout: exit 0, bodies on stdout, lines on stderr.
+"$fetch" -b "http://$addr/10/one" "http://$addr/0/two" >"$tmp/body" 2>"$tmp/out"
+rc=$?
+[ $rc -eq 0 ] || fail "exit status $rc with good URLs"
+grep -q one "$tmp/body" && grep -q two "$tmp/body" || fail "bodies missing from stdout"
+expect "^2 URLs: 2 ok, 0 failed"
+
+# -o DIR: one file per URL.
+mkdir "$tmp/bodies"
+"$fetch" -o "$tmp/bodies" "http://$addr/0/first" "http://$addr/0/second" >"$tmp/out" 2>&1 ||
+    fail "-o failed"
+[ "$(cat "$tmp/bodies/1.body")" = first ] && [ "$(cat "$tmp/bodies/2.body")" = second ] ||
+    fail "-o files wrong"
+echo "test-fetch-mixed: ok"
