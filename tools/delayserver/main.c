@@ -137,7 +137,8 @@ static int start_server(weft_runtime *rt, struct options *o, weft_delayserver *s
 {
     static char numeric[NI_MAXHOST];
     int r = weft_delayserver_start(rt, &o->cfg, srv);
-    if (r == WEFT_EADDR_NAME && resolve_host(o->cfg.host, numeric, sizeof numeric) == 0) {
+    if (r == WEFT_EADDR_NAME) {
+        if (resolve_host(o->cfg.host, numeric, sizeof numeric) < 0) return r; /* reported */
         o->cfg.host = numeric;
         r = weft_delayserver_start(rt, &o->cfg, srv);
     }
