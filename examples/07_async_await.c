@@ -47,8 +47,7 @@ static int request(struct request *f, weft_cx *cx)
     weft_http_exchange_init(&f->ex, f->client, WEFT_HTTP_GET, f->url);
     WEFT_AWAIT_CHILD(&f->co, &f->ex.co, f->r, weft_http_exchange_start(&f->ex, cx));
     if (f->r >= 0)
-        WEFT_AWAIT(&f->co, f->r = weft_http_exchange_read_all(&f->ex, f->body,
-                                                             sizeof f->body, cx));
+        WEFT_AWAIT(&f->co, f->r = weft_http_exchange_read_all(&f->ex, f->body, sizeof f->body, cx));
     weft_http_exchange_close(&f->ex);
     if (f->r >= 0)
         printf("%s -> %d %.*s\n", f->url, f->ex.status, f->r, f->body);

@@ -582,6 +582,8 @@ typedef struct weft_http_exchange {
     weft_http_client *client;        /* whose pool and limits to use */
     weft_http_method method;         /* GET, HEAD, POST, ... */
     const char *url;                 /* "http://host[:port][/path][?query]", NUL-terminated */
+    const weft_url *target; /* optional: url already parsed (weft_url_parse), for a loop that
+                               requests one URL many times; url may then be NULL */
     const weft_http_header *headers; /* extra fields, sent as given; Host is added unless set */
     size_t nheaders;
     const void *body; /* sent with Content-Length; POST and PUT always announce one */
@@ -599,7 +601,8 @@ typedef struct weft_http_exchange {
     const char *data;                 /* weft_http_exchange_read: the latest piece of body, */
     size_t data_len;                  /*   valid until the next read or close */
     uint64_t body_received;           /* body bytes read so far */
-    const char *effective_url;        /* url, or the last redirect's target (NUL-terminated) */
+    const char *effective_url;        /* url, or the last redirect's target (NUL-terminated);
+                                         NULL if there was only a target */
     unsigned redirects;               /* redirects followed */
     bool reused;                      /* the final response came over a pooled connection */
     int error;                        /* the error the exchange failed with; 0 if none */
@@ -628,8 +631,8 @@ typedef struct weft_http_exchange {
  * weft_http_exchange_init - set up ex for one request to url with client's pool.
  *
  * Clears every field, then sets client, method and url and the defaults above. url is parsed
- * by start (a malformed one fails there). Use it again for the next request on the same ex,
- * after weft_http_exchange_close. Never fails, never allocates.
+ * by start (a malformed one fails there) unless ex->target is set. Use it again for the next
+ * request on the same ex, after weft_http_exchange_close. Never fails, never allocates.
  */
 void weft_http_exchange_init(weft_http_exchange *ex, weft_http_client *client,
                              weft_http_method method, const char *url);

@@ -116,11 +116,12 @@ static int exchange_fail(weft_http_exchange *ex, int err, weft_cx *cx)
     return err;
 }
 
-/* Lets go of the connection: to the pool if reusable, closed otherwise. */
-static void exchange_release(weft_http_exchange *ex, bool reusable)
+/* Lets go of the connection: to the pool if reusable (idle since its response ended, at
+ * idle_since), closed otherwise. */
+static void exchange_release(weft_http_exchange *ex, bool reusable, int64_t idle_since)
 {
     if (!ex->priv.conn) return;
-    weft__http_conn_release(ex->client, ex->priv.conn, reusable);
+    weft__http_conn_release(ex->client, ex->priv.conn, reusable, idle_since);
     ex->priv.conn = NULL;
 }
 
@@ -162,8 +163,8 @@ static int exchange_next_event(weft_http_exchange *ex, weft_http_event *ev, weft
 {
     struct weft__http_conn *conn = ex->priv.conn;
     for (;;) {
-        ssize_t n = weft_http_parser_feed(&conn->parser, conn->buf + conn->off,
-                                          conn->len - conn->off, ev);
+        ssize_t n =
+            weft_http_parser_feed(&conn->parser, conn->buf + conn->off, conn->len - conn->off, ev);
         if (n < 0) return (int)n;
         conn->off += (size_t)n;
         if (ev->type != WEFT_HTTP_EV_NEED_MORE) return 0;
@@ -193,12 +194,12 @@ static int target_addr(const weft_url *u, weft_addr *addr)
 
 /* Takes a pooled connection, or sets up a new one. Returns 0 when priv.conn is ready to use,
  * 1 when it still has to be connected, or an error. */
-static int exchange_acquire(weft_http_exchange *ex)
+static int exchange_acquire(weft_http_exchange *ex, weft_cx *cx)
 {
     weft_http_client *c = ex->client;
     ex->reused = false;
     if (!ex->priv.fresh) {
-        ex->priv.conn = weft__http_pool_take(c, &ex->priv.target);
+        ex->priv.conn = weft__http_pool_take(c, &ex->priv.target, weft_cx_now(cx));
         if (ex->priv.conn) {
             ex->reused = true;
             c->reuses++;
@@ -264,7 +265,7 @@ static int exchange_attempt(weft_http_exchange *ex, weft_cx *cx)
     weft_http_event ev;
     WEFT_BEGIN(&ex->priv.attempt);
     ex->priv.got_byte = false;
-    r = exchange_acquire(ex);
+    r = exchange_acquire(ex, cx);
     if (r < 0) WEFT_RETURN(&ex->priv.attempt, r);
     if (r == 1) {
         WEFT_AWAIT_CHILD(&ex->priv.attempt, &ex->priv.connect.co, r,
@@ -279,8 +280,8 @@ static int exchange_attempt(weft_http_exchange *ex, weft_cx *cx)
     if (r < 0) WEFT_RETURN(&ex->priv.attempt, r);
     WEFT_AWAIT_CHILD(&ex->priv.attempt, &ex->priv.xfer.co, r,
                      weft_tcp_write_all_dl(&ex->priv.xfer, &ex->priv.conn->stream,
-                                           ex->priv.conn->buf, ex->priv.head_len,
-                                           ex->priv.deadline, cx));
+                                           ex->priv.conn->buf, ex->priv.head_len, ex->priv.deadline,
+                                           cx));
     if (r == 0 && ex->priv.body_apart)
         WEFT_AWAIT_CHILD(&ex->priv.attempt, &ex->priv.xfer.co, r,
                          weft_tcp_write_all_dl(&ex->priv.xfer, &ex->priv.conn->stream, ex->body,
@@ -300,7 +301,7 @@ static int exchange_attempt(weft_http_exchange *ex, weft_cx *cx)
 
 static void exchange_retry(weft_http_exchange *ex)
 {
-    exchange_release(ex, false);
+    exchange_release(ex, false, 0);
     ex->priv.retried = true;
     ex->priv.fresh = true;
     ex->client->retries++;
@@ -318,8 +319,7 @@ static int redirect_prepare(weft_http_exchange *ex, int status)
     if (ex->redirects >= ex->max_redirects) return WEFT_EHTTP_REDIRECTS;
     const weft_http_header *loc = weft_http_parser_header(&ex->priv.conn->parser, "location");
     char url[WEFT__HTTP_REDIRECT_URL_MAX]; /* the old target may point into redirect_url */
-    int n = weft__http_redirect_url(&ex->priv.target, loc->value, loc->value_len, url,
-                                    sizeof url);
+    int n = weft__http_redirect_url(&ex->priv.target, loc->value, loc->value_len, url, sizeof url);
     if (n < 0) return n;
     if (!ex->priv.redirect_url) ex->priv.redirect_url = malloc(WEFT__HTTP_REDIRECT_URL_MAX);
     if (!ex->priv.redirect_url) return -ENOMEM;
@@ -345,11 +345,11 @@ static int exchange_drain(weft_http_exchange *ex, weft_cx *cx)
 }
 
 /* The redirect's response is over: its connection goes back (if drained) or is closed. */
-static void redirect_finish(weft_http_exchange *ex, bool drained)
+static void redirect_finish(weft_http_exchange *ex, bool drained, int64_t now)
 {
     struct weft__http_conn *conn = ex->priv.conn;
     if (drained) conn->responses++;
-    exchange_release(ex, drained && conn_reusable(ex, conn));
+    exchange_release(ex, drained && conn_reusable(ex, conn), now);
     ex->redirects++;
     ex->priv.retried = false; /* each hop may retry once */
 }
@@ -369,7 +369,11 @@ static int exchange_begin(weft_http_exchange *ex, weft_cx *cx)
         if (d < ex->priv.deadline) ex->priv.deadline = d;
     }
     ex->priv.method = ex->method;
-    if (!ex->client || !ex->url || ex->method == WEFT_HTTP_OTHER) return -EINVAL;
+    if (!ex->client || (!ex->url && !ex->target) || ex->method == WEFT_HTTP_OTHER) return -EINVAL;
+    if (ex->target) {
+        ex->priv.target = *ex->target; /* parsed once by the caller, for many requests */
+        return 0;
+    }
     return weft_url_parse(&ex->priv.target, ex->url, strlen(ex->url));
 }
 
@@ -401,14 +405,14 @@ int weft_http_exchange_start(weft_http_exchange *ex, weft_cx *cx)
         if (r < 0) WEFT_RETURN(&ex->co, exchange_fail(ex, r, cx));
         WEFT_AWAIT(&ex->co, r = exchange_drain(ex, cx));
         if (r == -ETIMEDOUT) WEFT_RETURN(&ex->co, exchange_fail(ex, r, cx));
-        redirect_finish(ex, r == 0); /* other drain errors: just close it */
+        redirect_finish(ex, r == 0, weft_cx_now(cx)); /* other drain errors: just close it */
     }
     WEFT_RETURN(&ex->co, exchange_head_ready(ex));
     WEFT_ON_CANCEL(&ex->co);
     /* Closing the socket also abandons a connect in progress (weft/tcp.h). */
     ex->error = -ECANCELED;
     ex->priv.state = ST_FAILED;
-    exchange_release(ex, false);
+    exchange_release(ex, false, 0);
     WEFT_END(&ex->co, ex->status);
 }
 
@@ -452,8 +456,7 @@ int weft_http_exchange_read_all(weft_http_exchange *ex, void *buf, size_t size, 
     }
 }
 
-const weft_http_header *weft_http_exchange_header(const weft_http_exchange *ex,
-                                                  const char *name)
+const weft_http_header *weft_http_exchange_header(const weft_http_exchange *ex, const char *name)
 {
     return ex->response ? weft_http_parser_header(ex->response, name) : NULL;
 }
@@ -462,7 +465,7 @@ void weft_http_exchange_close(weft_http_exchange *ex)
 {
     struct weft__http_conn *conn = ex->priv.conn;
     if (conn) {
-        exchange_release(ex, ex->priv.state == ST_DONE && conn_reusable(ex, conn));
+        exchange_release(ex, ex->priv.state == ST_DONE && conn_reusable(ex, conn), ex->timing.done);
     }
     free(ex->priv.redirect_url);
     ex->priv.redirect_url = NULL;

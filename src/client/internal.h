@@ -25,7 +25,7 @@ struct weft__http_conn {
     struct weft__http_host *host;        /* the host and port it is connected to */
     weft_tcp_stream stream;              /* the socket */
     weft_http_parser parser;             /* reads the responses */
-    int64_t idle_since;                  /* when it went back to the pool (weft_time_now) */
+    int64_t idle_since;                  /* when its last response ended (weft_cx_now) */
     uint64_t responses;                  /* responses read to the end on it */
     bool idle;                           /* in the pool (else held by an exchange) */
     bool eof;                            /* recv() returned 0: the server closed its side */
@@ -51,7 +51,7 @@ struct weft__http_host {
  * Takes an idle connection to u's host and port off the pool, closing any found too old on the
  * way. Returns it (now in use), or NULL if there is none. Never fails.
  */
-struct weft__http_conn *weft__http_pool_take(weft_http_client *c, const weft_url *u);
+struct weft__http_conn *weft__http_pool_take(weft_http_client *c, const weft_url *u, int64_t now);
 
 /*
  * Allocates a connection to u's host and port, not yet connected (its stream is zeroed: "not
@@ -60,10 +60,11 @@ struct weft__http_conn *weft__http_pool_take(weft_http_client *c, const weft_url
 struct weft__http_conn *weft__http_conn_new(weft_http_client *c, const weft_url *u);
 
 /*
- * Ends an exchange's use of conn: back on its host's stack if reusable and the pool has room,
- * closed and freed otherwise.
+ * Ends an exchange's use of conn: back on its host's stack if reusable and the pool has room
+ * (idle from idle_since on: when its last response ended), closed and freed otherwise.
  */
-void weft__http_conn_release(weft_http_client *c, struct weft__http_conn *conn, bool reusable);
+void weft__http_conn_release(weft_http_client *c, struct weft__http_conn *conn, bool reusable,
+                             int64_t idle_since);
 
 /* Closes conn's socket now, if it is open; the memory stays until release. */
 void weft__http_conn_shut(weft_http_client *c, struct weft__http_conn *conn);

@@ -29,8 +29,7 @@ enum {
 };
 #define DEFAULT_IDLE_TIMEOUT WEFT_SEC(30)
 
-int weft_http_client_init(weft_http_client *c, weft_runtime *rt,
-                          const weft_http_client_config *cfg)
+int weft_http_client_init(weft_http_client *c, weft_runtime *rt, const weft_http_client_config *cfg)
 {
     if (!c || !rt) return -EINVAL;
     memset(c, 0, sizeof *c);
@@ -181,16 +180,17 @@ static struct weft__http_conn *idle_pop(weft_http_client *c, struct weft__http_h
 }
 
 /*
- * Idle ages are measured with the real clock, not the runtime's cached one (weft_cx_now): a
- * connection may be released and taken again in runs of the loop far apart, and the cached
- * clock only moves when the loop parks.
+ * Idle ages use the runtime's cached clock (weft_cx_now): no system call, and exact enough, as
+ * the runtime reads the clock after every park and when block_on or run starts. A connection is
+ * idle from the moment its last response ended, which is also when the server's idle timer
+ * started.
  */
-struct weft__http_conn *weft__http_pool_take(weft_http_client *c, const weft_url *u)
+struct weft__http_conn *weft__http_pool_take(weft_http_client *c, const weft_url *u, int64_t now)
 {
     struct weft__http_host *h = host_find(c, u);
     if (!h || !h->idle) return NULL;
     /* The stack is ordered by age: once the top is too old, so is everything under it. */
-    if (weft_time_now() - h->idle->idle_since > c->cfg.idle_timeout) {
+    if (now - h->idle->idle_since > c->cfg.idle_timeout) {
         while (h->idle)
             conn_free(c, idle_pop(c, h));
         return NULL;
@@ -198,7 +198,8 @@ struct weft__http_conn *weft__http_pool_take(weft_http_client *c, const weft_url
     return idle_pop(c, h);
 }
 
-void weft__http_conn_release(weft_http_client *c, struct weft__http_conn *conn, bool reusable)
+void weft__http_conn_release(weft_http_client *c, struct weft__http_conn *conn, bool reusable,
+                             int64_t idle_since)
 {
     struct weft__http_host *h = conn->host;
     bool room = h->nidle < c->cfg.max_idle_per_host && c->idle < c->cfg.max_idle;
@@ -207,7 +208,7 @@ void weft__http_conn_release(weft_http_client *c, struct weft__http_conn *conn, 
         return;
     }
     conn->idle = true;
-    conn->idle_since = weft_time_now();
+    conn->idle_since = idle_since;
     conn->off = conn->len = 0;
     conn->idle_next = h->idle;
     h->idle = conn;
@@ -232,8 +233,10 @@ int weft_http_client_close(weft_http_client *c)
     c->idle = 0;
 #ifndef NDEBUG
     if (busy)
-        fprintf(stderr, "weft_http_client_close: closed %zu connection(s) still held by an "
-                        "exchange\n", busy);
+        fprintf(stderr,
+                "weft_http_client_close: closed %zu connection(s) still held by an "
+                "exchange\n",
+                busy);
 #endif
     return busy ? -EBUSY : 0;
 }

@@ -80,11 +80,11 @@ static void serve_requests(struct canned_server *s, struct conn *c)
             if (ll >= sizeof s->lines[0]) ll = sizeof s->lines[0] - 1;
             memcpy(s->lines[n], c->buf, ll);
             s->lines[n][ll] = '\0';
-            s->body_lens[n] = end - (size_t)((char *)memmem(c->buf, c->len, "\r\n\r\n", 4) -
-                                             c->buf + 4);
+            s->body_lens[n] =
+                end - (size_t)((char *)memmem(c->buf, c->len, "\r\n\r\n", 4) - c->buf + 4);
         }
-        const struct canned_reply *r = &s->replies[(size_t)n < s->nreplies ? (size_t)n
-                                                                            : s->nreplies - 1];
+        const struct canned_reply *r =
+            &s->replies[(size_t)n < s->nreplies ? (size_t)n : s->nreplies - 1];
         memmove(c->buf, c->buf + end, c->len - end);
         c->len -= end;
         send_reply(c->fd, r->bytes, s->port);

@@ -37,6 +37,7 @@ struct fetch {
     /* inputs */
     weft_http_client *client;
     char url[256];
+    const weft_url *target;  /* if set: the parsed URL, and no url string */
     weft_http_method method; /* 0: GET */
     int64_t timeout;
     unsigned max_redirects;
@@ -45,12 +46,12 @@ struct fetch {
     size_t nheaders;
     const void *body;
     size_t body_len;
-    bool pieces;      /* read with weft_http_exchange_read instead of read_all */
-    bool leave_open;  /* do not close the exchange (the client-close test) */
-    size_t cap;       /* read_all's buffer size; 0: BODY_MAX */
+    bool pieces;     /* read with weft_http_exchange_read instead of read_all */
+    bool leave_open; /* do not close the exchange (the client-close test) */
+    size_t cap;      /* read_all's buffer size; 0: BODY_MAX */
     /* results */
-    int status;       /* what start returned */
-    int result;       /* body length, or the error */
+    int status; /* what start returned */
+    int result; /* body length, or the error */
     int n;
     size_t npieces;
     bool reused;
@@ -62,7 +63,9 @@ struct fetch {
 
 static void fetch_apply(struct fetch *f)
 {
-    weft_http_exchange_init(&f->ex, f->client, f->method ? f->method : WEFT_HTTP_GET, f->url);
+    weft_http_exchange_init(&f->ex, f->client, f->method ? f->method : WEFT_HTTP_GET,
+                            f->target ? NULL : f->url);
+    f->ex.target = f->target;
     f->ex.timeout = f->timeout;
     f->ex.max_redirects = f->max_redirects;
     if (f->max_body) f->ex.max_body = f->max_body;
@@ -76,7 +79,8 @@ static void fetch_record(struct fetch *f)
 {
     f->reused = f->ex.reused;
     f->redirects = f->ex.redirects;
-    snprintf(f->final_url, sizeof f->final_url, "%s", f->ex.effective_url);
+    snprintf(f->final_url, sizeof f->final_url, "%s",
+             f->ex.effective_url ? f->ex.effective_url : "(none)");
     f->timing = f->ex.timing;
 }
 
@@ -355,6 +359,27 @@ static void test_keepalive_reuse(void **state)
     ctx_close(&c);
 }
 
+/* A URL parsed once serves many requests (no url string at all). */
+static void test_preparsed_target(void **state)
+{
+    (void)state;
+    struct ctx c;
+    ctx_open(&c, ok_reply, N(ok_reply));
+    char text[64];
+    snprintf(text, sizeof text, "http://127.0.0.1:%u/parsed?once", (unsigned)c.srv.port);
+    weft_url u;
+    assert_int_equal(weft_url_parse(&u, text, strlen(text)), 0);
+    for (int i = 0; i < 3; i++) {
+        struct fetch *f = ctx_fetch(&c, "/");
+        f->target = &u;
+        assert_int_equal(ctx_run(&c), 5);
+        assert_string_equal(f->final_url, "(none)");
+        assert_string_equal(c.srv.lines[i], "GET /parsed?once HTTP/1.1");
+    }
+    assert_int_equal(atomic_load(&c.srv.accepts), 1);
+    ctx_close(&c);
+}
+
 /* "localhost" and 127.0.0.1 are different pool keys, but the same server. */
 static void test_localhost(void **state)
 {
@@ -470,8 +495,7 @@ static void test_dead_pooled_post_not_retried(void **state)
  * ========================================================================================== */
 
 static const struct canned_reply chain_reply[] = {
-    {"HTTP/1.1 301 Moved Permanently\r\nLocation: /b\r\nContent-Length: 3\r\n\r\nabc",
-     CANNED_KEEP},
+    {"HTTP/1.1 301 Moved Permanently\r\nLocation: /b\r\nContent-Length: 3\r\n\r\nabc", CANNED_KEEP},
     {"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:@PORT@/c?x=1\r\nContent-Length: 0\r\n\r\n",
      CANNED_KEEP},
     {"HTTP/1.1 303 See Other\r\nLocation: d\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -597,9 +621,9 @@ static int fetch_one(const char *reply, enum canned_after after, const weft_http
 static void test_truncated(void **state)
 {
     (void)state;
-    assert_int_equal(fetch_one("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", CANNED_CLOSE,
-                               NULL, 0),
-                     WEFT_EHTTP_TRUNCATED);
+    assert_int_equal(
+        fetch_one("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", CANNED_CLOSE, NULL, 0),
+        WEFT_EHTTP_TRUNCATED);
     assert_int_equal(fetch_one("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
                                CANNED_CLOSE, NULL, 0),
                      WEFT_EHTTP_TRUNCATED);
@@ -640,9 +664,9 @@ static void test_body_too_big(void **state)
 {
     (void)state;
     /* Content-Length over the buffer: known from the head. */
-    assert_int_equal(fetch_one("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", CANNED_KEEP,
-                               NULL, 10),
-                     WEFT_EHTTP_BODY_TOOBIG);
+    assert_int_equal(
+        fetch_one("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", CANNED_KEEP, NULL, 10),
+        WEFT_EHTTP_BODY_TOOBIG);
     /* Chunked: found out as it arrives. */
     assert_int_equal(fetch_one("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                                "8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n",
@@ -688,9 +712,9 @@ static void test_garbage(void **state)
 static void test_reset_mid_response(void **state)
 {
     (void)state;
-    assert_int_equal(fetch_one("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial",
-                               CANNED_RESET, NULL, 0),
-                     -ECONNRESET);
+    assert_int_equal(
+        fetch_one("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial", CANNED_RESET, NULL, 0),
+        -ECONNRESET);
 }
 
 static void test_refused(void **state)
@@ -760,11 +784,20 @@ static void test_url_errors(void **state)
 static void test_error_messages_distinct(void **state)
 {
     (void)state;
-    const int codes[] = {WEFT_EHTTP_PARSE,       WEFT_EHTTP_TOOBIG,      WEFT_EHTTP_TRUNCATED,
-                         WEFT_EHTTP_UNSUPPORTED, WEFT_EHTTP_URL,         WEFT_EHTTP_REDIRECTS,
-                         WEFT_EHTTP_TOOMANY,     WEFT_EHTTP_BODY_TOOBIG, WEFT_EHTTP_NORESPONSE,
-                         WEFT_EADDR_NAME,        -ECONNREFUSED,          -ECONNRESET,
-                         -ETIMEDOUT,             -EPIPE};
+    const int codes[] = {WEFT_EHTTP_PARSE,
+                         WEFT_EHTTP_TOOBIG,
+                         WEFT_EHTTP_TRUNCATED,
+                         WEFT_EHTTP_UNSUPPORTED,
+                         WEFT_EHTTP_URL,
+                         WEFT_EHTTP_REDIRECTS,
+                         WEFT_EHTTP_TOOMANY,
+                         WEFT_EHTTP_BODY_TOOBIG,
+                         WEFT_EHTTP_NORESPONSE,
+                         WEFT_EADDR_NAME,
+                         -ECONNREFUSED,
+                         -ECONNRESET,
+                         -ETIMEDOUT,
+                         -EPIPE};
     for (size_t i = 0; i < N(codes); i++) {
         assert_string_not_equal(weft_strerror(codes[i]), "unknown error");
         for (size_t j = 0; j < i; j++)
@@ -831,6 +864,7 @@ int main(void)
         cmocka_unit_test(test_large_chunked_pieces),
         cmocka_unit_test(test_post_large_body),
         cmocka_unit_test(test_keepalive_reuse),
+        cmocka_unit_test(test_preparsed_target),
         cmocka_unit_test(test_localhost),
         cmocka_unit_test(test_ipv6_literal),
         cmocka_unit_test(test_pool_limit),

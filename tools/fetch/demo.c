@@ -18,10 +18,10 @@
 static const int demo_delays_ms[DEMO_N] = {800, 1600, 200, 1200, 600, 1400, 400, 1000};
 
 struct demo {
-    int delay[DEMO_N];     /* the scaled delays, in ms */
-    char url[DEMO_N][96];  /* the URLs asked for */
-    size_t order[DEMO_N];  /* URL indexes in the order they completed */
-    size_t completed;      /* entries in order */
+    int delay[DEMO_N];    /* the scaled delays, in ms */
+    char url[DEMO_N][96]; /* the URLs asked for */
+    size_t order[DEMO_N]; /* URL indexes in the order they completed */
+    size_t completed;     /* entries in order */
 };
 
 static double ms(int64_t ns)
@@ -89,8 +89,7 @@ static int demo_run(weft_runtime *rt, struct demo *d, struct fetch_run *run, boo
     weft_delayserver srv;
     int r = weft_delayserver_start(rt, &cfg, &srv);
     if (r < 0) {
-        fprintf(stderr, "weft-fetch --demo: cannot start the delay server: %s\n",
-                weft_strerror(r));
+        fprintf(stderr, "weft-fetch --demo: cannot start the delay server: %s\n", weft_strerror(r));
         return r;
     }
     weft_addr a;
@@ -125,9 +124,12 @@ int fetch_demo(double scale, bool timeline)
                              .timeout = WEFT_SEC(60),
                              .max_body = WEFT_HTTP_UNLIMITED,
                              .quiet = true};
-    struct fetch_run run = {
-        .opt = &opt, .results = results, .n = DEMO_N, .on_done = demo_done, .user = &d,
-        .lines = stdout};
+    struct fetch_run run = {.opt = &opt,
+                            .results = results,
+                            .n = DEMO_N,
+                            .on_done = demo_done,
+                            .user = &d,
+                            .lines = stdout};
     weft_runtime rt;
     int r = weft_runtime_init(&rt);
     if (r == 0) r = demo_run(&rt, &d, &run, timeline);

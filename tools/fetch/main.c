@@ -81,8 +81,8 @@ static int urls_read(struct urls *u, FILE *in)
             s++;
             n--;
         }
-        while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' ||
-                         s[n - 1] == '\t'))
+        while (n > 0 &&
+               (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
             n--;
         if (n > 0 && s[0] != '#') r = urls_add(u, s, n);
     }
@@ -226,10 +226,9 @@ static int fetch_main(struct cmdline *c)
 
 int main(int argc, char **argv)
 {
-    struct cmdline c = {.opt = {.concurrency = 100,
-                                .timeout = WEFT_SEC(30),
-                                .max_body = WEFT_HTTP_UNLIMITED},
-                        .scale = 1.0};
+    struct cmdline c = {
+        .opt = {.concurrency = 100, .timeout = WEFT_SEC(30), .max_body = WEFT_HTTP_UNLIMITED},
+        .scale = 1.0};
     int status = parse_args(&c, argc, argv);
     if (status < 0) usage(stdout);
     if (status == 0 && !c.demo && c.urls.n == 0 && !c.stdin_read && !isatty(STDIN_FILENO))

@@ -87,8 +87,9 @@ void report_totals(struct fetch_run *run, FILE *to)
 {
     double wall = (double)(run->end - run->start) / 1e9;
     double sum = report_sum_seconds(run);
-    fprintf(to, "%zu URL%s: %zu ok, %zu failed. Wall time %.3f s; sum of the individual times "
-                "%.3f s",
+    fprintf(to,
+            "%zu URL%s: %zu ok, %zu failed. Wall time %.3f s; sum of the individual times "
+            "%.3f s",
             run->n, run->n == 1 ? "" : "s", run->n - run->failed, run->failed, wall, sum);
     if (wall > 0 && run->n > 1)
         fprintf(to, " (%.1fx: that many fetches overlapped on average)", sum / wall);
@@ -117,8 +118,9 @@ void report_timeline(const struct fetch_run *run, FILE *to)
     int64_t span = run->end - run->start;
     if (span <= 0) span = 1;
     double col = (double)span / TIMELINE_COLS;
-    fprintf(to, "\nTimeline: one column = %.1f ms; c connecting, . waiting for the response, "
-                "= reading it, x failed\n",
+    fprintf(to,
+            "\nTimeline: one column = %.1f ms; c connecting, . waiting for the response, "
+            "= reading it, x failed\n",
             ms((int64_t)col));
     int w = index_width(run->n);
     for (size_t i = 0; i < run->n; i++) {

@@ -96,8 +96,7 @@ static int sink_write(struct worker *w)
     size_t keep = w->ex.data_len < room ? w->ex.data_len : room;
     memcpy(res->preview + res->preview_len, w->ex.data, keep);
     res->preview_len += keep;
-    if (w->file && fwrite(w->ex.data, 1, w->ex.data_len, w->file) != w->ex.data_len)
-        return -EIO;
+    if (w->file && fwrite(w->ex.data, 1, w->ex.data_len, w->file) != w->ex.data_len) return -EIO;
     if (w->run->opt->bodies_to_stdout) {
         int r = body_reserve(w, w->ex.data_len);
         if (r < 0) return r;
