@@ -98,7 +98,11 @@ typedef struct weft_task {
     uint32_t gen;
 } weft_task;
 
-/* weft_io - a handle to a registered fd. Lives wherever its owner likes (a frame, a struct). */
+/*
+ * weft_io - a handle to a registered fd. Lives wherever its owner likes (a frame, a struct).
+ * A zeroed weft_io is a closed handle: every function treats it as such (weft_io_close on it
+ * returns WEFT_ECLOSED and closes nothing, not even fd 0), so a zeroed frame needs no setup.
+ */
 typedef struct weft_io {
     uint32_t slot; /* index of the resource record; the poll token is gen << 32 | slot */
     uint32_t gen;  /* the record's generation; a closed or reused record has another */
@@ -107,6 +111,7 @@ typedef struct weft_io {
 
 struct weft__task;   /* A task record. Private to src/runtime. */
 struct weft__timerq; /* The timer queue (src/runtime/timerq.h). */
+struct weft__ext;    /* Wait queues, cross-thread inbox, blocking pool (src/runtime/ext.h). */
 
 /*
  * struct weft__table - a growable array of fixed-size records that never move once allocated
@@ -150,6 +155,8 @@ typedef struct weft_runtime {
     size_t stale_events;           /* events dropped because their token was stale */
     int64_t now;                   /* the clock as last read after a park */
     struct weft__task *running;    /* the task being polled, or NULL */
+    struct weft__ext *ext;         /* wait queues, cross-thread inbox, blocking pool; NULL until
+                                      the first object that needs them (weft/sync.h) */
     bool stop;                     /* weft_runtime_stop() was called */
     bool closing;                  /* weft_runtime_close() is cancelling what is left */
 } weft_runtime;
@@ -403,6 +410,7 @@ static inline int weft_io_fd(const weft_io *io)
  *         if (r != 0) return r;                  // WEFT_PENDING, -ETIMEDOUT, WEFT_ECLOSED
  *         for (;;) {
  *             ssize_t n = read(weft_io_fd(io), buf, len);
+ *             if (n > 0 && (size_t)n < len) weft_io_drained(io, WEFT_IO_READ, cx); // optional
  *             if (n >= 0) return (int)n;
  *             if (errno == EINTR) continue;
  *             if (errno != EAGAIN && errno != EWOULDBLOCK) return -errno;
@@ -443,6 +451,17 @@ int weft_io_ready(weft_io *io, weft_io_dir dir, int64_t deadline, weft_cx *cx);
  * the same fd replaces the first (which is then not woken by this fd).
  */
 int weft_io_wait(weft_io *io, weft_io_dir dir, int64_t deadline, weft_cx *cx);
+
+/*
+ * weft_io_drained - the system call moved fewer bytes than asked (a short read or write on a
+ * stream socket or pipe): the kernel buffer was emptied (read) or filled (write) at that moment,
+ * so the next attempt in this direction would only get EAGAIN. Forget the readiness now, and the
+ * next weft_io_ready waits for an event instead of making that system call. Hang-up and error
+ * readiness is kept (a FIN reported before the short read still lets the next read see EOF).
+ * Optional — an optimisation that saves one system call per exchange. Not for datagram sockets
+ * or for calls that stop early by request (MSG_PEEK, a buffer smaller than what is queued).
+ */
+void weft_io_drained(weft_io *io, weft_io_dir dir, weft_cx *cx);
 
 /*
  * weft_cx_budget_take - spend one unit of this resume's budget. Returns 0 (go on) or, once the

@@ -118,8 +118,16 @@ void weft__task_timer_fired(weft_runtime *rt, weft__timer *timer);
  * I/O resources (io.c)
  * ------------------------------------------------------------------------------------------- */
 
-/* Readiness bits of an I/O record: one per weft_io_dir. */
-#define WEFT__IO_READY(dir) (1u << (dir))
+/*
+ * Readiness bits of an I/O record, two per weft_io_dir: READY ("data / room was reported"),
+ * cleared by EAGAIN and by weft_io_drained; and CLOSED ("hang-up or error was reported"), cleared
+ * only by EAGAIN. CLOSED must outlive weft_io_drained: a FIN is reported once, and a short read
+ * that takes the last bytes before it must not make the next read wait for an event that will
+ * never come.
+ */
+#define WEFT__IO_READY(dir)  (1u << (dir))
+#define WEFT__IO_CLOSED(dir) (4u << (dir))
+#define WEFT__IO_ANY(dir)    (WEFT__IO_READY(dir) | WEFT__IO_CLOSED(dir))
 
 /* One registered fd. 28 bytes. */
 struct weft__io {
@@ -129,7 +137,7 @@ struct weft__io {
         int fd;              /* while open */
         uint32_t next_free;  /* while free: free list link (slot + 1) */
     } u;
-    uint8_t ready;        /* WEFT__IO_READY bits: last known readiness */
+    uint8_t ready;        /* WEFT__IO_READY and WEFT__IO_CLOSED bits: last known readiness */
     uint8_t open;         /* 1 while open */
 };
 

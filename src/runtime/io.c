@@ -7,10 +7,14 @@
  *
  *   - an event sets the record's readiness bits and wakes the task parked on that direction;
  *   - a leaf operation tries its system call while the bit is set (weft_io_ready), and clears it
- *     only when the call says EAGAIN (weft_io_wait), parking itself as that direction's waiter.
+ *     when the call says EAGAIN (weft_io_wait), parking itself as that direction's waiter.
  *
- * That is the edge-triggered contract of weft/poll.h turned into state: a bit is cleared only by
- * EAGAIN, so no edge can be lost between "the kernel said ready" and "we tried".
+ * That is the edge-triggered contract of weft/poll.h turned into state: a bit is cleared only
+ * when the kernel has said there is nothing left, so no edge can be lost between "the kernel said
+ * ready" and "we tried". A short read or write on a stream says the same thing one system call
+ * earlier (the buffer was emptied, or filled): weft_io_drained clears the bit then, which saves
+ * the EAGAIN call a request/response exchange would otherwise make every time. It is safe because
+ * a socket's edge-triggered registration reports every arrival, not only empty-to-non-empty.
  *
  * Closing does not deregister: close(2) removes the fd from the epoll set, and saves a system
  * call per connection. If the file outlives the fd (a dup, a fork), epoll keeps reporting it under
@@ -30,7 +34,7 @@ static struct weft__io *io_at(const weft_runtime *rt, uint32_t slot)
 /* The record a handle names, or NULL if it was closed (or the handle is stale). */
 static struct weft__io *io_lookup(const weft_runtime *rt, const weft_io *io)
 {
-    if (io->fd < 0 || io->slot >= weft__table_cap(&rt->ios)) return NULL;
+    if (io->gen == 0 || io->fd < 0 || io->slot >= weft__table_cap(&rt->ios)) return NULL;
     struct weft__io *rec = io_at(rt, io->slot);
     if (!rec->open || rec->gen != io->gen) return NULL;
     return rec;
@@ -131,14 +135,15 @@ size_t weft__io_close_all(weft_runtime *rt)
     return n;
 }
 
-/* Which directions an event makes worth trying: hang-ups and errors count for both. */
+/* What an event tells about each direction; hang-ups and errors count for both. */
 static unsigned event_ready_bits(uint32_t flags)
 {
     unsigned bits = 0;
-    if (flags & (WEFT_EVENT_READABLE | WEFT_EVENT_READ_CLOSED | WEFT_EVENT_ERROR))
-        bits |= WEFT__IO_READY(WEFT_IO_READ);
-    if (flags & (WEFT_EVENT_WRITABLE | WEFT_EVENT_WRITE_CLOSED | WEFT_EVENT_ERROR))
-        bits |= WEFT__IO_READY(WEFT_IO_WRITE);
+    if (flags & WEFT_EVENT_READABLE) bits |= WEFT__IO_READY(WEFT_IO_READ);
+    if (flags & WEFT_EVENT_WRITABLE) bits |= WEFT__IO_READY(WEFT_IO_WRITE);
+    if (flags & (WEFT_EVENT_READ_CLOSED | WEFT_EVENT_ERROR)) bits |= WEFT__IO_CLOSED(WEFT_IO_READ);
+    if (flags & (WEFT_EVENT_WRITE_CLOSED | WEFT_EVENT_ERROR))
+        bits |= WEFT__IO_CLOSED(WEFT_IO_WRITE);
     return bits;
 }
 
@@ -154,7 +159,7 @@ void weft__io_dispatch(weft_runtime *rt, const weft_event *ev)
     unsigned bits = event_ready_bits(ev->flags);
     rec->ready |= (uint8_t)bits;
     for (int dir = WEFT_IO_READ; dir <= WEFT_IO_WRITE; dir++) {
-        if (!(bits & WEFT__IO_READY(dir))) continue;
+        if (!(bits & WEFT__IO_ANY(dir))) continue;
         weft_waker w = rec->waiter[dir];
         rec->waiter[dir] = WEFT_WAKER_NONE;
         weft_waker_wake(rt, w);
@@ -206,7 +211,7 @@ int weft_io_ready(weft_io *io, weft_io_dir dir, int64_t deadline, weft_cx *cx)
 {
     struct weft__io *rec = io_lookup(cx->rt, io);
     if (rec == NULL) return WEFT_ECLOSED;
-    if (!(rec->ready & WEFT__IO_READY(dir))) return park(rec, dir, deadline, cx);
+    if (!(rec->ready & WEFT__IO_ANY(dir))) return park(rec, dir, deadline, cx);
     if (weft_cx_budget_take(cx) != 0) return WEFT_PENDING;
     unpark(rec, dir, cx);
     return 0;
@@ -216,8 +221,14 @@ int weft_io_wait(weft_io *io, weft_io_dir dir, int64_t deadline, weft_cx *cx)
 {
     struct weft__io *rec = io_lookup(cx->rt, io);
     if (rec == NULL) return WEFT_ECLOSED;
-    rec->ready &= (uint8_t)~WEFT__IO_READY(dir);
+    rec->ready &= (uint8_t)~WEFT__IO_ANY(dir);
     return park(rec, dir, deadline, cx);
+}
+
+void weft_io_drained(weft_io *io, weft_io_dir dir, weft_cx *cx)
+{
+    struct weft__io *rec = io_lookup(cx->rt, io);
+    if (rec != NULL) rec->ready &= (uint8_t)~WEFT__IO_READY(dir);
 }
 
 size_t weft__io_count_waiting(const weft_runtime *rt)

@@ -91,6 +91,9 @@ static inline int rt_run_for(weft_runtime *rt, int64_t ns)
     return r;
 }
 
+/* read(2) calls made by test_io_read, for tests that count system calls. */
+static long test_io_reads;
+
 /* A leaf read on a weft_io: the pattern of runtime.h section 7. */
 static inline int test_io_read(weft_io *io, void *buf, size_t len, int64_t deadline, weft_cx *cx)
 {
@@ -98,6 +101,8 @@ static inline int test_io_read(weft_io *io, void *buf, size_t len, int64_t deadl
     if (r != 0) return r;
     for (;;) {
         ssize_t n = read(weft_io_fd(io), buf, len);
+        test_io_reads++;
+        if (n > 0 && (size_t)n < len) weft_io_drained(io, WEFT_IO_READ, cx);
         if (n >= 0) return (int)n;
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) return -errno;

@@ -123,6 +123,74 @@ static void an_io_deadline_times_out_never_early(void **state)
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * Short reads: the EAGAIN call is saved, a hang-up is still seen
+ * ------------------------------------------------------------------------------------------- */
+
+/* Sleeps `nap` first (so pending events are delivered), then reads twice. */
+struct two_reads {
+    weft_co co;
+    weft_io io;
+    int64_t nap, wake, deadline;
+    char buf[64];
+    int first, second;
+    long reads_after_first, reads_after_second_try;
+};
+
+static int two_reads(void *frame, weft_cx *cx)
+{
+    struct two_reads *f = frame;
+    WEFT_BEGIN(&f->co);
+    WEFT_AWAIT(&f->co, weft_sleep_for(&f->wake, f->nap, cx));
+    WEFT_AWAIT(&f->co, f->first = test_io_read(&f->io, f->buf, sizeof f->buf, f->deadline, cx));
+    f->reads_after_first = test_io_reads;
+    f->second = test_io_read(&f->io, f->buf, sizeof f->buf, f->deadline, cx);
+    f->reads_after_second_try = test_io_reads;
+    if (f->second == WEFT_PENDING) WEFT_YIELD(&f->co); /* parked on the fd by that try */
+    WEFT_AWAIT(&f->co, f->second = test_io_read(&f->io, f->buf, sizeof f->buf, f->deadline, cx));
+    WEFT_END(&f->co, 0);
+}
+
+static void a_short_read_saves_the_eagain_call(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    int p[2];
+    weft_test_pipe(p);
+    weft_io wr;
+    struct two_reads t = {.deadline = weft_deadline_in(WEFT_SEC(5))};
+    assert_int_equal(weft_io_open(rt, &t.io, p[0]), 0);
+    assert_int_equal(weft_io_open(rt, &wr, p[1]), 0);
+    weft_test_write_all(p[1], "ab", 2);
+    struct late_writer w = {.io = &wr, .delay = WEFT_MSEC(5), .msg = "cd"};
+    assert_int_equal(weft_task_spawn(rt, late_writer, &w, NULL), 0);
+    test_io_reads = 0;
+    assert_int_equal(weft_runtime_block_on(rt, two_reads, &t), 0);
+    assert_int_equal(t.first, 2);
+    assert_int_equal(t.reads_after_first, 1);
+    assert_int_equal(t.reads_after_second_try, 1); /* parked without a read(2) that says EAGAIN */
+    assert_int_equal(t.second, 2);
+    assert_int_equal(test_io_reads, 2);
+    assert_int_equal(weft_io_close(rt, &t.io), 0);
+    assert_int_equal(weft_io_close(rt, &wr), 0);
+}
+
+static void a_hang_up_before_a_short_read_is_still_seen(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    int sp[2];
+    weft_test_socketpair(sp);
+    struct two_reads t = {.nap = WEFT_MSEC(5), .deadline = weft_deadline_in(WEFT_SEC(2))};
+    assert_int_equal(weft_io_open(rt, &t.io, sp[0]), 0);
+    weft_test_write_all(sp[1], "x", 1);
+    assert_int_equal(shutdown(sp[1], SHUT_WR), 0); /* data, then FIN: reported together */
+    assert_int_equal(weft_runtime_block_on(rt, two_reads, &t), 0);
+    assert_int_equal(t.first, 1);
+    assert_int_equal(t.reads_after_second_try, t.reads_after_first + 1); /* tried at once */
+    assert_int_equal(t.second, 0);                                     /* and saw EOF */
+    assert_int_equal(weft_io_close(rt, &t.io), 0);
+    close(sp[1]);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * Reader and writer wait separately
  * ------------------------------------------------------------------------------------------- */
 
@@ -447,12 +515,34 @@ static void open_failure_leaves_the_fd_to_the_caller(void **state)
     assert_int_equal(weft_io_open(rt, &io, -1), -EBADF);
 }
 
+/* A zeroed handle is closed: nothing happens to fd 0, with or without records in the table. */
+static void a_zeroed_io_is_a_closed_handle(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    weft_io zero = {0};
+    assert_int_equal(weft_io_close(rt, &zero), WEFT_ECLOSED); /* empty table */
+    int p[2];
+    weft_test_pipe(p);
+    weft_io io;
+    assert_int_equal(weft_io_open(rt, &io, p[0]), 0);
+    assert_int_equal(io.slot, 0);
+    assert_int_equal(weft_io_close(rt, &zero), WEFT_ECLOSED); /* slot 0 in use */
+    assert_int_equal(rt_stats(rt).io_open, 1);
+    assert_true(fcntl(0, F_GETFD) >= 0 || errno == EBADF); /* fd 0 untouched either way */
+    assert_int_equal(weft_io_close(rt, &io), 0);
+    close(p[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(a_read_suspends_until_data_arrives, rt_setup,
                                         rt_teardown),
         cmocka_unit_test_setup_teardown(an_io_deadline_times_out_never_early, rt_setup,
+                                        rt_teardown),
+        cmocka_unit_test_setup_teardown(a_short_read_saves_the_eagain_call, rt_setup,
+                                        rt_teardown),
+        cmocka_unit_test_setup_teardown(a_hang_up_before_a_short_read_is_still_seen, rt_setup,
                                         rt_teardown),
         cmocka_unit_test_setup_teardown(reader_and_writer_of_one_fd_wake_separately, rt_setup,
                                         rt_teardown),
@@ -467,6 +557,7 @@ int main(void)
                                         rt_teardown),
         cmocka_unit_test_setup_teardown(open_failure_leaves_the_fd_to_the_caller, rt_setup,
                                         rt_teardown),
+        cmocka_unit_test_setup_teardown(a_zeroed_io_is_a_closed_handle, rt_setup, rt_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
