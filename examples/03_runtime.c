@@ -122,17 +122,16 @@ static int http_get(struct http_get *g, weft_cx *cx)
     WEFT_AWAIT(&g->co, g->n = io_connected(&g->io, cx));
     if (g->n < 0) WEFT_RETURN(&g->co, http_get_finish(g, cx, g->n));
 
-    g->req_len = snprintf(g->req, sizeof g->req,
-                          "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-                          g->path);
+    g->req_len =
+        snprintf(g->req, sizeof g->req,
+                 "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", g->path);
     for (g->sent = 0; g->sent < g->req_len; g->sent += g->n) {
-        WEFT_AWAIT(&g->co, g->n = io_send(&g->io, g->req + g->sent,
-                                          (size_t)(g->req_len - g->sent), cx));
+        WEFT_AWAIT(&g->co,
+                   g->n = io_send(&g->io, g->req + g->sent, (size_t)(g->req_len - g->sent), cx));
         if (g->n < 0) WEFT_RETURN(&g->co, http_get_finish(g, cx, g->n));
     }
     for (g->len = 0; g->len < sizeof g->buf - 1; g->len += (size_t)g->n) {
-        WEFT_AWAIT(&g->co, g->n = io_recv(&g->io, g->buf + g->len, sizeof g->buf - 1 - g->len,
-                                          cx));
+        WEFT_AWAIT(&g->co, g->n = io_recv(&g->io, g->buf + g->len, sizeof g->buf - 1 - g->len, cx));
         if (g->n < 0) WEFT_RETURN(&g->co, http_get_finish(g, cx, g->n));
         if (g->n == 0) break; /* the server closed the connection: the response is complete */
     }

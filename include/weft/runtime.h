@@ -64,9 +64,9 @@ extern "C" {
  * ========================================================================================== */
 
 /* Durations in nanoseconds, as int64_t. */
-#define WEFT_USEC(n) ((int64_t)(n) * 1000)
-#define WEFT_MSEC(n) ((int64_t)(n) * 1000000)
-#define WEFT_SEC(n)  ((int64_t)(n) * 1000000000)
+#define WEFT_USEC(n) ((int64_t)(n)*1000)
+#define WEFT_MSEC(n) ((int64_t)(n)*1000000)
+#define WEFT_SEC(n)  ((int64_t)(n)*1000000000)
 
 /* WEFT_NO_DEADLINE - a deadline that never comes: wait as long as it takes. */
 #define WEFT_NO_DEADLINE INT64_MAX
@@ -129,11 +129,11 @@ struct weft__table {
  * read it; coroutines just pass it through. Valid only during that poll.
  */
 struct weft_cx {
-    struct weft_runtime *rt;   /* the runtime polling this task */
-    struct weft__task *task;   /* the task being polled (private) */
-    weft_waker waker;          /* wakes the task being polled; copy it to wake it later */
-    int64_t deadline;          /* earliest deadline a leaf operation waits for in this poll */
-    uint32_t budget;           /* operations this resume may still complete before yielding */
+    struct weft_runtime *rt; /* the runtime polling this task */
+    struct weft__task *task; /* the task being polled (private) */
+    weft_waker waker;        /* wakes the task being polled; copy it to wake it later */
+    int64_t deadline;        /* earliest deadline a leaf operation waits for in this poll */
+    uint32_t budget;         /* operations this resume may still complete before yielding */
 };
 
 /*
@@ -141,24 +141,24 @@ struct weft_cx {
  * stack, static, heap) and initialises it with weft_runtime_init(). All fields are private.
  */
 typedef struct weft_runtime {
-    weft_poll poll;                /* the epoll instance */
-    weft_events events;            /* the buffer each park fills */
-    struct weft__table tasks;      /* task records */
-    struct weft__table ios;        /* I/O resource records */
-    struct weft__timerq *timers;   /* pending task timers (allocated by init) */
-    uint32_t ready_head;           /* FIFO of runnable tasks: slot + 1, 0 if empty */
-    uint32_t ready_tail;           /* last queued slot + 1 */
-    size_t ready_len;              /* tasks in the ready queue */
-    size_t live_tasks;             /* spawned and not finished */
-    size_t done_tasks;             /* finished, result not yet collected */
-    size_t io_open;                /* open I/O resources */
-    size_t stale_events;           /* events dropped because their token was stale */
-    int64_t now;                   /* the clock as last read after a park */
-    struct weft__task *running;    /* the task being polled, or NULL */
-    struct weft__ext *ext;         /* wait queues, cross-thread inbox, blocking pool; NULL until
-                                      the first object that needs them (weft/sync.h) */
-    bool stop;                     /* weft_runtime_stop() was called */
-    bool closing;                  /* weft_runtime_close() is cancelling what is left */
+    weft_poll poll;              /* the epoll instance */
+    weft_events events;          /* the buffer each park fills */
+    struct weft__table tasks;    /* task records */
+    struct weft__table ios;      /* I/O resource records */
+    struct weft__timerq *timers; /* pending task timers (allocated by init) */
+    uint32_t ready_head;         /* FIFO of runnable tasks: slot + 1, 0 if empty */
+    uint32_t ready_tail;         /* last queued slot + 1 */
+    size_t ready_len;            /* tasks in the ready queue */
+    size_t live_tasks;           /* spawned and not finished */
+    size_t done_tasks;           /* finished, result not yet collected */
+    size_t io_open;              /* open I/O resources */
+    size_t stale_events;         /* events dropped because their token was stale */
+    int64_t now;                 /* the clock as last read after a park */
+    struct weft__task *running;  /* the task being polled, or NULL */
+    struct weft__ext *ext;       /* wait queues, cross-thread inbox, blocking pool; NULL until
+                                    the first object that needs them (weft/sync.h) */
+    bool stop;                   /* weft_runtime_stop() was called */
+    bool closing;                /* weft_runtime_close() is cancelling what is left */
 } weft_runtime;
 
 /*
@@ -331,10 +331,10 @@ static inline bool weft_waker_equal(weft_waker a, weft_waker b)
  * WEFT_TASK_YIELD(co, cx) - let every other ready task run, then carry on: queue this task again
  * and suspend. (A bare WEFT_YIELD in a task would wait for a wake-up that nobody sends.)
  */
-#define WEFT_TASK_YIELD(co, cx)                                                                \
-    do {                                                                                       \
-        weft_waker_wake((cx)->rt, (cx)->waker);                                                \
-        WEFT_YIELD(co);                                                                        \
+#define WEFT_TASK_YIELD(co, cx)                                                                    \
+    do {                                                                                           \
+        weft_waker_wake((cx)->rt, (cx)->waker);                                                    \
+        WEFT_YIELD(co);                                                                            \
     } while (0)
 
 /* ============================================================================================
@@ -513,15 +513,15 @@ int weft_task_inspect(const weft_runtime *rt, weft_task t, weft_task_info *info)
 
 /* weft_runtime_stats - counts, for monitoring and for leak checks in tests. */
 typedef struct weft_runtime_stats {
-    size_t tasks;       /* spawned, not finished */
-    size_t done;        /* finished, result not yet collected */
-    size_t ready;       /* in the ready queue */
-    size_t io_open;     /* open weft_io resources (registrations with the poll layer) */
-    size_t io_waiting;  /* tasks parked as an fd's reader or writer */
-    size_t timers;      /* armed timers */
+    size_t tasks;        /* spawned, not finished */
+    size_t done;         /* finished, result not yet collected */
+    size_t ready;        /* in the ready queue */
+    size_t io_open;      /* open weft_io resources (registrations with the poll layer) */
+    size_t io_waiting;   /* tasks parked as an fd's reader or writer */
+    size_t timers;       /* armed timers */
     size_t stale_events; /* events dropped since init: their fd was closed (token stale) */
-    size_t task_bytes;  /* bytes of one task record (per-task overhead beyond its frame) */
-    size_t io_bytes;    /* bytes of one I/O resource record */
+    size_t task_bytes;   /* bytes of one task record (per-task overhead beyond its frame) */
+    size_t io_bytes;     /* bytes of one I/O resource record */
 } weft_runtime_stats;
 
 /* weft_runtime_get_stats - fill st. O(number of I/O records) for io_waiting, O(1) otherwise. */

@@ -34,19 +34,23 @@ int weft_task_inspect(const weft_runtime *rt, weft_task t, weft_task_info *info)
     info->file = rec->site_file;
     info->line = rec->site_line;
     info->result = rec->state == WEFT__TASK_DONE ? rec->u.result : 0;
-    info->deadline =
-        weft__timerq_queued(&rec->timer) ? rec->timer.deadline : WEFT_NO_DEADLINE;
+    info->deadline = weft__timerq_queued(&rec->timer) ? rec->timer.deadline : WEFT_NO_DEADLINE;
     return 0;
 }
 
 static const char *state_name(int state)
 {
     switch (state) {
-    case WEFT__TASK_READY: return "ready";
-    case WEFT__TASK_RUNNING: return "running";
-    case WEFT__TASK_WAITING: return "waiting";
-    case WEFT__TASK_DONE: return "done";
-    default: return "free";
+    case WEFT__TASK_READY:
+        return "ready";
+    case WEFT__TASK_RUNNING:
+        return "running";
+    case WEFT__TASK_WAITING:
+        return "waiting";
+    case WEFT__TASK_DONE:
+        return "done";
+    default:
+        return "free";
     }
 }
 

@@ -76,8 +76,8 @@ int weft_io_open(weft_runtime *rt, weft_io *io, int fd)
     if (slot < 0) return (int)slot;
     struct weft__io *rec = io_at(rt, (uint32_t)slot);
     weft_token token = (uint64_t)rec->gen << 32 | (uint64_t)slot;
-    int r = weft_poll_register(&rt->poll, fd, token,
-                               WEFT_INTEREST_READABLE | WEFT_INTEREST_WRITABLE);
+    int r =
+        weft_poll_register(&rt->poll, fd, token, WEFT_INTEREST_READABLE | WEFT_INTEREST_WRITABLE);
     if (r < 0) {
         rec->u.next_free = rt->ios.free_head;
         rt->ios.free_head = (uint32_t)slot + 1;

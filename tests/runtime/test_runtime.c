@@ -129,7 +129,7 @@ static void stop_makes_run_return_and_run_continues(void **state)
     assert_int_equal(weft_task_spawn(rt, stopper, &s, NULL), 0);
     assert_int_equal(weft_runtime_run(rt), 0);
     assert_int_equal(weft_runtime_task_count(rt), 1);
-    assert_int_equal(weft_runtime_run(rt), 0); /* stops again at once... */
+    assert_int_equal(weft_runtime_run(rt), 0);        /* stops again at once... */
     assert_int_equal(weft_runtime_task_count(rt), 0); /* ...but the yield was the last step */
 }
 
@@ -188,8 +188,7 @@ static int detacher(void *frame, weft_cx *cx)
         WEFT_TASK_YIELD(&f->co, cx);
     WEFT_TASK_YIELD(&f->co, cx);
     /* the kid finished and, detached, left nothing behind: only this task is alive */
-    if (weft_runtime_task_count(cx->rt) != 1 || rt_stats(cx->rt).done != 0)
-        WEFT_RETURN(&f->co, -2);
+    if (weft_runtime_task_count(cx->rt) != 1 || rt_stats(cx->rt).done != 0) WEFT_RETURN(&f->co, -2);
     if (weft_task_join(f->t, cx) != -ESRCH) WEFT_RETURN(&f->co, -3);
     WEFT_END(&f->co, f->kid.polls);
 }
@@ -415,7 +414,7 @@ static void stale_task_handles_are_rejected(void **state)
     struct sleeper b = {.wakes = 1};
     weft_task fresh;
     assert_int_equal(weft_task_spawn(rt, sleeper, &b, &fresh), 0);
-    assert_int_equal(fresh.slot, old.slot); /* the slot was reused... */
+    assert_int_equal(fresh.slot, old.slot);   /* the slot was reused... */
     assert_int_not_equal(fresh.gen, old.gen); /* ...under a new generation */
     weft_task_info info;
     assert_int_equal(weft_task_inspect(rt, old, &info), -ESRCH);
@@ -531,8 +530,7 @@ int main(void)
                                         rt_teardown),
         cmocka_unit_test_setup_teardown(a_waiting_joiner_sees_ECANCELED, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(a_task_can_cancel_itself, rt_setup, rt_teardown),
-        cmocka_unit_test_setup_teardown(join_by_the_same_task_twice_is_fine, rt_setup,
-                                        rt_teardown),
+        cmocka_unit_test_setup_teardown(join_by_the_same_task_twice_is_fine, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(stale_task_handles_are_rejected, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(dump_shows_where_each_task_waits, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(the_task_record_is_small, rt_setup, rt_teardown),

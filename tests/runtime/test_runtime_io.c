@@ -41,7 +41,7 @@ static int reader(void *frame, weft_cx *cx)
     WEFT_BEGIN(&f->co);
     while (f->got < f->want) {
         WEFT_AWAIT(&f->co, f->n = test_io_read(&f->io, f->buf + f->got,
-                                                sizeof f->buf - (size_t)f->got, f->deadline, cx));
+                                               sizeof f->buf - (size_t)f->got, f->deadline, cx));
         if (f->n <= 0) WEFT_RETURN(&f->co, f->n == 0 ? -EPIPE : f->n);
         f->got += f->n;
     }
@@ -185,7 +185,7 @@ static void a_hang_up_before_a_short_read_is_still_seen(void **state)
     assert_int_equal(weft_runtime_block_on(rt, two_reads, &t), 0);
     assert_int_equal(t.first, 1);
     assert_int_equal(t.reads_after_second_try, t.reads_after_first + 1); /* tried at once */
-    assert_int_equal(t.second, 0);                                     /* and saw EOF */
+    assert_int_equal(t.second, 0);                                       /* and saw EOF */
     assert_int_equal(weft_io_close(rt, &t.io), 0);
     close(sp[1]);
 }
@@ -409,7 +409,7 @@ static void a_stale_event_never_wakes_the_slots_new_owner(void **state)
     weft_test_write_all(old_pipe[1], "s", 1);
     weft_test_write_all(old_pipe[1], "t", 1);
     assert_int_equal(rt_run_for(rt, WEFT_MSEC(10)), 0);
-    assert_int_equal(r.polls, 1);                 /* the new owner was not woken... */
+    assert_int_equal(r.polls, 1);                /* the new owner was not woken... */
     assert_true(rt_stats(rt).stale_events >= 1); /* ...though the stale event did arrive */
     assert_int_equal(rt_stats(rt).io_waiting, 1);
     weft_test_write_all(new_pipe[1], "n", 1);
@@ -536,12 +536,10 @@ static void a_zeroed_io_is_a_closed_handle(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(a_read_suspends_until_data_arrives, rt_setup,
-                                        rt_teardown),
+        cmocka_unit_test_setup_teardown(a_read_suspends_until_data_arrives, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(an_io_deadline_times_out_never_early, rt_setup,
                                         rt_teardown),
-        cmocka_unit_test_setup_teardown(a_short_read_saves_the_eagain_call, rt_setup,
-                                        rt_teardown),
+        cmocka_unit_test_setup_teardown(a_short_read_saves_the_eagain_call, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(a_hang_up_before_a_short_read_is_still_seen, rt_setup,
                                         rt_teardown),
         cmocka_unit_test_setup_teardown(reader_and_writer_of_one_fd_wake_separately, rt_setup,

@@ -252,8 +252,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(sleep_for_never_returns_early, rt_setup, rt_teardown),
-        cmocka_unit_test_setup_teardown(timers_expire_in_deadline_order_and_never_early,
-                                        rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(timers_expire_in_deadline_order_and_never_early, rt_setup,
+                                        rt_teardown),
         cmocka_unit_test_setup_teardown(a_past_deadline_returns_at_once, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(ten_thousand_tasks_sleep_at_once, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(cancel_a_sleeping_task_disarms_its_timer, rt_setup,
