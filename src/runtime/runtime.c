@@ -20,7 +20,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-/* Events collected per park. More simply wait for the next pass. */
+/* Events taken per park; if more are ready, the rest come with the next park. */
 #define WEFT__EVENTS 256
 
 /* Task polls per pass before events and timers get a look-in even if tasks are still ready. */
@@ -68,7 +68,7 @@ int weft_runtime_close(weft_runtime *rt)
     rt->timers = NULL;
     weft_events_free(&rt->events);
     weft_poll_close(&rt->poll);
-    return tasks != 0 || ios != 0 ? -EBUSY : 0;
+    return tasks != 0 || ios != 0 || ext != 0 ? -EBUSY : 0;
 }
 
 /* Step 1: poll ready tasks in FIFO order, at most WEFT__PASS_POLLS of them, until a stop. */
