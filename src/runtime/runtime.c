@@ -68,7 +68,7 @@ int weft_runtime_close(weft_runtime *rt)
     rt->timers = NULL;
     weft_events_free(&rt->events);
     weft_poll_close(&rt->poll);
-    return tasks != 0 || ios != 0 || ext != 0 ? -EBUSY : 0;
+    return tasks != 0 || ios != 0 ? -EBUSY : 0;
 }
 
 /* Step 1: poll ready tasks in FIFO order, at most WEFT__PASS_POLLS of them, until a stop. */
