@@ -33,11 +33,19 @@
  */
 typedef struct weft__timer {
     int64_t deadline; /* CLOCK_MONOTONIC ns at which the timer is due. */
-    uint64_t seq;     /* Order of weft__timerq_add calls: breaks deadline ties first-in first-out. */
+    uint64_t seq;     /* Insertion number: equal deadlines fire first-in first-out. */
     size_t pos;       /* Index in the queue's heap array plus one; 0 while not queued. */
 } weft__timer;
 
-struct weft__timerq_slot; /* A heap entry: (deadline, timer). Private to timerq.c. */
+/*
+ * A heap entry, private to timerq.c. The deadline is copied next to the timer pointer so that
+ * comparing siblings reads only the array, which is contiguous, and never chases a pointer into
+ * the owners' memory.
+ */
+struct weft__timerq_slot {
+    int64_t deadline;
+    weft__timer *timer;
+};
 
 /* A set of pending timers. Owned by the caller; initialise with weft__timerq_init. */
 typedef struct weft__timerq {
@@ -54,30 +62,37 @@ typedef struct weft__timerq {
 int weft__timerq_init(weft__timerq *q);
 
 /*
- * Releases the queue's own storage. Timers still queued are simply forgotten: their memory is the
- * caller's, and their `pos` is left as it was (they must not be passed to this queue again).
+ * Releases the queue's own storage. Timers still queued are forgotten without being touched, since
+ * their owners may already be gone; such a timer still reads as queued, so zero it before reuse.
  */
 void weft__timerq_free(weft__timerq *q);
 
 /*
  * Queues `t` to fire at `deadline` (CLOCK_MONOTONIC ns; a deadline in the past is allowed and
- * fires at the next pop). If `t` is already queued it is first cancelled, so "add" also means
- * "reschedule". Returns 0, or -ENOMEM if the array could not grow; on failure `t` is not queued.
- * O(log n); O(1) on average for random deadlines.
+ * fires at the next pop). If `t` is already queued it is rescheduled: moved to its new place, and
+ * ordered among equal deadlines as if just added; that needs no memory and cannot fail.
+ * Returns 0, or -ENOMEM if the array had to grow and could not; `t` is then not queued.
+ * O(log n); O(1) on average for a new timer with a random deadline.
  */
 int weft__timerq_add(weft__timerq *q, weft__timer *t, int64_t deadline);
 
 /* Removes `t` from the queue. A no-op if `t` is not queued. O(log n). */
 void weft__timerq_cancel(weft__timerq *q, weft__timer *t);
 
-/* True while `t` is queued (added, and neither popped nor cancelled since). */
-bool weft__timerq_queued(const weft__timer *t);
+/* True while `t` is queued (added, and neither popped nor cancelled since). Inline: O(1). */
+static inline bool weft__timerq_queued(const weft__timer *t)
+{
+    return t->pos != 0;
+}
 
 /*
  * The earliest deadline in the queue, or -1 if the queue is empty. Exact (this queue is a heap,
- * not a wheel, so it is never a lower bound). O(1).
+ * not a wheel, so it is never a lower bound). Inline: O(1).
  */
-int64_t weft__timerq_next(const weft__timerq *q);
+static inline int64_t weft__timerq_next(const weft__timerq *q)
+{
+    return q->len ? q->heap[0].deadline : -1;
+}
 
 /*
  * Removes and returns the earliest timer if its deadline is <= `now`, else returns NULL and
@@ -86,7 +101,10 @@ int64_t weft__timerq_next(const weft__timerq *q);
  */
 weft__timer *weft__timerq_pop(weft__timerq *q, int64_t now);
 
-/* Number of queued timers. O(1). */
-size_t weft__timerq_len(const weft__timerq *q);
+/* Number of queued timers. Inline: O(1). */
+static inline size_t weft__timerq_len(const weft__timerq *q)
+{
+    return q->len;
+}
 
 #endif
