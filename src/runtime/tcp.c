@@ -44,9 +44,15 @@ static size_t clamp_len(size_t len)
 /*
  * The end of every leaf attempt: n bytes (or an accepted fd) become the result; EAGAIN parks
  * the task as dir's waiter; any other error is returned as -errno.
+ * A stream transfer that moved fewer bytes than `want` emptied the receive buffer (read) or filled
+ * the send buffer (write): the next attempt would only get EAGAIN, so the runtime is told to wait
+ * for the next event instead (weft_io_drained). That saves one system call per request/response
+ * exchange. want == 0 (accept) never counts as short.
  */
-static int attempt_result(weft_io *io, weft_io_dir dir, ssize_t n, int64_t deadline, weft_cx *cx)
+static int attempt_result(weft_io *io, weft_io_dir dir, ssize_t n, size_t want, int64_t deadline,
+                          weft_cx *cx)
 {
+    if (n > 0 && (size_t)n < want) weft_io_drained(io, dir, cx);
     if (n >= 0) return (int)n;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return weft_io_wait(io, dir, deadline, cx);
     return -errno;
@@ -179,7 +185,7 @@ int weft_tcp_accept_dl(weft_tcp_listener *l, weft_tcp_stream *out, weft_addr *pe
             l->backoff_until = weft_time_now() + WEFT_TCP_ACCEPT_BACKOFF;
             continue;
         }
-        return attempt_result(&l->io, WEFT_IO_READ, -1, deadline, cx); /* -1: see errno */
+        return attempt_result(&l->io, WEFT_IO_READ, -1, 0, deadline, cx); /* -1: see errno */
     }
 }
 
@@ -308,11 +314,12 @@ int weft_tcp_read_dl(weft_tcp_stream *s, void *buf, size_t len, int64_t deadline
     if (len == 0) return 0;
     int r = weft_io_ready(&s->io, WEFT_IO_READ, deadline, cx);
     if (r != 0) return r;
+    len = clamp_len(len);
     ssize_t n;
     do
-        n = recv(weft_io_fd(&s->io), buf, clamp_len(len), 0);
+        n = recv(weft_io_fd(&s->io), buf, len, 0);
     while (n < 0 && errno == EINTR);
-    return attempt_result(&s->io, WEFT_IO_READ, n, deadline, cx);
+    return attempt_result(&s->io, WEFT_IO_READ, n, len, deadline, cx);
 }
 
 int weft_tcp_write_dl(weft_tcp_stream *s, const void *buf, size_t len, int64_t deadline,
@@ -321,11 +328,23 @@ int weft_tcp_write_dl(weft_tcp_stream *s, const void *buf, size_t len, int64_t d
     if (len == 0) return 0;
     int r = weft_io_ready(&s->io, WEFT_IO_WRITE, deadline, cx);
     if (r != 0) return r;
+    len = clamp_len(len);
     ssize_t n;
     do /* MSG_NOSIGNAL: a closed peer is -EPIPE, not a SIGPIPE that kills the process */
-        n = send(weft_io_fd(&s->io), buf, clamp_len(len), MSG_NOSIGNAL);
+        n = send(weft_io_fd(&s->io), buf, len, MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
-    return attempt_result(&s->io, WEFT_IO_WRITE, n, deadline, cx);
+    return attempt_result(&s->io, WEFT_IO_WRITE, n, len, deadline, cx);
+}
+
+/* Bytes asked for by a gather write; 0 (never "short") if it exceeds what one call can move. */
+static size_t iov_total(const struct iovec *iov, int iovcnt)
+{
+    size_t total = 0;
+    for (int i = 0; i < iovcnt; i++) {
+        if (iov[i].iov_len > INT_MAX - total) return 0;
+        total += iov[i].iov_len;
+    }
+    return total;
 }
 
 int weft_tcp_writev_dl(weft_tcp_stream *s, const struct iovec *iov, int iovcnt, int64_t deadline,
@@ -343,7 +362,7 @@ int weft_tcp_writev_dl(weft_tcp_stream *s, const struct iovec *iov, int iovcnt, 
     do /* the kernel caps one call below INT_MAX bytes, so n fits the int result */
         n = sendmsg(weft_io_fd(&s->io), &msg, MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
-    return attempt_result(&s->io, WEFT_IO_WRITE, n, deadline, cx);
+    return attempt_result(&s->io, WEFT_IO_WRITE, n, iov_total(iov, iovcnt), deadline, cx);
 }
 
 /* ============================================================================================
