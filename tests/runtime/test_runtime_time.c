@@ -123,6 +123,7 @@ static int crowd_member(void *frame, weft_cx *cx)
 struct census {
     weft_co co;
     size_t timers, tasks;
+    int64_t at; /* when it ran */
 };
 
 static int census(void *frame, weft_cx *cx)
@@ -133,6 +134,7 @@ static int census(void *frame, weft_cx *cx)
     weft_runtime_get_stats(cx->rt, &st);
     f->timers = st.timers;
     f->tasks = st.tasks;
+    f->at = weft_time_now();
     /* (a body with no suspension at all does not build under clang with label addresses) */
     WEFT_TASK_YIELD(&f->co, cx);
     WEFT_END(&f->co, 0);
@@ -156,8 +158,15 @@ static void ten_thousand_tasks_sleep_at_once(void **state)
     struct census c = {0};
     assert_int_equal(weft_task_spawn(rt, census, &c, NULL), 0);
     assert_int_equal(weft_runtime_run(rt), 0);
-    assert_int_equal(c.timers, N);
-    assert_int_equal(c.tasks, N + 1);
+    /* Every sleeper is parked on its timer, unless the first polls took so long (valgrind, a
+     * loaded machine) that the earliest deadlines had already passed when they came. */
+    if (c.at < base) {
+        assert_int_equal(c.timers, N);
+        assert_int_equal(c.tasks, N + 1);
+    } else {
+        print_message("first polls ended %.1f ms after the first deadline: not counted\n",
+                      (double)(c.at - base) / 1e6);
+    }
     assert_int_equal(woken, N);
     assert_int_equal(early, 0);
     print_message("10000 sleepers: mean lateness %.1f us\n", (double)late_sum / N / 1e3);
