@@ -112,6 +112,7 @@ typedef struct weft_io {
 struct weft__task;   /* A task record. Private to src/runtime. */
 struct weft__timerq; /* The timer queue (src/runtime/timerq.h). */
 struct weft__ext;    /* Wait queues, cross-thread inbox, blocking pool (src/runtime/ext.h). */
+struct weft__trace;  /* The trace recorder and signal dump (src/runtime/trace.c). */
 
 /*
  * struct weft__table - a growable array of fixed-size records that never move once allocated
@@ -157,6 +158,8 @@ typedef struct weft_runtime {
     struct weft__task *running;  /* the task being polled, or NULL */
     struct weft__ext *ext;       /* wait queues, cross-thread inbox, blocking pool; NULL until
                                     the first object that needs them (weft/sync.h) */
+    struct weft__trace *trace;   /* trace recorder, signal dump (weft/trace.h); NULL while
+                                    both are off: every trace hook tests only this */
     bool stop;                   /* weft_runtime_stop() was called */
     bool closing;                /* weft_runtime_close() is cancelling what is left */
 } weft_runtime;
