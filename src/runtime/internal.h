@@ -150,4 +150,24 @@ size_t weft__io_close_all(weft_runtime *rt);
 /* Number of live waiters parked on I/O records. O(number of records). */
 size_t weft__io_count_waiting(const weft_runtime *rt);
 
+/* ---------------------------------------------------------------------------------------------
+ * Breadth hooks (ext.c): wait queues, the cross-thread inbox, the blocking pool. Each is called
+ * only when rt->ext != NULL. See src/runtime/ext.h and /work/notes/breadth-needs.md.
+ * ------------------------------------------------------------------------------------------- */
+
+/* A task's poll returned WEFT_PENDING: its waits not renewed in that poll lapse. */
+void weft__ext_after_poll(weft_runtime *rt, uint32_t task_slot);
+
+/* A task finished (or was cancelled): drop all its waits, passing on the turns they held. */
+void weft__ext_task_done(weft_runtime *rt, uint32_t task_slot);
+
+/* Handles ev if it is the inbox's (cross-thread wake-ups). Returns true if it was. */
+bool weft__ext_dispatch(weft_runtime *rt, const weft_event *ev);
+
+/* True if something outside the loop (another thread, a pool job) may still wake it. */
+bool weft__ext_keepalive(const weft_runtime *rt);
+
+/* Releases the extension (joins pool threads). Returns how many objects were left open. */
+size_t weft__ext_close(weft_runtime *rt);
+
 #endif

@@ -55,11 +55,14 @@ int weft_runtime_close(weft_runtime *rt)
     if (rt->running != NULL) return -EBUSY;
     rt->closing = true;
     size_t tasks = weft__task_cancel_all(rt);
+    size_t ext = rt->ext != NULL ? weft__ext_close(rt) : 0; /* breadth: joins pool threads */
     size_t ios = weft__io_close_all(rt);
 #ifndef NDEBUG
     if (tasks != 0 || ios != 0)
         fprintf(stderr, "weft_runtime_close: cancelled %zu unfinished task(s), closed %zu open I/O "
                         "resource(s)\n", tasks, ios);
+    if (ext != 0)
+        fprintf(stderr, "weft_runtime_close: %zu wait queue(s), door(s) or job(s) left open\n", ext);
 #endif
     weft__table_free(&rt->tasks);
     weft__table_free(&rt->ios);
@@ -68,7 +71,7 @@ int weft_runtime_close(weft_runtime *rt)
     rt->timers = NULL;
     weft_events_free(&rt->events);
     weft_poll_close(&rt->poll);
-    return tasks != 0 || ios != 0 ? -EBUSY : 0;
+    return tasks != 0 || ios != 0 || ext != 0 ? -EBUSY : 0;
 }
 
 /* Step 1: poll ready tasks in FIFO order, at most WEFT__PASS_POLLS of them, until a stop. */
@@ -111,7 +114,7 @@ static int park_timeout(weft_runtime *rt, int64_t *timeout)
     int64_t next = weft__timerq_next(rt->timers);
     if (next >= 0)
         *timeout = next - rt->now;
-    else if (rt->io_open != 0)
+    else if (rt->io_open != 0 || (rt->ext != NULL && weft__ext_keepalive(rt))) /* breadth */
         *timeout = WEFT_POLL_FOREVER;
     else
         return -EDEADLK;
@@ -127,8 +130,10 @@ int weft_runtime_park(weft_runtime *rt)
     if (r < 0) return r;
     int n = weft_poll_wait(&rt->poll, &rt->events, timeout);
     if (n < 0) return n;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        if (rt->ext != NULL && weft__ext_dispatch(rt, &rt->events.items[i])) continue; /* breadth */
         weft__io_dispatch(rt, &rt->events.items[i]);
+    }
     rt->now = weft_time_now();
     fire_timers(rt);
     return 0;

@@ -200,6 +200,7 @@ void *weft_task_spawn_new(weft_runtime *rt, weft_co_fn fn, size_t frame_size, we
  */
 static void finish(weft_runtime *rt, struct weft__task *t, int result)
 {
+    if (rt->ext != NULL) weft__ext_task_done(rt, t->slot); /* breadth: drop its waits */
     weft__timerq_cancel(rt->timers, &t->timer);
     if (t->flags & WEFT__TASK_OWNS_FRAME) free(t->frame);
     t->frame = NULL;
@@ -345,6 +346,7 @@ void weft__task_run(weft_runtime *rt, struct weft__task *t)
     }
     t->state = WEFT__TASK_WAITING;
     rearm_timer(rt, t, cx.deadline);
+    if (rt->ext != NULL) weft__ext_after_poll(rt, t->slot); /* breadth: lapse unrenewed waits */
     if (t->flags & WEFT__TASK_WOKEN) {
         t->flags &= (uint8_t)~WEFT__TASK_WOKEN;
         weft__task_wake(rt, t);

@@ -1,0 +1,200 @@
+/*
+ * Private to src/runtime: the runtime's extension for waiting on things other than fds and
+ * timers — the wait queues behind weft/sync.h, the cross-thread inbox, the blocking pool.
+ *
+ * It hangs off rt->ext, allocated by the first object that needs it, so a program that never
+ * uses a channel pays nothing. The runtime core calls into it through the hooks declared in
+ * internal.h (after each pending poll, when a task finishes, for the inbox's poll event, for
+ * the deadlock check, and at close).
+ *
+ * WAIT QUEUES. A queue (struct weft__wq) is a FIFO of wait nodes (struct weft__wnode); a node
+ * says "this task waits on this queue". Both live in runtime tables and refer to each other and
+ * to tasks by slot number, never by pointer into a frame or into the object (a channel) that owns
+ * the queue: so a task can be cancelled, and a channel can even be freed without being
+ * destroyed, without leaving anything dangling. Each task's nodes are also chained together
+ * (from a small per-task table indexed by task slot), which is how the hooks find them.
+ *
+ * The lapse rule: every pending poll of a task bumps that task's epoch. An operation that waits
+ * stamps its node with the current epoch (registering or renewing it); after the poll, nodes
+ * with an older stamp were not renewed and are dropped, passing on any turn they held.
+ */
+#ifndef WEFT_RUNTIME_EXT_H
+#define WEFT_RUNTIME_EXT_H
+
+#include <pthread.h>
+
+#include "runtime/internal.h"
+#include "weft/sync.h"
+
+/* Flags of a wait node. */
+enum {
+    WEFT__WN_USED = 1u << 0, /* the record is in use */
+    WEFT__WN_ONE = 1u << 1,  /* woken to take one unit: holds a reservation (a turn) */
+    WEFT__WN_ALL = 1u << 2,  /* woken by a wake-all (close, notify_all, wait group at zero) */
+};
+
+/* One task waiting on one queue. 28 bytes. */
+struct weft__wnode {
+    weft_waker waker;   /* the task */
+    uint32_t q;         /* the queue's slot */
+    uint32_t prev;      /* queue neighbours: slot + 1, 0 = none */
+    uint32_t next;      /* (also the free-list link while free) */
+    uint32_t task_next; /* the task's next node: slot + 1, 0 = none */
+    uint32_t epoch;     /* the task's epoch when last registered or renewed */
+    uint8_t flags;      /* WEFT__WN_* */
+};
+
+/* One wait queue. */
+struct weft__wq {
+    uint32_t head;      /* first node: slot + 1, 0 = empty */
+    uint32_t tail;      /* last node */
+    uint32_t len;       /* nodes in the queue */
+    uint32_t reserved;  /* nodes holding a turn (WEFT__WN_ONE) */
+    uint32_t gen;       /* generation: bumped when closed; never 0 */
+    uint32_t next_free; /* free-list link while free: slot + 1 */
+    uint8_t open;       /* 1 while in use */
+    uint8_t permit;     /* a stored turn: a wake-one (or a lapsed turn) found nobody to take it */
+    /* Called when a lapse empties the queue (a blocking job whose awaiter went away). */
+    void (*on_empty)(weft_runtime *rt, void *owner);
+    void *owner; /* passed to on_empty */
+};
+
+/* Per-task wait state, indexed by task slot. */
+struct weft__wtask {
+    uint32_t head;  /* the task's first node: slot + 1, 0 = none */
+    uint32_t epoch; /* bumped after each pending poll */
+};
+
+/* One request from another thread, waiting in the inbox. */
+struct weft__inbox_entry {
+    uint32_t kind; /* WEFT__IN_* */
+    uint32_t slot; /* a task (WAKE_TASK) or a queue (WAKE_QUEUE, WAKE_ALL) */
+    uint32_t gen;
+    uint32_t n;    /* WAKE_QUEUE: how many waiters to wake */
+};
+
+enum {
+    WEFT__IN_WAKE_TASK = 1, /* weft_waker_wake */
+    WEFT__IN_WAKE_QUEUE,    /* wake up to n waiters of a queue (units were added) */
+    WEFT__IN_WAKE_ALL,      /* wake every waiter of a queue (closed, job finished) */
+};
+
+struct weft__pool; /* the blocking pool (blocking.c) */
+
+/* The extension itself. */
+struct weft__ext {
+    /* Wait queues (waitq.c). */
+    struct weft__table nodes;   /* struct weft__wnode records */
+    struct weft__table queues;  /* struct weft__wq records */
+    struct weft__wtask *wtasks; /* per-task state, wtasks_cap entries */
+    uint32_t wtasks_cap;
+    size_t queues_open;  /* queues not yet closed */
+    size_t nodes_used;   /* nodes in queues */
+
+    /* The inbox (remote.c): requests from other threads, drained by the runtime's thread. */
+    pthread_mutex_t lock;             /* guards everything in this group */
+    bool lock_ready;                  /* lock was initialised */
+    weft_poll_waker waker;            /* wakes the runtime's poll; fd -1 until first needed */
+    struct weft__inbox_entry *inbox;  /* pending requests */
+    size_t inbox_len, inbox_cap;
+    struct weft__inbox_entry *spare;  /* the other buffer: drained outside the lock */
+    size_t spare_cap;
+    bool poked;                       /* the waker was woken and the inbox not yet drained */
+    size_t doors;                     /* open weft_remote doors: the loop must wait for them */
+
+    /* The blocking pool (blocking.c), NULL until the first job. */
+    struct weft__pool *pool;
+    size_t jobs; /* jobs spawned and not yet collected or dropped */
+};
+
+/* The token of the inbox's eventfd: no weft_io token is 0 (their generation is never 0). */
+#define WEFT__INBOX_TOKEN ((weft_token)0)
+
+/* rt's extension, allocating it on first use. NULL if out of memory. */
+struct weft__ext *weft__ext_get(weft_runtime *rt);
+
+/* ---------------------------------------------------------------------------------------------
+ * Wait queues (waitq.c)
+ * ------------------------------------------------------------------------------------------- */
+
+/* Opens a queue. Returns 0 or -ENOMEM (q zeroed). */
+int weft__waitq_open(weft_runtime *rt, weft_waitq *q);
+
+/* Closes q: every waiter is woken (and dropped); q becomes stale. Harmless on a stale q. */
+void weft__waitq_close(weft_runtime *rt, weft_waitq *q);
+
+/* The queue record q names, or NULL if it is closed (stale). */
+struct weft__wq *weft__waitq_lookup(const weft_runtime *rt, const weft_waitq *q);
+
+/*
+ * Registers the polling task on q, or renews its registration (keeping its place).
+ * Returns WEFT_PENDING, WEFT_ECLOSED (q is stale) or -ENOMEM.
+ */
+int weft__waitq_park(const weft_waitq *q, weft_cx *cx);
+
+/* The WEFT__WN_* flags of the polling task's node on q, 0 if it has none. */
+unsigned weft__waitq_flags(const weft_waitq *q, const weft_cx *cx);
+
+/*
+ * May the polling task take one of `avail` units? Yes if it holds a turn and avail >= 1, or if
+ * avail exceeds the turns held by others. A turn found with nothing to take (a unit went
+ * elsewhere) is given up here.
+ */
+bool weft__waitq_may_take(const weft_waitq *q, size_t avail, const weft_cx *cx);
+
+/* The polling task got what it waited for: drop its node; a turn it held is used up. */
+void weft__waitq_done(const weft_waitq *q, const weft_cx *cx);
+
+/* The polling task gives up waiting (timeout, closed): drop its node, passing on its turn. */
+void weft__waitq_leave(const weft_waitq *q, const weft_cx *cx);
+
+/* Gives turns to up to n waiters that hold none, waking them. Returns how many. */
+size_t weft__waitq_wake(weft_runtime *rt, const weft_waitq *q, size_t n);
+
+/* Wakes every waiter (WEFT__WN_ALL); turns are unchanged. */
+void weft__waitq_wake_all(weft_runtime *rt, const weft_waitq *q);
+
+/* Turns held on q (units that later arrivals must leave alone). 0 for a stale q. */
+size_t weft__waitq_reserved(const weft_runtime *rt, const weft_waitq *q);
+
+/*
+ * The common shape of "wait for one unit of something" (an item, a free slot, a permit).
+ * Returns 0: take one unit now (the node is already dropped). Otherwise the operation's result:
+ * WEFT_PENDING, WEFT_ECLOSED (closed is true and nothing can be taken, or q is stale),
+ * -ETIMEDOUT, -ENOMEM.
+ */
+int weft__waitq_acquire(const weft_waitq *q, size_t avail, bool closed, int64_t deadline,
+                        weft_cx *cx);
+
+/* A channel's ring (sync.c): copy an item in at the back, or out from the front. */
+void weft__ring_push(weft_chan *ch, const void *item);
+void weft__ring_pop(weft_chan *ch, void *item);
+
+/* True once deadline has come; otherwise asks for the task to be woken at it. */
+bool weft__deadline_due(weft_cx *cx, int64_t deadline);
+
+/* ---------------------------------------------------------------------------------------------
+ * The inbox (remote.c)
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * Queues a request for the runtime's thread and wakes its poll. Any thread. Returns 0 or
+ * -ENOMEM. The extension's lock must be ready (weft__inbox_prepare on the runtime's thread).
+ */
+int weft__inbox_post(struct weft__ext *x, uint32_t kind, uint32_t slot, uint32_t gen, uint32_t n);
+
+/* Creates the lock and the poll waker if not yet done. Runtime's thread. Returns 0 or -errno. */
+int weft__inbox_prepare(weft_runtime *rt, struct weft__ext *x);
+
+/* ---------------------------------------------------------------------------------------------
+ * Pieces of the extension's life, one per file
+ * ------------------------------------------------------------------------------------------- */
+
+void weft__waitq_after_poll(weft_runtime *rt, struct weft__ext *x, uint32_t task_slot);
+void weft__waitq_task_done(weft_runtime *rt, struct weft__ext *x, uint32_t task_slot);
+size_t weft__waitq_free_all(struct weft__ext *x);
+void weft__inbox_drain(weft_runtime *rt, struct weft__ext *x);
+size_t weft__inbox_free(weft_runtime *rt, struct weft__ext *x);
+size_t weft__pool_close(weft_runtime *rt, struct weft__ext *x);
+
+#endif

@@ -1,0 +1,301 @@
+/*
+ * Channels, oneshot, notify, semaphore, mutex, wait group: each is a little state (a ring, a
+ * count) plus one or two wait queues (waitq.c), which do the waiting, the FIFO order and the
+ * passing on of turns. Every waiting operation has the same shape:
+ *
+ *     1. can I take what I wait for (an item, a free slot, a permit)?  take it, done;
+ *     2. is it over (closed, deadline passed)?                          leave the queue;
+ *     3. otherwise register, or renew my place, in the queue:           WEFT_PENDING.
+ *
+ * and every operation that makes something available wakes one waiter (a turn) or all of them.
+ */
+#include "runtime/ext.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------------------------------
+ * Channels
+ * ------------------------------------------------------------------------------------------- */
+
+static unsigned char *ring_at(const weft_chan *ch, size_t i)
+{
+    return ch->buf + ((ch->head + i) % ch->cap) * ch->item_size;
+}
+
+void weft__ring_push(weft_chan *ch, const void *item)
+{
+    memcpy(ring_at(ch, ch->len), item, ch->item_size);
+    ch->len++;
+}
+
+void weft__ring_pop(weft_chan *ch, void *item)
+{
+    memcpy(item, ring_at(ch, 0), ch->item_size);
+    ch->head = (ch->head + 1) % ch->cap;
+    ch->len--;
+}
+
+int weft_chan_init(weft_chan *ch, weft_runtime *rt, void *buf, size_t item_size, size_t cap)
+{
+    *ch = (weft_chan){.closed = true};
+    if (rt == NULL || buf == NULL || item_size == 0 || cap == 0) return -EINVAL;
+    if (cap > SIZE_MAX / item_size) return -EINVAL;
+    int r = weft__waitq_open(rt, &ch->recvq);
+    if (r < 0) return r;
+    r = weft__waitq_open(rt, &ch->sendq);
+    if (r < 0) {
+        weft__waitq_close(rt, &ch->recvq);
+        return r;
+    }
+    ch->rt = rt;
+    ch->buf = buf;
+    ch->item_size = item_size;
+    ch->cap = cap;
+    ch->closed = false;
+    return 0;
+}
+
+void weft_chan_destroy(weft_chan *ch)
+{
+    if (ch->rt == NULL) return;
+    weft__waitq_close(ch->rt, &ch->recvq);
+    weft__waitq_close(ch->rt, &ch->sendq);
+    ch->closed = true;
+    ch->len = 0;
+}
+
+void weft_chan_close(weft_chan *ch)
+{
+    if (ch->closed || ch->rt == NULL) return;
+    ch->closed = true;
+    weft__waitq_wake_all(ch->rt, &ch->recvq);
+    weft__waitq_wake_all(ch->rt, &ch->sendq);
+}
+
+int weft_chan_send_dl(weft_chan *ch, const void *item, int64_t deadline, weft_cx *cx)
+{
+    if (ch->closed) {
+        weft__waitq_leave(&ch->sendq, cx);
+        return WEFT_ECLOSED;
+    }
+    int r = weft__waitq_acquire(&ch->sendq, ch->cap - ch->len, false, deadline, cx);
+    if (r != 0) return r;
+    weft__ring_push(ch, item);
+    weft__waitq_wake(ch->rt, &ch->recvq, 1);
+    return 0;
+}
+
+int weft_chan_recv_dl(weft_chan *ch, void *item, int64_t deadline, weft_cx *cx)
+{
+    int r = weft__waitq_acquire(&ch->recvq, ch->len, ch->closed, deadline, cx);
+    if (r != 0) return r;
+    weft__ring_pop(ch, item);
+    weft__waitq_wake(ch->rt, &ch->sendq, 1);
+    return 0;
+}
+
+int weft_chan_try_send(weft_chan *ch, const void *item)
+{
+    if (ch->closed) return WEFT_ECLOSED;
+    if (ch->cap - ch->len <= weft__waitq_reserved(ch->rt, &ch->sendq)) return -EAGAIN;
+    weft__ring_push(ch, item);
+    weft__waitq_wake(ch->rt, &ch->recvq, 1);
+    return 0;
+}
+
+int weft_chan_try_recv(weft_chan *ch, void *item)
+{
+    if (ch->len > 0 && ch->len > weft__waitq_reserved(ch->rt, &ch->recvq)) {
+        weft__ring_pop(ch, item);
+        weft__waitq_wake(ch->rt, &ch->sendq, 1);
+        return 0;
+    }
+    return ch->closed && ch->len == 0 ? WEFT_ECLOSED : -EAGAIN;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Oneshot: a channel of one item that the send closes
+ * ------------------------------------------------------------------------------------------- */
+
+int weft_oneshot_init(weft_oneshot *o, weft_runtime *rt, void *buf, size_t size)
+{
+    return weft_chan_init(&o->ch, rt, buf, size, 1);
+}
+
+int weft_oneshot_send(weft_oneshot *o, const void *value)
+{
+    if (o->ch.closed) return WEFT_ECLOSED;
+    weft__ring_push(&o->ch, value);
+    weft_chan_close(&o->ch); /* wakes the receiver too */
+    return 0;
+}
+
+int weft_oneshot_recv_dl(weft_oneshot *o, void *value, int64_t deadline, weft_cx *cx)
+{
+    return weft_chan_recv_dl(&o->ch, value, deadline, cx);
+}
+
+void weft_oneshot_close(weft_oneshot *o)
+{
+    weft_chan_close(&o->ch);
+}
+
+void weft_oneshot_destroy(weft_oneshot *o)
+{
+    weft_chan_destroy(&o->ch);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Notify
+ * ------------------------------------------------------------------------------------------- */
+
+int weft_notify_init(weft_notify *n, weft_runtime *rt)
+{
+    n->rt = rt;
+    if (rt == NULL) return -EINVAL;
+    return weft__waitq_open(rt, &n->q);
+}
+
+void weft_notify_destroy(weft_notify *n)
+{
+    if (n->rt != NULL) weft__waitq_close(n->rt, &n->q);
+}
+
+int weft_notify_wait_dl(weft_notify *n, int64_t deadline, weft_cx *cx)
+{
+    struct weft__wq *wq = weft__waitq_lookup(cx->rt, &n->q);
+    if (wq == NULL) return WEFT_ECLOSED;
+    if (weft__waitq_flags(&n->q, cx) & (WEFT__WN_ONE | WEFT__WN_ALL)) {
+        weft__waitq_done(&n->q, cx);
+        return 0;
+    }
+    if (wq->permit) {
+        wq->permit = 0;
+        weft__waitq_done(&n->q, cx);
+        return 0;
+    }
+    if (weft__deadline_due(cx, deadline)) {
+        weft__waitq_leave(&n->q, cx);
+        return -ETIMEDOUT;
+    }
+    return weft__waitq_park(&n->q, cx);
+}
+
+void weft_notify_one(weft_notify *n)
+{
+    struct weft__wq *wq = weft__waitq_lookup(n->rt, &n->q);
+    if (wq != NULL && weft__waitq_wake(n->rt, &n->q, 1) == 0) wq->permit = 1;
+}
+
+void weft_notify_all(weft_notify *n)
+{
+    weft__waitq_wake_all(n->rt, &n->q);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Semaphore and mutex
+ * ------------------------------------------------------------------------------------------- */
+
+int weft_semaphore_init(weft_semaphore *s, weft_runtime *rt, size_t permits)
+{
+    s->rt = rt;
+    s->permits = permits;
+    if (rt == NULL) return -EINVAL;
+    return weft__waitq_open(rt, &s->q);
+}
+
+void weft_semaphore_destroy(weft_semaphore *s)
+{
+    if (s->rt != NULL) weft__waitq_close(s->rt, &s->q);
+}
+
+int weft_semaphore_acquire_dl(weft_semaphore *s, int64_t deadline, weft_cx *cx)
+{
+    int r = weft__waitq_acquire(&s->q, s->permits, false, deadline, cx);
+    if (r == 0) s->permits--;
+    return r;
+}
+
+int weft_semaphore_try_acquire(weft_semaphore *s)
+{
+    if (s->permits <= weft__waitq_reserved(s->rt, &s->q)) return -EAGAIN;
+    s->permits--;
+    return 0;
+}
+
+void weft_semaphore_release(weft_semaphore *s)
+{
+    s->permits++;
+    weft__waitq_wake(s->rt, &s->q, 1);
+}
+
+int weft_mutex_init(weft_mutex *m, weft_runtime *rt)
+{
+    return weft_semaphore_init(&m->sem, rt, 1);
+}
+
+void weft_mutex_destroy(weft_mutex *m)
+{
+    weft_semaphore_destroy(&m->sem);
+}
+
+int weft_mutex_lock_dl(weft_mutex *m, int64_t deadline, weft_cx *cx)
+{
+    return weft_semaphore_acquire_dl(&m->sem, deadline, cx);
+}
+
+int weft_mutex_try_lock(weft_mutex *m)
+{
+    return weft_semaphore_try_acquire(&m->sem) == 0 ? 0 : -EBUSY;
+}
+
+int weft_mutex_unlock(weft_mutex *m)
+{
+    if (m->sem.permits != 0) return -EPERM;
+    weft_semaphore_release(&m->sem);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Wait group
+ * ------------------------------------------------------------------------------------------- */
+
+int weft_waitgroup_init(weft_waitgroup *wg, weft_runtime *rt)
+{
+    wg->rt = rt;
+    wg->count = 0;
+    if (rt == NULL) return -EINVAL;
+    return weft__waitq_open(rt, &wg->q);
+}
+
+void weft_waitgroup_destroy(weft_waitgroup *wg)
+{
+    if (wg->rt != NULL) weft__waitq_close(wg->rt, &wg->q);
+}
+
+void weft_waitgroup_add(weft_waitgroup *wg, size_t n)
+{
+    wg->count += n;
+}
+
+int weft_waitgroup_done(weft_waitgroup *wg)
+{
+    if (wg->count == 0) return -EINVAL;
+    if (--wg->count == 0) weft__waitq_wake_all(wg->rt, &wg->q);
+    return 0;
+}
+
+int weft_waitgroup_wait_dl(weft_waitgroup *wg, int64_t deadline, weft_cx *cx)
+{
+    if (weft__waitq_lookup(cx->rt, &wg->q) == NULL) return WEFT_ECLOSED;
+    if (wg->count == 0 || (weft__waitq_flags(&wg->q, cx) & WEFT__WN_ALL)) {
+        weft__waitq_done(&wg->q, cx);
+        return 0;
+    }
+    if (weft__deadline_due(cx, deadline)) {
+        weft__waitq_leave(&wg->q, cx);
+        return -ETIMEDOUT;
+    }
+    return weft__waitq_park(&wg->q, cx);
+}

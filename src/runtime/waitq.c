@@ -1,0 +1,403 @@
+/*
+ * Wait queues: how many tasks wait on one object (a channel, a semaphore) without anything in
+ * the runtime pointing into their frames. See ext.h for the records and the lapse rule.
+ *
+ * Turns. When a unit (an item, a free slot, a permit) arrives, weft__waitq_wake gives a turn to
+ * the first waiter that holds none and wakes it: the unit is reserved for that waiter until it
+ * runs. Later arrivals may only take units beyond the reserved ones (weft__waitq_may_take), which
+ * is what makes the queue FIFO. A waiter that goes away while holding a turn — it timed out, its
+ * task was cancelled, or it stopped polling (a select branch that lost) — passes the turn to the
+ * next waiter, so the unit reserved for it is never stranded.
+ */
+#include "runtime/ext.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------------------------------
+ * Records
+ * ------------------------------------------------------------------------------------------- */
+
+static struct weft__wnode *node_at(const struct weft__ext *x, uint32_t slot)
+{
+    return weft__table_at(&x->nodes, sizeof(struct weft__wnode), slot);
+}
+
+static struct weft__wq *wq_at(const struct weft__ext *x, uint32_t slot)
+{
+    return weft__table_at(&x->queues, sizeof(struct weft__wq), slot);
+}
+
+/* Takes a free node record, growing the table if needed. Returns its slot or -ENOMEM. */
+static int64_t node_alloc(struct weft__ext *x)
+{
+    if (x->nodes.free_head == 0) {
+        int64_t first = weft__table_grow(&x->nodes, sizeof(struct weft__wnode));
+        if (first < 0) return first;
+        for (uint32_t i = WEFT__CHUNK; i-- > 0;) {
+            node_at(x, (uint32_t)first + i)->next = x->nodes.free_head;
+            x->nodes.free_head = (uint32_t)first + i + 1;
+        }
+    }
+    uint32_t slot = x->nodes.free_head - 1;
+    x->nodes.free_head = node_at(x, slot)->next;
+    return slot;
+}
+
+static void node_free(struct weft__ext *x, uint32_t slot)
+{
+    struct weft__wnode *n = node_at(x, slot);
+    n->flags = 0;
+    n->next = x->nodes.free_head;
+    x->nodes.free_head = slot + 1;
+}
+
+/* The per-task state of task_slot, growing the table to hold it. NULL if out of memory. */
+static struct weft__wtask *wtask_get(struct weft__ext *x, uint32_t task_slot)
+{
+    if (task_slot >= x->wtasks_cap) {
+        uint32_t cap = (task_slot / WEFT__CHUNK + 1) * WEFT__CHUNK;
+        struct weft__wtask *t = realloc(x->wtasks, (size_t)cap * sizeof *t);
+        if (t == NULL) return NULL;
+        memset(t + x->wtasks_cap, 0, (size_t)(cap - x->wtasks_cap) * sizeof *t);
+        x->wtasks = t;
+        x->wtasks_cap = cap;
+    }
+    return &x->wtasks[task_slot];
+}
+
+/*
+ * The link (in the task's chain) that holds the task's node on queue q_slot, or NULL if it has
+ * none. Removing the node is then `*link = node->task_next`.
+ */
+static uint32_t *node_link(const struct weft__ext *x, uint32_t task_slot, uint32_t q_slot)
+{
+    if (task_slot >= x->wtasks_cap) return NULL;
+    uint32_t *link = &x->wtasks[task_slot].head;
+    while (*link != 0) {
+        struct weft__wnode *n = node_at(x, *link - 1);
+        if (n->q == q_slot) return link;
+        link = &n->task_next;
+    }
+    return NULL;
+}
+
+struct weft__wq *weft__waitq_lookup(const weft_runtime *rt, const weft_waitq *q)
+{
+    const struct weft__ext *x = rt->ext;
+    if (x == NULL || q->gen == 0 || q->slot >= weft__table_cap(&x->queues)) return NULL;
+    struct weft__wq *wq = wq_at(x, q->slot);
+    if (!wq->open || wq->gen != q->gen) return NULL;
+    return wq;
+}
+
+/* The polling task's node on q (and the queue), or NULL. */
+static struct weft__wnode *my_node(const weft_cx *cx, const weft_waitq *q, uint32_t **link)
+{
+    if (weft__waitq_lookup(cx->rt, q) == NULL) return NULL;
+    uint32_t *l = node_link(cx->rt->ext, cx->waker.slot, q->slot);
+    if (l == NULL) return NULL;
+    if (link != NULL) *link = l;
+    return node_at(cx->rt->ext, *l - 1);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Queue order
+ * ------------------------------------------------------------------------------------------- */
+
+static void q_append(struct weft__ext *x, struct weft__wq *wq, uint32_t slot)
+{
+    struct weft__wnode *n = node_at(x, slot);
+    n->prev = wq->tail;
+    n->next = 0;
+    if (wq->tail != 0)
+        node_at(x, wq->tail - 1)->next = slot + 1;
+    else
+        wq->head = slot + 1;
+    wq->tail = slot + 1;
+    wq->len++;
+    x->nodes_used++;
+}
+
+static void q_unlink(struct weft__ext *x, struct weft__wq *wq, uint32_t slot)
+{
+    struct weft__wnode *n = node_at(x, slot);
+    if (n->prev != 0)
+        node_at(x, n->prev - 1)->next = n->next;
+    else
+        wq->head = n->next;
+    if (n->next != 0)
+        node_at(x, n->next - 1)->prev = n->prev;
+    else
+        wq->tail = n->prev;
+    if (n->flags & WEFT__WN_ONE) wq->reserved--;
+    wq->len--;
+    x->nodes_used--;
+}
+
+/* Gives turns to up to n waiters holding none, from the front, and wakes them. */
+static size_t wake_n(weft_runtime *rt, struct weft__ext *x, struct weft__wq *wq, size_t n)
+{
+    size_t woken = 0;
+    for (uint32_t s = wq->head; s != 0 && woken < n; s = node_at(x, s - 1)->next) {
+        struct weft__wnode *node = node_at(x, s - 1);
+        if (node->flags & WEFT__WN_ONE) continue;
+        node->flags |= WEFT__WN_ONE;
+        wq->reserved++;
+        weft_waker_wake(rt, node->waker);
+        woken++;
+    }
+    return woken;
+}
+
+/* A turn was given up: hand it to the next waiter, or keep it as the queue's stored permit. */
+static void pass_turn(weft_runtime *rt, struct weft__ext *x, struct weft__wq *wq)
+{
+    if (wake_n(rt, x, wq, 1) == 0) wq->permit = 1;
+}
+
+/*
+ * Removes the node that *link holds from its task's chain and its queue. A waiter going away
+ * (rather than being served) passes on its turn, and the queue's owner hears when it empties.
+ */
+static void drop_node(weft_runtime *rt, struct weft__ext *x, uint32_t *link, bool served)
+{
+    uint32_t slot = *link - 1;
+    struct weft__wnode *n = node_at(x, slot);
+    struct weft__wq *wq = wq_at(x, n->q);
+    bool had_turn = (n->flags & WEFT__WN_ONE) != 0;
+    *link = n->task_next;
+    q_unlink(x, wq, slot);
+    node_free(x, slot);
+    if (served) return;
+    if (had_turn) pass_turn(rt, x, wq);
+    if (wq->len == 0 && wq->on_empty != NULL) wq->on_empty(rt, wq->owner);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Opening and closing
+ * ------------------------------------------------------------------------------------------- */
+
+/* Takes a free queue record, growing the table if needed. Returns its slot or -ENOMEM. */
+static int64_t wq_alloc(struct weft__ext *x)
+{
+    if (x->queues.free_head == 0) {
+        int64_t first = weft__table_grow(&x->queues, sizeof(struct weft__wq));
+        if (first < 0) return first;
+        for (uint32_t i = WEFT__CHUNK; i-- > 0;) {
+            struct weft__wq *wq = wq_at(x, (uint32_t)first + i);
+            wq->gen = 1;
+            wq->next_free = x->queues.free_head;
+            x->queues.free_head = (uint32_t)first + i + 1;
+        }
+    }
+    uint32_t slot = x->queues.free_head - 1;
+    x->queues.free_head = wq_at(x, slot)->next_free;
+    return slot;
+}
+
+int weft__waitq_open(weft_runtime *rt, weft_waitq *q)
+{
+    *q = (weft_waitq){0, 0};
+    struct weft__ext *x = weft__ext_get(rt);
+    if (x == NULL) return -ENOMEM;
+    int64_t slot = wq_alloc(x);
+    if (slot < 0) return (int)slot;
+    struct weft__wq *wq = wq_at(x, (uint32_t)slot);
+    uint32_t gen = wq->gen;
+    *wq = (struct weft__wq){.gen = gen, .open = 1};
+    x->queues_open++;
+    q->slot = (uint32_t)slot;
+    q->gen = gen;
+    return 0;
+}
+
+/* Unlinks the node in slot from its task's chain (walking the chain to find the link). */
+static void task_unlink(struct weft__ext *x, uint32_t slot)
+{
+    struct weft__wnode *n = node_at(x, slot);
+    uint32_t *link = node_link(x, n->waker.slot, n->q);
+    if (link != NULL) *link = n->task_next;
+}
+
+void weft__waitq_close(weft_runtime *rt, weft_waitq *q)
+{
+    struct weft__wq *wq = weft__waitq_lookup(rt, q);
+    uint32_t q_slot = q->slot;
+    *q = (weft_waitq){0, 0};
+    if (wq == NULL) return;
+    struct weft__ext *x = rt->ext;
+    while (wq->head != 0) {
+        uint32_t slot = wq->head - 1;
+        weft_waker w = node_at(x, slot)->waker;
+        task_unlink(x, slot);
+        q_unlink(x, wq, slot);
+        node_free(x, slot);
+        weft_waker_wake(rt, w); /* it retries, finds the queue stale: WEFT_ECLOSED */
+    }
+    wq->open = 0;
+    wq->gen = wq->gen == UINT32_MAX ? 1 : wq->gen + 1;
+    wq->on_empty = NULL;
+    wq->owner = NULL;
+    wq->next_free = x->queues.free_head;
+    x->queues.free_head = q_slot + 1;
+    x->queues_open--;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Waiting
+ * ------------------------------------------------------------------------------------------- */
+
+int weft__waitq_park(const weft_waitq *q, weft_cx *cx)
+{
+    struct weft__wq *wq = weft__waitq_lookup(cx->rt, q);
+    if (wq == NULL) return WEFT_ECLOSED;
+    struct weft__ext *x = cx->rt->ext;
+    uint32_t *link = node_link(x, cx->waker.slot, q->slot);
+    if (link != NULL) { /* renew: same place in the queue, stamped for this poll */
+        node_at(x, *link - 1)->epoch = x->wtasks[cx->waker.slot].epoch;
+        return WEFT_PENDING;
+    }
+    int64_t slot = node_alloc(x);
+    if (slot < 0) return (int)slot;
+    struct weft__wtask *t = wtask_get(x, cx->waker.slot);
+    if (t == NULL) {
+        node_free(x, (uint32_t)slot);
+        return -ENOMEM;
+    }
+    struct weft__wnode *n = node_at(x, (uint32_t)slot);
+    *n = (struct weft__wnode){.waker = cx->waker, .q = q->slot, .task_next = t->head,
+                              .epoch = t->epoch, .flags = WEFT__WN_USED};
+    t->head = (uint32_t)slot + 1;
+    q_append(x, wq, (uint32_t)slot);
+    return WEFT_PENDING;
+}
+
+unsigned weft__waitq_flags(const weft_waitq *q, const weft_cx *cx)
+{
+    const struct weft__wnode *n = my_node(cx, q, NULL);
+    return n != NULL ? n->flags : 0;
+}
+
+bool weft__waitq_may_take(const weft_waitq *q, size_t avail, const weft_cx *cx)
+{
+    struct weft__wq *wq = weft__waitq_lookup(cx->rt, q);
+    if (wq == NULL) return false;
+    struct weft__wnode *n = my_node(cx, q, NULL);
+    if (n != NULL && (n->flags & WEFT__WN_ONE)) {
+        if (avail >= 1) return true;
+        n->flags &= (uint8_t)~WEFT__WN_ONE; /* the unit went elsewhere: nothing to hold */
+        wq->reserved--;
+        return false;
+    }
+    return avail > wq->reserved;
+}
+
+void weft__waitq_done(const weft_waitq *q, const weft_cx *cx)
+{
+    uint32_t *link;
+    if (my_node(cx, q, &link) != NULL) drop_node(cx->rt, cx->rt->ext, link, true);
+}
+
+void weft__waitq_leave(const weft_waitq *q, const weft_cx *cx)
+{
+    uint32_t *link;
+    if (my_node(cx, q, &link) != NULL) drop_node(cx->rt, cx->rt->ext, link, false);
+}
+
+size_t weft__waitq_wake(weft_runtime *rt, const weft_waitq *q, size_t n)
+{
+    struct weft__wq *wq = weft__waitq_lookup(rt, q);
+    return wq != NULL ? wake_n(rt, rt->ext, wq, n) : 0;
+}
+
+void weft__waitq_wake_all(weft_runtime *rt, const weft_waitq *q)
+{
+    struct weft__wq *wq = weft__waitq_lookup(rt, q);
+    if (wq == NULL) return;
+    struct weft__ext *x = rt->ext;
+    for (uint32_t s = wq->head; s != 0; s = node_at(x, s - 1)->next) {
+        struct weft__wnode *node = node_at(x, s - 1);
+        node->flags |= WEFT__WN_ALL;
+        weft_waker_wake(rt, node->waker);
+    }
+}
+
+size_t weft__waitq_reserved(const weft_runtime *rt, const weft_waitq *q)
+{
+    const struct weft__wq *wq = weft__waitq_lookup(rt, q);
+    return wq != NULL ? wq->reserved : 0;
+}
+
+bool weft__deadline_due(weft_cx *cx, int64_t deadline)
+{
+    if (deadline == WEFT_NO_DEADLINE) return false;
+    weft_runtime *rt = cx->rt;
+    if (rt->now < deadline) rt->now = weft_time_now(); /* the cached clock lags: look again */
+    if (rt->now >= deadline) return true;
+    weft_cx_want_deadline(cx, deadline);
+    return false;
+}
+
+int weft__waitq_acquire(const weft_waitq *q, size_t avail, bool closed, int64_t deadline,
+                        weft_cx *cx)
+{
+    if (weft__waitq_lookup(cx->rt, q) == NULL) return WEFT_ECLOSED;
+    if (weft__waitq_may_take(q, avail, cx)) {
+        /* Out of budget: keep the place (and any turn) and run again after the others. */
+        if (weft_cx_budget_take(cx) != 0) return weft__waitq_park(q, cx);
+        weft__waitq_done(q, cx);
+        return 0;
+    }
+    if (closed) {
+        weft__waitq_leave(q, cx);
+        return WEFT_ECLOSED;
+    }
+    if (weft__deadline_due(cx, deadline)) {
+        weft__waitq_leave(q, cx);
+        return -ETIMEDOUT;
+    }
+    return weft__waitq_park(q, cx);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The hooks: after a poll, when a task finishes, at close
+ * ------------------------------------------------------------------------------------------- */
+
+void weft__waitq_after_poll(weft_runtime *rt, struct weft__ext *x, uint32_t task_slot)
+{
+    if (task_slot >= x->wtasks_cap || x->wtasks[task_slot].head == 0) return;
+    struct weft__wtask *t = &x->wtasks[task_slot];
+    uint32_t *link = &t->head;
+    while (*link != 0) {
+        struct weft__wnode *n = node_at(x, *link - 1);
+        if (n->epoch != t->epoch)
+            drop_node(rt, x, link, false); /* not renewed in this poll: it lapses */
+        else
+            link = &n->task_next;
+    }
+    t->epoch++;
+}
+
+void weft__waitq_task_done(weft_runtime *rt, struct weft__ext *x, uint32_t task_slot)
+{
+    if (task_slot >= x->wtasks_cap) return;
+    struct weft__wtask *t = &x->wtasks[task_slot];
+    while (t->head != 0)
+        drop_node(rt, x, &t->head, false);
+    t->epoch++;
+}
+
+size_t weft__waitq_free_all(struct weft__ext *x)
+{
+    size_t left = x->queues_open;
+    weft__table_free(&x->nodes);
+    weft__table_free(&x->queues);
+    free(x->wtasks);
+    x->wtasks = NULL;
+    x->wtasks_cap = 0;
+    x->queues_open = 0;
+    x->nodes_used = 0;
+    return left;
+}
