@@ -102,11 +102,12 @@ struct weft__task *weft__task_lookup(const weft_runtime *rt, uint32_t slot, uint
 /* Makes a task runnable (the body of weft_waker_wake, once the waker is resolved). */
 void weft__task_wake(weft_runtime *rt, struct weft__task *t);
 
-/* Takes the next READY task off the ready queue, or returns NULL if there is none. */
-struct weft__task *weft__ready_pop(weft_runtime *rt);
-
-/* Polls one task once (it has just been taken off the ready queue). */
-void weft__task_run(weft_runtime *rt, struct weft__task *t);
+/*
+ * Polls ready tasks in FIFO order until none is ready, `max` polls were made, or rt->stop is set.
+ * Returns the number of polls. (The executor's inner loop: it lives next to the task records so
+ * that taking a task off the queue and polling it compile into one function.)
+ */
+size_t weft__tasks_run_ready(weft_runtime *rt, size_t max);
 
 /* Cancels every unfinished task (weft_runtime_close). Returns how many there were. */
 size_t weft__task_cancel_all(weft_runtime *rt);

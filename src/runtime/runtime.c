@@ -78,14 +78,7 @@ int weft_runtime_close(weft_runtime *rt)
 size_t weft_runtime_run_ready(weft_runtime *rt)
 {
     if (rt->running != NULL) return 0;
-    size_t n = 0;
-    while (n < WEFT__PASS_POLLS && !rt->stop) {
-        struct weft__task *t = weft__ready_pop(rt);
-        if (t == NULL) break;
-        weft__task_run(rt, t);
-        n++;
-    }
-    return n;
+    return weft__tasks_run_ready(rt, WEFT__PASS_POLLS);
 }
 
 /* Wakes the task of every timer due at rt->now. Returns how many fired. */

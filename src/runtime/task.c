@@ -108,7 +108,8 @@ static struct weft__task *ready_unlink_head(weft_runtime *rt)
     return t;
 }
 
-struct weft__task *weft__ready_pop(weft_runtime *rt)
+/* Takes the next READY task off the ready queue, or returns NULL if there is none. */
+static struct weft__task *ready_pop(weft_runtime *rt)
 {
     while (rt->ready_head != 0) {
         struct weft__task *t = ready_unlink_head(rt);
@@ -224,7 +225,7 @@ static int collect(weft_runtime *rt, struct weft__task *t)
     int result = t->u.result;
     rt->done_tasks--;
     if (t->flags & WEFT__TASK_QUEUED)
-        t->flags |= WEFT__TASK_DETACHED; /* weft__ready_pop frees it */
+        t->flags |= WEFT__TASK_DETACHED; /* ready_pop frees it */
     else
         record_free(rt, t);
     return result;
@@ -331,7 +332,8 @@ static void cancel_now(weft_runtime *rt, struct weft__task *t)
     finish(rt, t, -ECANCELED);
 }
 
-void weft__task_run(weft_runtime *rt, struct weft__task *t)
+/* Polls one task once (it has just been taken off the ready queue) and files it by the result. */
+static void task_run(weft_runtime *rt, struct weft__task *t)
 {
     weft_cx cx;
     int r = poll_once(rt, t, &cx);
@@ -363,6 +365,18 @@ int weft_task_cancel(weft_runtime *rt, weft_task handle)
     }
     cancel_now(rt, t);
     return 1;
+}
+
+size_t weft__tasks_run_ready(weft_runtime *rt, size_t max)
+{
+    size_t n = 0;
+    while (n < max && !rt->stop) {
+        struct weft__task *t = ready_pop(rt);
+        if (t == NULL) break;
+        task_run(rt, t);
+        n++;
+    }
+    return n;
 }
 
 size_t weft__task_cancel_all(weft_runtime *rt)
