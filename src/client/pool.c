@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "client/internal.h"
+#include "http/http_internal.h" /* weft__http_equals_nocase */
 
 /* Defaults for the config fields left 0. */
 enum {
@@ -53,14 +54,7 @@ int weft_http_client_init(weft_http_client *c, weft_runtime *rt, const weft_http
 /* Host names compare without regard to ASCII case (RFC 3986 §3.2.2). */
 static bool same_host(const struct weft__http_host *h, const weft_url *u)
 {
-    if (h->port != u->port) return false;
-    const char *a = h->name, *b = u->host;
-    for (; *a && *b; a++, b++) {
-        char x = (*a >= 'A' && *a <= 'Z') ? (char)(*a + 32) : *a;
-        char y = (*b >= 'A' && *b <= 'Z') ? (char)(*b + 32) : *b;
-        if (x != y) return false;
-    }
-    return *a == *b;
+    return h->port == u->port && weft__http_equals_nocase(u->host, strlen(u->host), h->name);
 }
 
 /* Finds u's host record and moves it to the front of the list; NULL if there is none. */
