@@ -75,8 +75,8 @@ enum {
  */
 struct weft__task {
     union {
-        weft_co_fn fn;     /* while unfinished: the coroutine */
-        int result;        /* once DONE: its result (the function is no longer needed) */
+        weft_co_fn fn; /* while unfinished: the coroutine */
+        int result;    /* once DONE: its result (the function is no longer needed) */
     } u;
     void *frame;           /* its frame; first member a weft_co. NULL once released */
     weft__timer timer;     /* the task's one timer: the earliest deadline it waits for */
@@ -135,11 +135,11 @@ struct weft__io {
     weft_waker waiter[2]; /* the task parked on each direction, or WEFT_WAKER_NONE */
     uint32_t gen;         /* generation: bumped on close; part of the poll token; never 0 */
     union {
-        int fd;              /* while open */
-        uint32_t next_free;  /* while free: free list link (slot + 1) */
+        int fd;             /* while open */
+        uint32_t next_free; /* while free: free list link (slot + 1) */
     } u;
-    uint8_t ready;        /* WEFT__IO_READY and WEFT__IO_CLOSED bits: last known readiness */
-    uint8_t open;         /* 1 while open */
+    uint8_t ready; /* WEFT__IO_READY and WEFT__IO_CLOSED bits: last known readiness */
+    uint8_t open;  /* 1 while open */
 };
 
 /* Routes one poll event to the I/O record its token names (stale tokens are dropped). */

@@ -59,10 +59,13 @@ int weft_runtime_close(weft_runtime *rt)
     size_t ios = weft__io_close_all(rt);
 #ifndef NDEBUG
     if (tasks != 0 || ios != 0)
-        fprintf(stderr, "weft_runtime_close: cancelled %zu unfinished task(s), closed %zu open I/O "
-                        "resource(s)\n", tasks, ios);
+        fprintf(stderr,
+                "weft_runtime_close: cancelled %zu unfinished task(s), closed %zu open I/O "
+                "resource(s)\n",
+                tasks, ios);
     if (ext != 0)
-        fprintf(stderr, "weft_runtime_close: %zu wait queue(s), door(s) or job(s) left open\n", ext);
+        fprintf(stderr, "weft_runtime_close: %zu wait queue(s), door(s) or job(s) left open\n",
+                ext);
 #endif
     weft__table_free(&rt->tasks);
     weft__table_free(&rt->ios);

@@ -207,7 +207,7 @@ static void finish(weft_runtime *rt, struct weft__task *t, int result)
     t->frame = NULL;
     t->u.result = result;
     t->state = WEFT__TASK_DONE;
-    t->flags &= (uint8_t)~(WEFT__TASK_WOKEN | WEFT__TASK_CANCEL | WEFT__TASK_OWNS_FRAME);
+    t->flags &= (uint8_t) ~(WEFT__TASK_WOKEN | WEFT__TASK_CANCEL | WEFT__TASK_OWNS_FRAME);
     rt->live_tasks--;
     weft_waker joiner = t->joiner;
     t->joiner = WEFT_WAKER_NONE;
@@ -342,7 +342,7 @@ static void task_run(weft_runtime *rt, struct weft__task *t)
         return;
     }
     if (t->flags & WEFT__TASK_CANCEL) {
-        t->flags &= (uint8_t)~(WEFT__TASK_CANCEL | WEFT__TASK_WOKEN);
+        t->flags &= (uint8_t) ~(WEFT__TASK_CANCEL | WEFT__TASK_WOKEN);
         cancel_now(rt, t);
         return;
     }
