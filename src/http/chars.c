@@ -4,25 +4,21 @@
 
 #include "http/http_internal.h"
 
-bool weft__http_is_tchar(unsigned char c)
-{
-    /* RFC 9110 §5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
-     * "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA. The c != 0 check keeps strchr() from
-     * matching the string's terminator. */
-    return weft__http_is_alpha(c) || weft__http_is_digit(c) ||
-           (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
-bool weft__http_is_unreserved(unsigned char c)
-{
-    return weft__http_is_alpha(c) || weft__http_is_digit(c) || c == '-' || c == '.' || c == '_' ||
-           c == '~';
-}
-
-/* RFC 3986 sub-delims and the four extra characters pchar, query and fragment allow. */
+/* RFC 3986 pchar, query and fragment characters: unreserved, sub-delims ("!" / "$" / "&" / "'" /
+ * "(" / ")" / "*" / "+" / "," / ";" / "="), and ":" / "@" / "/" / "?". A switch, not a search of
+ * that list, for the reason given at weft__http_is_tchar. */
 static bool is_uri_char(unsigned char c)
 {
-    return weft__http_is_unreserved(c) || (c != 0 && strchr("!$&'()*+,;=:@/?", c) != NULL);
+    if (weft__http_is_unreserved(c)) return true;
+    switch (c) {
+    /* clang-format off */
+    case '!': case '$': case '&': case '\'': case '(': case ')': case '*': case '+': case ',':
+    case ';': case '=': case ':': case '@': case '/': case '?':
+        return true;
+    /* clang-format on */
+    default:
+        return false;
+    }
 }
 
 bool weft__http_is_uri_text(const char *s, size_t len)
@@ -65,11 +61,12 @@ static unsigned char lower(unsigned char c)
 
 bool weft__http_equals_nocase(const char *s, size_t len, const char *word)
 {
-    size_t i = 0;
-    for (; i < len; i++)
-        if (word[i] == '\0' || lower((unsigned char)s[i]) != lower((unsigned char)word[i]))
-            return false;
-    return word[i] == '\0';
+    for (size_t i = 0; i < len; i++) {
+        unsigned char a = (unsigned char)s[i], b = (unsigned char)word[i];
+        if (b == '\0') return false;                      /* word is shorter */
+        if (a != b && lower(a) != lower(b)) return false; /* equal bytes need no lowering */
+    }
+    return word[len] == '\0';
 }
 
 bool weft__http_list_next(const char **pos, const char *end, const char **elem, size_t *elem_len)

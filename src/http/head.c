@@ -118,7 +118,9 @@ int weft__http_head_line(weft_http_parser *p, bool trailers)
     size_t n = p->priv.head_len - p->priv.line_start; /* the line ends in its LF */
     if (n < 2 || line[n - 2] != '\r') return WEFT_EHTTP_PARSE;
     n -= 2;
-    if (memchr(line, '\r', n)) return WEFT_EHTTP_PARSE;
+    /* A bare CR inside the line needs no search of its own: no part of a line may contain one
+     * (tokens, targets, versions, field values and reason phrases all exclude it), so each
+     * part's own check rejects it. */
 
     if (trailers || p->version != 0) /* the start line is behind us */
         return n == 0 ? 1 : add_field(p, line, n);
