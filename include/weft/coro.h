@@ -135,6 +135,17 @@ static inline bool weft_co_suspended(const weft_co *co)
 }
 
 /*
+ * weft_co_abort_on_misuse - what a poll does when the driver or the coroutine is at fault:
+ * polling a coroutine that already finished, or resuming one whose resume point was lost (trap 2
+ * in section 4). When true, the poll prints the coroutine's file, line and function to stderr and
+ * aborts, so the bug stops where it happens. When false, it returns the documented error
+ * (WEFT_EFINISHED or WEFT_ECORESUME) and the coroutine stays finished. Default: true when
+ * src/coro was compiled without NDEBUG (debug builds), false otherwise. Process-wide; set it
+ * before coroutines run, not while other threads poll.
+ */
+extern bool weft_co_abort_on_misuse;
+
+/*
  * weft_co_fn - the generic type of a coroutine function, for code that stores coroutines of
  * different frame types (the combinators, a runtime's task). A coroutine written as
  * `int fn(struct my_frame *, weft_cx *)` must not be called through this type (calling a
@@ -212,8 +223,13 @@ typedef int (*weft_co_fn)(void *frame, weft_cx *cx);
 #define WEFT__LC_MARK                                                                              \
     WEFT__LC_LABEL:;
 #define WEFT__LC_SAVE(co) ((co)->lc = (uintptr_t)(__extension__(&&WEFT__LC_LABEL)))
+/* The `(void)&&weft__top` names one label address in every body, so that a body with no
+ * suspension at all still compiles under clang ("indirect goto in function with no
+ * address-of-label expressions"). */
 #define WEFT__LC_JUMP(co)                                                                          \
     _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"")                \
+    (void)&&weft__top;                                                                             \
+    weft__top:                                                                                     \
         if ((co)->lc) goto *(void *)(co)->lc;                                                      \
     _Pragma("GCC diagnostic pop") WEFT__FALLTHROUGH
 
@@ -285,8 +301,9 @@ int weft__co_resume_other(weft_co *co, const char *file, const char *func, int l
 
 /*
  * WEFT_END(co, result) - end the body: finish with `result` (an int >= 0, or a negative error).
- * After that, every poll returns WEFT_EFINISHED: polling a finished coroutine is defined and
- * harmless (it is a bug in the driver, which this makes visible without undefined behaviour).
+ * After that, every poll returns WEFT_EFINISHED: polling a finished coroutine is defined, never
+ * undefined behaviour. It is a bug in the driver, so debug builds abort and say where (see
+ * weft_co_abort_on_misuse); the book panics here.
  * On the cancel path (section 6) the function returns -ECANCELED instead and `result` is not
  * evaluated.
  */
@@ -379,8 +396,8 @@ int weft__co_resume_other(weft_co *co, const char *file, const char *func, int l
  * The first poll suspends normally; the next one finds no case 57 in the dispatch switch. There
  * is no reliable way to reject this at compile time, so weft detects it on that poll: WEFT_END's
  * `default:` sees a resume point that no case matched, prints the coroutine's file and function
- * to stderr, marks it finished, and returns WEFT_ECORESUME — and in debug builds (no NDEBUG when
- * src/coro was compiled) aborts instead, so the test that first resumes it fails loudly. Under
+ * to stderr, marks it finished, and returns WEFT_ECORESUME — or, when weft_co_abort_on_misuse is
+ * true (the default in debug builds), aborts, so the test that first resumes it fails loudly. Under
  * the label implementation the same code is correct. A `switch` with no suspension inside is fine
  * under both; so is a suspension in a loop or an `if`. Prefer if/else chains in bodies that must
  * build both ways.

@@ -3,12 +3,18 @@
  * record, cancellation, and what WEFT_END's `default:` does with a poll no case took.
  * Everything a coroutine does on its fast path (resume, suspend) is inline in weft/coro.h.
  */
-#include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "weft/coro.h"
 
 _Thread_local weft_co_site weft__co_site;
+
+#ifdef NDEBUG
+bool weft_co_abort_on_misuse = false;
+#else
+bool weft_co_abort_on_misuse = true;
+#endif
 
 /*
  * Cancellation only moves the resume point: a suspended coroutine gets the CANCEL sentinel, so
@@ -34,7 +40,13 @@ int weft_co_cancel(weft_co *co)
  */
 int weft__co_resume_other(weft_co *co, const char *file, const char *func, int line)
 {
-    if (co->lc == WEFT__LC_DONE) return WEFT_EFINISHED;
+    if (co->lc == WEFT__LC_DONE) {
+        if (weft_co_abort_on_misuse) {
+            fprintf(stderr, "weft: %s:%d: %s(): polled after it finished\n", file, line, func);
+            abort();
+        }
+        return WEFT_EFINISHED;
+    }
     if (co->lc == WEFT__LC_CANCEL) {
         co->lc = WEFT__LC_DONE;
         return -ECANCELED;
@@ -44,6 +56,6 @@ int weft__co_resume_other(weft_co *co, const char *file, const char *func, int l
             "a suspension inside a switch statement? (see trap 2 in weft/coro.h)\n",
             file, line, func, (uintmax_t)co->lc);
     co->lc = WEFT__LC_DONE;
-    assert(!"coroutine resumed at a lost resume point");
+    if (weft_co_abort_on_misuse) abort();
     return WEFT_ECORESUME;
 }

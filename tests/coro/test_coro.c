@@ -69,6 +69,47 @@ static void finished_coroutine_polled_again_returns_efinished(void **state)
     assert_string_equal(weft_strerror(WEFT_EFINISHED), "coroutine already finished");
 }
 
+/* A body with no suspension at all compiles under both implementations (clang once rejected it
+ * under label addresses: an indirect goto with no label address taken) and finishes at once. */
+static int no_suspension(struct counter *f, weft_cx *cx)
+{
+    (void)cx;
+    WEFT_BEGIN(&f->co);
+    f->after = 5;
+    WEFT_END(&f->co, 7);
+}
+
+static void body_without_suspension_finishes_at_once(void **state)
+{
+    (void)state;
+    struct counter f = {.n = 0};
+    assert_int_equal(no_suspension(&f, NULL), 7);
+    assert_int_equal(f.after, 5);
+    assert_true(weft_co_done(&f.co));
+}
+
+/* With weft_co_abort_on_misuse (the default in debug builds) the same poll aborts and says where.
+ */
+static void finished_coroutine_polled_again_aborts_when_asked(void **state)
+{
+    (void)state;
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        weft_co_abort_on_misuse = true;
+        weft_cx cx = {0};
+        struct counter f = {.n = 0};
+        if (counter(&f, &cx) != 0) _exit(1);
+        (void)counter(&f, &cx); /* aborts */
+        _exit(2);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGABRT);
+}
+
 static void init_starts_over(void **state)
 {
     (void)state;
@@ -676,29 +717,35 @@ static int trapped(struct trapped *f, weft_cx *cx)
     WEFT_END(&f->co, 0);
 }
 
-static void switch_trap_is_detected_under_switch(void **state)
+/* Runs the trap in a child process with weft_co_abort_on_misuse set as asked. */
+static int run_trap_in_child(bool abort_on_misuse)
 {
-    (void)state;
     fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        weft_co_abort_on_misuse = abort_on_misuse;
         struct trapped f = {.kind = 1};
         int first = trapped(&f, NULL);
-        int second = trapped(&f, NULL); /* debug: aborts here */
+        int second = trapped(&f, NULL); /* aborts here when asked to */
         int third = trapped(&f, NULL);
         _exit(first == WEFT_PENDING && second == WEFT_ECORESUME && third == WEFT_EFINISHED ? 42
                                                                                            : 1);
     }
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
-#ifdef NDEBUG
+    return status;
+}
+
+static void switch_trap_is_detected_under_switch(void **state)
+{
+    (void)state;
+    int status = run_trap_in_child(false);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 42);
-#else
+    status = run_trap_in_child(true);
     assert_true(WIFSIGNALED(status));
     assert_int_equal(WTERMSIG(status), SIGABRT);
-#endif
 }
 #endif
 
@@ -747,9 +794,14 @@ static void frame_sizes(void **state)
 
 int main(void)
 {
+    /* These tests check the defined results of misuse (WEFT_EFINISHED); debug builds would abort.
+     */
+    weft_co_abort_on_misuse = false;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(yield_suspends_once_per_yield),
         cmocka_unit_test(finished_coroutine_polled_again_returns_efinished),
+        cmocka_unit_test(finished_coroutine_polled_again_aborts_when_asked),
+        cmocka_unit_test(body_without_suspension_finishes_at_once),
         cmocka_unit_test(init_starts_over),
         cmocka_unit_test(wait_until_and_while_recheck_on_every_poll),
         cmocka_unit_test(wait_until_true_does_not_suspend),
