@@ -412,11 +412,11 @@ void weft_remote_close(weft_remote *d);
  * copied in and out as with weft_chan; order is FIFO per sending thread.
  */
 typedef struct weft_xchan {
-    weft_chan ch;           /* ring and wait queues; ring fields guarded by lock */
-    weft_remote door;       /* how senders wake receivers */
-    pthread_mutex_t lock;   /* guards ch.head, ch.len, ch.closed */
-    pthread_cond_t room;    /* blocked senders wait here while the ring is full */
-    size_t blocked;         /* senders waiting on room */
+    weft_chan ch;         /* ring and wait queues; ring fields guarded by lock */
+    weft_remote door;     /* how senders wake receivers */
+    pthread_mutex_t lock; /* guards ch.head, ch.len, ch.closed */
+    pthread_cond_t room;  /* blocked senders wait here while the ring is full */
+    size_t blocked;       /* senders waiting on room */
 } weft_xchan;
 
 /*

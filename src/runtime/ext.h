@@ -70,7 +70,7 @@ struct weft__inbox_entry {
     uint32_t kind; /* WEFT__IN_* */
     uint32_t slot; /* a task (WAKE_TASK) or a queue (WAKE_QUEUE, WAKE_ALL) */
     uint32_t gen;
-    uint32_t n;    /* WAKE_QUEUE: how many waiters to wake */
+    uint32_t n; /* WAKE_QUEUE: how many waiters to wake */
 };
 
 enum {
@@ -88,19 +88,19 @@ struct weft__ext {
     struct weft__table queues;  /* struct weft__wq records */
     struct weft__wtask *wtasks; /* per-task state, wtasks_cap entries */
     uint32_t wtasks_cap;
-    size_t queues_open;  /* queues not yet closed */
-    size_t nodes_used;   /* nodes in queues */
+    size_t queues_open; /* queues not yet closed */
+    size_t nodes_used;  /* nodes in queues */
 
     /* The inbox (remote.c): requests from other threads, drained by the runtime's thread. */
-    pthread_mutex_t lock;             /* guards everything in this group */
-    bool lock_ready;                  /* lock was initialised */
-    weft_poll_waker waker;            /* wakes the runtime's poll; fd -1 until first needed */
-    struct weft__inbox_entry *inbox;  /* pending requests */
+    pthread_mutex_t lock;            /* guards everything in this group */
+    bool lock_ready;                 /* lock was initialised */
+    weft_poll_waker waker;           /* wakes the runtime's poll; fd -1 until first needed */
+    struct weft__inbox_entry *inbox; /* pending requests */
     size_t inbox_len, inbox_cap;
-    struct weft__inbox_entry *spare;  /* the other buffer: drained outside the lock */
+    struct weft__inbox_entry *spare; /* the other buffer: drained outside the lock */
     size_t spare_cap;
-    bool poked;                       /* the waker was woken and the inbox not yet drained */
-    size_t doors;                     /* open weft_remote doors: the loop must wait for them */
+    bool poked;   /* the waker was woken and the inbox not yet drained */
+    size_t doors; /* open weft_remote doors: the loop must wait for them */
 
     /* The blocking pool (blocking.c), NULL until the first job. */
     struct weft__pool *pool;

@@ -267,8 +267,11 @@ int weft__waitq_park(const weft_waitq *q, weft_cx *cx)
         return -ENOMEM;
     }
     struct weft__wnode *n = node_at(x, (uint32_t)slot);
-    *n = (struct weft__wnode){.waker = cx->waker, .q = q->slot, .task_next = t->head,
-                              .epoch = t->epoch, .flags = WEFT__WN_USED};
+    *n = (struct weft__wnode){.waker = cx->waker,
+                              .q = q->slot,
+                              .task_next = t->head,
+                              .epoch = t->epoch,
+                              .flags = WEFT__WN_USED};
     t->head = (uint32_t)slot + 1;
     q_append(x, wq, (uint32_t)slot);
     return WEFT_PENDING;

@@ -571,8 +571,12 @@ static void semaphore_bounds_concurrency_fifo(void **state)
     int inside = 0, max_inside = 0, order[5], len = 0;
     struct holder h[5];
     for (int i = 0; i < 5; i++) {
-        h[i] = (struct holder){.sem = &sem, .inside = &inside, .max_inside = &max_inside,
-                               .order = order, .order_len = &len, .id = i};
+        h[i] = (struct holder){.sem = &sem,
+                               .inside = &inside,
+                               .max_inside = &max_inside,
+                               .order = order,
+                               .order_len = &len,
+                               .id = i};
         assert_int_equal(weft_task_spawn(rt, holder, &h[i], NULL), 0);
     }
     run_all(rt);
@@ -599,8 +603,12 @@ static void mutex_is_held_across_awaits(void **state)
     int inside = 0, max_inside = 0, order[4], len = 0;
     struct holder h[4];
     for (int i = 0; i < 4; i++) {
-        h[i] = (struct holder){.mutex = &m, .inside = &inside, .max_inside = &max_inside,
-                               .order = order, .order_len = &len, .id = i};
+        h[i] = (struct holder){.mutex = &m,
+                               .inside = &inside,
+                               .max_inside = &max_inside,
+                               .order = order,
+                               .order_len = &len,
+                               .id = i};
         assert_int_equal(weft_task_spawn(rt, holder, &h[i], NULL), 0);
     }
     run_all(rt);
@@ -696,8 +704,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(chan_recv_deadline_never_early, rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(chan_destroy_wakes_waiters_with_closed, rt_setup,
                                         sync_teardown),
-        cmocka_unit_test_setup_teardown(chan_mpmc_delivers_each_item_once, rt_setup,
-                                        sync_teardown),
+        cmocka_unit_test_setup_teardown(chan_mpmc_delivers_each_item_once, rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(oneshot_delivers_once, rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(oneshot_closed_without_value, rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(notify_one_wakes_the_first_waiter_only, rt_setup,
@@ -705,8 +712,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(notify_stores_one_permit, rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(notify_cancelled_waiter_passes_it_on, rt_setup,
                                         sync_teardown),
-        cmocka_unit_test_setup_teardown(semaphore_bounds_concurrency_fifo, rt_setup,
-                                        sync_teardown),
+        cmocka_unit_test_setup_teardown(semaphore_bounds_concurrency_fifo, rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(mutex_is_held_across_awaits, rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(waitgroup_waits_for_all, rt_setup, sync_teardown),
     };

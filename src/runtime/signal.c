@@ -1,0 +1,123 @@
+/*
+ * Signals through a signalfd: block them, read them from an fd, unblock them at the end.
+ *
+ * Blocking is counted per signal and per thread (the mask is a thread's), so two open
+ * weft_signal objects that share a signal do not unblock it under each other's feet, and a
+ * signal the program had blocked already before the first open stays blocked after the last
+ * close.
+ */
+#define _GNU_SOURCE
+#include "weft/signal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How many open weft_signal objects of this thread receive each signal. */
+static _Thread_local unsigned signal_users[NSIG];
+
+/* The signals this thread's weft_signal objects blocked themselves (to unblock at the end). */
+static _Thread_local sigset_t signals_blocked;
+static _Thread_local bool signals_blocked_ready;
+
+/* Builds the set; rejects what signalfd cannot deliver. */
+static int make_set(sigset_t *set, const int *signals, size_t n)
+{
+    if (signals == NULL || n == 0) return -EINVAL;
+    sigemptyset(set);
+    for (size_t i = 0; i < n; i++) {
+        if (signals[i] == SIGKILL || signals[i] == SIGSTOP) return -EINVAL;
+        if (signals[i] <= 0 || signals[i] >= NSIG || sigaddset(set, signals[i]) != 0)
+            return -EINVAL;
+    }
+    return 0;
+}
+
+/* Counts a new user of each signal in set; blocks those that were not blocked yet. */
+static void users_add(const sigset_t *set)
+{
+    if (!signals_blocked_ready) {
+        sigemptyset(&signals_blocked);
+        signals_blocked_ready = true;
+    }
+    sigset_t now, block;
+    pthread_sigmask(SIG_BLOCK, NULL, &now);
+    sigemptyset(&block);
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sigismember(set, sig) != 1) continue;
+        if (signal_users[sig]++ == 0 && sigismember(&now, sig) == 0) {
+            sigaddset(&block, sig);
+            sigaddset(&signals_blocked, sig);
+        }
+    }
+    pthread_sigmask(SIG_BLOCK, &block, NULL);
+}
+
+/*
+ * Counts a user less; unblocks the signals whose last user this was and which we blocked,
+ * after taking any pending instance of them (bounded: at most one pending per signal, plus
+ * queued real-time instances).
+ */
+static void users_remove(const sigset_t *set)
+{
+    sigset_t unblock;
+    sigemptyset(&unblock);
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sigismember(set, sig) != 1) continue;
+        if (--signal_users[sig] == 0 && sigismember(&signals_blocked, sig) == 1) {
+            sigaddset(&unblock, sig);
+            sigdelset(&signals_blocked, sig);
+        }
+    }
+    struct timespec zero = {0, 0};
+    for (int i = 0; i < 4096 && sigtimedwait(&unblock, NULL, &zero) > 0; i++)
+        ; /* discard */
+    pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
+}
+
+int weft_signal_open(weft_runtime *rt, weft_signal *s, const int *signals, size_t n)
+{
+    s->io = (weft_io){0, 0, -1};
+    int r = make_set(&s->set, signals, n);
+    if (r < 0) return r;
+    users_add(&s->set); /* before the fd exists, so that no instance slips past it */
+    int fd = signalfd(-1, &s->set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0) {
+        r = -errno;
+        users_remove(&s->set);
+        return r;
+    }
+    r = weft_io_open(rt, &s->io, fd);
+    if (r < 0) {
+        close(fd);
+        users_remove(&s->set);
+    }
+    return r;
+}
+
+int weft_signal_wait_dl(weft_signal *s, int64_t deadline, weft_cx *cx)
+{
+    int r = weft_io_ready(&s->io, WEFT_IO_READ, deadline, cx);
+    if (r != 0) return r;
+    for (;;) {
+        struct signalfd_siginfo si;
+        ssize_t n = read(weft_io_fd(&s->io), &si, sizeof si);
+        if (n == (ssize_t)sizeof si) return (int)si.ssi_signo;
+        if (n >= 0) return -EIO; /* a signalfd reads whole records: cannot happen */
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN) return -errno;
+        return weft_io_wait(&s->io, WEFT_IO_READ, deadline, cx);
+    }
+}
+
+int weft_signal_close(weft_runtime *rt, weft_signal *s)
+{
+    if (s->io.gen == 0 || weft_io_fd(&s->io) < 0) return WEFT_ECLOSED;
+    int r = weft_io_close(rt, &s->io); /* WEFT_ECLOSED if weft_runtime_close got there first */
+    s->io.fd = -1;
+    users_remove(&s->set);
+    return r == WEFT_ECLOSED ? 0 : r;
+}
