@@ -16,6 +16,7 @@
  * Contract in brief:
  *  - A timer is zero-initialised by its owner before first use (`weft__timer t = {0};`); a zeroed
  *    timer is "not queued". A timer is in at most one queue at a time.
+ *  - Deadlines are >= 0, as CLOCK_MONOTONIC readings are: -1 is what next() says when empty.
  *  - Firing order is by deadline; timers with equal deadlines fire in the order they were added.
  *  - weft__timerq_pop never returns a timer whose deadline is later than the `now` it is given.
  *  - The memory of a queued timer must stay valid until it is popped or cancelled.
