@@ -13,6 +13,7 @@
 
 #include "weft/runtime.h"
 #include "runtime/timerq.h"
+#include "runtime/trace_hooks.h"
 
 /* Records per table chunk. A chunk is allocated whole, so records never move. */
 #define WEFT__CHUNK 256u

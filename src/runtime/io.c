@@ -194,6 +194,7 @@ static int park(struct weft__io *rec, weft_io_dir dir, int64_t deadline, weft_cx
     }
     rec->waiter[dir] = cx->waker;
     weft_cx_want_deadline(cx, deadline);
+    WEFT__TRACE(cx->rt, io_wait, rec->u.fd, (int)dir);
     return WEFT_PENDING;
 }
 

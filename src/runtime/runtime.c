@@ -38,6 +38,7 @@ int weft_runtime_init(weft_runtime *rt)
     r = weft_poll_init(&rt->poll);
     if (r < 0) goto fail_poll;
     rt->now = weft_time_now();
+    WEFT__TRACE_INIT(rt); /* WEFT_TRACE, WEFT_DUMP_SIGNAL (weft/trace.h) */
     return 0;
 
 fail_poll:
@@ -57,6 +58,7 @@ int weft_runtime_close(weft_runtime *rt)
     size_t tasks = weft__task_cancel_all(rt);
     size_t ext = rt->ext != NULL ? weft__ext_close(rt) : 0; /* breadth: joins pool threads */
     size_t ios = weft__io_close_all(rt);
+    if (rt->trace != NULL) weft__trace_close(rt); /* ends the trace after the cancellations */
 #ifndef NDEBUG
     if (tasks != 0 || ios != 0)
         fprintf(stderr,
@@ -124,9 +126,12 @@ int weft_runtime_park(weft_runtime *rt)
     int64_t timeout;
     int r = park_timeout(rt, &timeout);
     if (r < 0) return r;
+    WEFT__TRACE(rt, park_start, timeout);
     int n = weft_poll_wait(&rt->poll, &rt->events, timeout);
+    WEFT__TRACE(rt, park_end, n);
     if (n < 0) return n;
     for (int i = 0; i < n; i++) {
+        if (WEFT__TRACE_ON(rt) && weft__trace_event(rt, &rt->events.items[i])) continue;
         if (rt->ext != NULL && weft__ext_dispatch(rt, &rt->events.items[i])) continue; /* breadth */
         weft__io_dispatch(rt, &rt->events.items[i]);
     }

@@ -122,6 +122,7 @@ static struct weft__task *ready_pop(weft_runtime *rt)
 void weft__task_wake(weft_runtime *rt, struct weft__task *t)
 {
     if (t->state == WEFT__TASK_WAITING) {
+        WEFT__TRACE(rt, wake, t);
         t->state = WEFT__TASK_READY;
         ready_push(rt, t);
     } else if (t->state == WEFT__TASK_RUNNING) {
@@ -140,6 +141,7 @@ void weft__task_timer_fired(weft_runtime *rt, weft__timer *timer)
 {
     struct weft__task *t =
         (struct weft__task *)(void *)((char *)timer - offsetof(struct weft__task, timer));
+    WEFT__TRACE(rt, timer, t);
     weft__task_wake(rt, t);
 }
 
@@ -163,6 +165,7 @@ int weft_task_spawn(weft_runtime *rt, weft_co_fn fn, void *frame, weft_task *tas
     t->state = WEFT__TASK_READY;
     ready_push(rt, t);
     rt->live_tasks++;
+    WEFT__TRACE(rt, spawn, t);
     if (task != NULL) {
         task->slot = t->slot;
         task->gen = t->gen;
@@ -201,6 +204,7 @@ void *weft_task_spawn_new(weft_runtime *rt, weft_co_fn fn, size_t frame_size, we
  */
 static void finish(weft_runtime *rt, struct weft__task *t, int result)
 {
+    WEFT__TRACE(rt, done, t, result);
     if (rt->ext != NULL) weft__ext_task_done(rt, t->slot); /* breadth: drop its waits */
     weft__timerq_cancel(rt->timers, &t->timer);
     if (t->flags & WEFT__TASK_OWNS_FRAME) free(t->frame);
@@ -247,6 +251,7 @@ int weft_task_join(weft_task handle, weft_cx *cx)
     if (t->state == WEFT__TASK_DONE) return collect(rt, t);
     if (waker_live(rt, t->joiner) && !weft_waker_equal(t->joiner, cx->waker)) return -EBUSY;
     t->joiner = cx->waker;
+    WEFT__TRACE(rt, join_wait, t);
     return WEFT_PENDING;
 }
 
@@ -288,12 +293,14 @@ static int poll_once(weft_runtime *rt, struct weft__task *t, weft_cx *cx)
     t->state = WEFT__TASK_RUNNING;
     rt->running = t;
     weft_co_site_clear();
+    WEFT__TRACE(rt, poll_start, t);
     int r = t->u.fn(t->frame, cx);
     if (r == WEFT_PENDING) {
         weft_co_site site = weft_co_site_get();
         t->site_file = site.file;
         t->site_line = (uint16_t)(site.line > UINT16_MAX ? UINT16_MAX : site.line);
     }
+    WEFT__TRACE(rt, poll_end, t, r, cx);
     rt->running = outer;
     return r;
 }
@@ -323,6 +330,7 @@ static void rearm_timer(weft_runtime *rt, struct weft__task *t, int64_t deadline
  */
 static void cancel_now(weft_runtime *rt, struct weft__task *t)
 {
+    WEFT__TRACE(rt, cancel, t);
     if (weft_co_cancel((weft_co *)t->frame)) {
         weft_co_site outer_site = weft_co_site_get();
         weft_cx cx;

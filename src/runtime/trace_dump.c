@@ -1,0 +1,161 @@
+/*
+ * The task dump on a signal (weft_runtime_dump_on_signal, WEFT_DUMP_SIGNAL).
+ *
+ * A signal handler may interrupt the runtime anywhere — in the middle of moving a task between
+ * queues — so it must not look at the runtime at all, let alone print (stdio is not
+ * async-signal-safe). It only writes to an eventfd, which is registered in each armed runtime's
+ * epoll set under a token of its own (WEFT__TRACE_DUMP_TOKEN). Every runtime watching it then
+ * gets an event at its next park (or wakes from the park it is in); the loop hands that event to
+ * the tracer instead of the reactor, and the tracer prints weft_runtime_dump() — on the
+ * runtime's own thread, between two polls, where the task table is consistent.
+ *
+ * One eventfd serves the whole process and is never closed: the handler can then never write
+ * into an fd number that was closed and reused under it. Its counter is never read either; an
+ * eventfd reports every write as a new edge, so the counter only has to not be full, which takes
+ * 2^64 signals. One signal number at a time serves as the dump signal, for all runtimes.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "runtime/trace_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#if WEFT_TRACE_COMPILED
+
+/* The process-wide state of the dump signal, guarded by dump_lock (the handler reads dump_fd). */
+static pthread_mutex_t dump_lock = PTHREAD_MUTEX_INITIALIZER;
+static volatile sig_atomic_t dump_fd = -1; /* the eventfd; set once, before any handler runs */
+static int dump_signo;                     /* the signal in use, 0 = none */
+static int dump_users;                     /* runtimes armed */
+static struct sigaction dump_old;          /* the disposition to put back */
+
+static void on_dump_signal(int signo)
+{
+    (void)signo;
+    int saved_errno = errno;
+    uint64_t one = 1;
+    if (write(dump_fd, &one, sizeof one) < 0) {
+        /* Full counter (after 2^64 signals) or no fd: the dump is only a convenience. */
+    }
+    errno = saved_errno;
+}
+
+/* Installs the handler for signo, or adds a user. Returns 0 or -errno. Under dump_lock. */
+static int acquire_signal(int signo)
+{
+    if (dump_users != 0) {
+        if (signo != dump_signo) return -EBUSY;
+        dump_users++;
+        return 0;
+    }
+    if (dump_fd < 0) {
+        int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (fd < 0) return -errno;
+        dump_fd = fd;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_dump_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(signo, &sa, &dump_old) < 0) return -errno;
+    dump_signo = signo;
+    dump_users = 1;
+    return 0;
+}
+
+/* Drops a user; the last one puts the old disposition back. Under dump_lock. */
+static void release_signal(void)
+{
+    if (dump_users == 0 || --dump_users != 0) return;
+    (void)sigaction(dump_signo, &dump_old, NULL);
+    dump_signo = 0;
+}
+
+/* Disarms rt's dump signal (if armed). */
+static void dump_off(weft_runtime *rt)
+{
+    struct weft__trace *tr = rt->trace;
+    if (tr == NULL || tr->dump_signo == 0) return;
+    (void)weft_poll_deregister(&rt->poll, dump_fd);
+    pthread_mutex_lock(&dump_lock);
+    release_signal();
+    pthread_mutex_unlock(&dump_lock);
+    tr->dump_signo = 0;
+    weft__trace_put(rt);
+}
+
+/* Signals that may serve: catchable ones, and not those the program cannot survive ignoring. */
+static bool dump_signal_ok(int signo)
+{
+    return signo > 0 && signo < 65 && signo != SIGKILL && signo != SIGSTOP && signo != SIGSEGV &&
+           signo != SIGBUS && signo != SIGFPE && signo != SIGILL;
+}
+
+int weft_runtime_dump_on_signal(weft_runtime *rt, int signo)
+{
+    if (signo == 0) {
+        dump_off(rt);
+        return 0;
+    }
+    if (!dump_signal_ok(signo)) return -EINVAL;
+    if (rt->trace != NULL && rt->trace->dump_signo != 0)
+        return rt->trace->dump_signo == signo ? 0 : -EINVAL;
+    struct weft__trace *tr = weft__trace_get(rt);
+    if (tr == NULL) return -ENOMEM;
+    pthread_mutex_lock(&dump_lock);
+    int r = acquire_signal(signo);
+    pthread_mutex_unlock(&dump_lock);
+    if (r == 0) {
+        r = weft_poll_register(&rt->poll, dump_fd, WEFT__TRACE_DUMP_TOKEN, WEFT_INTEREST_READABLE);
+        if (r < 0) {
+            pthread_mutex_lock(&dump_lock);
+            release_signal();
+            pthread_mutex_unlock(&dump_lock);
+        }
+    }
+    if (r < 0) {
+        weft__trace_put(rt);
+        return r;
+    }
+    tr->dump_signo = signo;
+    return 0;
+}
+
+void weft__trace_dump_now(weft_runtime *rt)
+{
+    fprintf(stderr, "weft: signal %d: the runtime's tasks\n", rt->trace->dump_signo);
+    weft_runtime_dump(rt, stderr);
+    fflush(stderr);
+}
+
+/* WEFT_DUMP_SIGNAL: "1" or "USR1" for SIGUSR1, "USR2", or a signal number; "0" or "" for none. */
+void weft__trace_dump_env(weft_runtime *rt)
+{
+    const char *spec = getenv("WEFT_DUMP_SIGNAL");
+    if (spec == NULL || spec[0] == '\0' || strcmp(spec, "0") == 0) return;
+    int signo;
+    if (strcmp(spec, "1") == 0 || strcmp(spec, "USR1") == 0 || strcmp(spec, "SIGUSR1") == 0)
+        signo = SIGUSR1;
+    else if (strcmp(spec, "USR2") == 0 || strcmp(spec, "SIGUSR2") == 0)
+        signo = SIGUSR2;
+    else
+        signo = atoi(spec);
+    int r = weft_runtime_dump_on_signal(rt, signo);
+    if (r < 0) fprintf(stderr, "weft: WEFT_DUMP_SIGNAL=%s: %s\n", spec, weft_strerror(r));
+}
+
+#else /* !WEFT_TRACE_COMPILED */
+
+int weft_runtime_dump_on_signal(weft_runtime *rt, int signo)
+{
+    (void)rt, (void)signo;
+    return -ENOTSUP;
+}
+
+#endif
