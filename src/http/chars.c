@@ -4,54 +4,51 @@
 
 #include "http/http_internal.h"
 
-/* RFC 3986 pchar, query and fragment characters: unreserved, sub-delims ("!" / "$" / "&" / "'" /
- * "(" / ")" / "*" / "+" / "," / ";" / "="), and ":" / "@" / "/" / "?". A switch, not a search of
- * that list, for the reason given at weft__http_is_tchar. */
-static bool is_uri_char(unsigned char c)
+/* The class bits of one byte value, from the predicates in http_internal.h. */
+#define CLASS_OF(c)                                                                                \
+    ((WEFT__HTTP_IS_TCHAR(c) ? WEFT__HTTP_TCHAR : 0) |                                             \
+     (WEFT__HTTP_IS_UNRESERVED(c) ? WEFT__HTTP_UNRESERVED : 0) |                                   \
+     (WEFT__HTTP_IS_URI(c) ? WEFT__HTTP_URI : 0) |                                                 \
+     (WEFT__HTTP_IS_VCHAR(c) || WEFT__HTTP_IS_OWS(c) ? WEFT__HTTP_FIELD : 0) |                     \
+     (WEFT__HTTP_IS_HOST(c) ? WEFT__HTTP_HOST : 0))
+
+/* Four, sixteen, sixty-four consecutive byte values, so the table below is written in one line. */
+#define CLASS_4(c)  CLASS_OF(c), CLASS_OF((c) + 1), CLASS_OF((c) + 2), CLASS_OF((c) + 3)
+#define CLASS_16(c) CLASS_4(c), CLASS_4((c) + 4), CLASS_4((c) + 8), CLASS_4((c) + 12)
+#define CLASS_64(c) CLASS_16(c), CLASS_16((c) + 16), CLASS_16((c) + 32), CLASS_16((c) + 48)
+
+const unsigned char weft__http_class[256] = {CLASS_64(0), CLASS_64(64), CLASS_64(128),
+                                             CLASS_64(192)};
+
+/* Whether every byte of s[0 .. len) is in class `bits`. */
+static bool all_in_class(const char *s, size_t len, unsigned bits)
 {
-    if (weft__http_is_unreserved(c)) return true;
-    switch (c) {
-    /* clang-format off */
-    case '!': case '$': case '&': case '\'': case '(': case ')': case '*': case '+': case ',':
-    case ';': case '=': case ':': case '@': case '/': case '?':
-        return true;
-    /* clang-format on */
-    default:
-        return false;
-    }
+    for (size_t i = 0; i < len; i++)
+        if (!(weft__http_class[(unsigned char)s[i]] & bits)) return false;
+    return true;
 }
 
 bool weft__http_is_uri_text(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '%') {
-            if (len - i < 3 || weft__http_hex_value((unsigned char)s[i + 1]) < 0 ||
-                weft__http_hex_value((unsigned char)s[i + 2]) < 0)
-                return false;
-            i += 2;
-        } else if (!is_uri_char(c)) {
+        if (weft__http_class[c] & WEFT__HTTP_URI) continue;
+        if (c != '%' || len - i < 3 || weft__http_hex_value((unsigned char)s[i + 1]) < 0 ||
+            weft__http_hex_value((unsigned char)s[i + 2]) < 0)
             return false;
-        }
+        i += 2;
     }
     return true;
 }
 
 bool weft__http_is_field_text(const char *s, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!weft__http_is_vchar(c) && !weft__http_is_ows(c)) return false;
-    }
-    return true;
+    return all_in_class(s, len, WEFT__HTTP_FIELD);
 }
 
 bool weft__http_is_token(const char *s, size_t len)
 {
-    if (len == 0) return false;
-    for (size_t i = 0; i < len; i++)
-        if (!weft__http_is_tchar((unsigned char)s[i])) return false;
-    return true;
+    return len > 0 && all_in_class(s, len, WEFT__HTTP_TCHAR);
 }
 
 static unsigned char lower(unsigned char c)

@@ -86,10 +86,8 @@ static int read_connection(framing_fields *f, const weft_http_header *h)
 
 bool weft__http_is_host_value(const char *value, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)value[i];
-        if (!weft__http_is_unreserved(c) && c != ':' && c != '[' && c != ']') return false;
-    }
+    for (size_t i = 0; i < len; i++)
+        if (!(weft__http_class[(unsigned char)value[i]] & WEFT__HTTP_HOST)) return false;
     return true;
 }
 

@@ -12,16 +12,65 @@
 
 /* ---------------------------------------------------------------------------------------------
  * Character classes. Plain ASCII tests: <ctype.h> would depend on the locale.
+ *
+ * Each class is written once below as a predicate on a byte value (WEFT__HTTP_IS_*), and
+ * weft__http_class (chars.c) is the table of those predicates for all 256 byte values, computed
+ * by the compiler. The parser asks a class of every byte of every head, so a test is one load
+ * and one AND instead of a chain of comparisons.
  * ------------------------------------------------------------------------------------------- */
+
+#define WEFT__HTTP_IS_ALPHA(c) (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
+#define WEFT__HTTP_IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
+
+/* tchar (RFC 9110 §5.6.2): what method names, header names and other tokens are made of. */
+#define WEFT__HTTP_IS_TCHAR(c)                                                                     \
+    (WEFT__HTTP_IS_ALPHA(c) || WEFT__HTTP_IS_DIGIT(c) || (c) == '!' || (c) == '#' || (c) == '$' || \
+     (c) == '%' || (c) == '&' || (c) == '\'' || (c) == '*' || (c) == '+' || (c) == '-' ||          \
+     (c) == '.' || (c) == '^' || (c) == '_' || (c) == '`' || (c) == '|' || (c) == '~')
+
+/* RFC 3986 unreserved: ALPHA / DIGIT / "-" / "." / "_" / "~". */
+#define WEFT__HTTP_IS_UNRESERVED(c)                                                                \
+    (WEFT__HTTP_IS_ALPHA(c) || WEFT__HTTP_IS_DIGIT(c) || (c) == '-' || (c) == '.' || (c) == '_' || \
+     (c) == '~')
+
+/* A path, query or fragment character other than '%': unreserved, sub-delims ("!" / "$" / "&" /
+ * "'" / "(" / ")" / "*" / "+" / "," / ";" / "="), and ":" / "@" / "/" / "?" (RFC 3986 §3.3). */
+#define WEFT__HTTP_IS_URI(c)                                                                       \
+    (WEFT__HTTP_IS_UNRESERVED(c) || (c) == '!' || (c) == '$' || (c) == '&' || (c) == '\'' ||       \
+     (c) == '(' || (c) == ')' || (c) == '*' || (c) == '+' || (c) == ',' || (c) == ';' ||           \
+     (c) == '=' || (c) == ':' || (c) == '@' || (c) == '/' || (c) == '?')
+
+/* Visible ASCII or obs-text (0x80..0xFF): a byte allowed in field values and reason phrases. */
+#define WEFT__HTTP_IS_VCHAR(c) (((c) > 0x20 && (c) < 0x7f) || (c) >= 0x80)
+
+/* Space or horizontal tab: "optional whitespace" (OWS) in RFC 9110. */
+#define WEFT__HTTP_IS_OWS(c) ((c) == ' ' || (c) == '\t')
+
+/* What a Host value may contain here: unreserved characters, ':' before a port, and the brackets
+ * of an IPv6 literal (the structure is not checked further). */
+#define WEFT__HTTP_IS_HOST(c)                                                                      \
+    (WEFT__HTTP_IS_UNRESERVED(c) || (c) == ':' || (c) == '[' || (c) == ']')
+
+/* The bits of weft__http_class: one per class. */
+enum {
+    WEFT__HTTP_TCHAR = 1u << 0,
+    WEFT__HTTP_UNRESERVED = 1u << 1,
+    WEFT__HTTP_URI = 1u << 2,
+    WEFT__HTTP_FIELD = 1u << 3, /* VCHAR or OWS: field values, reason phrases */
+    WEFT__HTTP_HOST = 1u << 4,
+};
+
+/* weft__http_class[c] - the classes byte c belongs to (chars.c). */
+extern const unsigned char weft__http_class[256];
 
 static inline bool weft__http_is_alpha(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    return WEFT__HTTP_IS_ALPHA(c);
 }
 
 static inline bool weft__http_is_digit(unsigned char c)
 {
-    return c >= '0' && c <= '9';
+    return WEFT__HTTP_IS_DIGIT(c);
 }
 
 /* The value of a hex digit, or -1. */
@@ -33,43 +82,24 @@ static inline int weft__http_hex_value(unsigned char c)
     return -1;
 }
 
-/* Space or horizontal tab: "optional whitespace" (OWS) in RFC 9110. */
 static inline bool weft__http_is_ows(unsigned char c)
 {
-    return c == ' ' || c == '\t';
+    return WEFT__HTTP_IS_OWS(c);
 }
 
-/*
- * tchar: what method names, header names and other tokens are made of (RFC 9110 §5.6.2):
- * ALPHA / DIGIT / "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" /
- * "|" / "~". Inline, and a switch rather than a search of that list: the parser asks it of every
- * byte of every method and field name, and a compiler turns the cases into one bit test.
- */
 static inline bool weft__http_is_tchar(unsigned char c)
 {
-    if (weft__http_is_alpha(c) || weft__http_is_digit(c)) return true;
-    switch (c) {
-    /* clang-format off */
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '.': case '^': case '_': case '`': case '|': case '~':
-        return true;
-    /* clang-format on */
-    default:
-        return false;
-    }
+    return weft__http_class[c] & WEFT__HTTP_TCHAR;
 }
 
-/* Visible ASCII or obs-text (0x80..0xFF): a byte allowed in field values and reason phrases. */
 static inline bool weft__http_is_vchar(unsigned char c)
 {
-    return (c > 0x20 && c < 0x7f) || c >= 0x80;
+    return WEFT__HTTP_IS_VCHAR(c);
 }
 
-/* RFC 3986 unreserved: ALPHA / DIGIT / "-" / "." / "_" / "~". */
 static inline bool weft__http_is_unreserved(unsigned char c)
 {
-    return weft__http_is_alpha(c) || weft__http_is_digit(c) || c == '-' || c == '.' || c == '_' ||
-           c == '~';
+    return weft__http_class[c] & WEFT__HTTP_UNRESERVED;
 }
 
 /*
