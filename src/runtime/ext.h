@@ -196,5 +196,6 @@ size_t weft__waitq_free_all(struct weft__ext *x);
 void weft__inbox_drain(weft_runtime *rt, struct weft__ext *x);
 size_t weft__inbox_free(weft_runtime *rt, struct weft__ext *x);
 size_t weft__pool_close(weft_runtime *rt, struct weft__ext *x);
+void weft__pool_after_drain(weft_runtime *rt, struct weft__ext *x);
 
 #endif

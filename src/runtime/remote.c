@@ -98,6 +98,7 @@ void weft__inbox_drain(weft_runtime *rt, struct weft__ext *x)
         handle(rt, &batch[i]);
     x->spare = batch; /* only this thread touches the spare buffer */
     x->spare_cap = cap;
+    if (x->pool != NULL) weft__pool_after_drain(rt, x);
 }
 
 size_t weft__inbox_free(weft_runtime *rt, struct weft__ext *x)
