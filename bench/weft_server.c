@@ -16,10 +16,10 @@
  *   the buffer in between. The parser's head buffer and header array are shared the same way.
  * - A request split across reads is rare (never under wrk); its first part is copied out into a
  *   block allocated for that connection only until the rest arrives. An idle connection owns no
- *   buffer at all: its frame is 32 bytes, taken from a pool that grows in chunks as connections
+ *   buffer at all: its frame is 24 bytes, taken from a pool that grows in chunks as connections
  *   arrive (workload 3 reads that growth), plus the runtime's task and socket records.
  * - Responses are written out of one shared block holding the response many times over; a
- *   connection remembers only how many it owes and how far into the first it got. While it owes
+ *   connection remembers only how many bytes of them it still owes. While it owes
  *   responses it does not read, so a client that never reads cannot make it buffer.
  * - Sockets get TCP_NODELAY, as in epoll_server. The rest — one epoll registration per socket
  *   for its whole life, a short read taken as "drained", no EPOLLOUT unless a write came up
@@ -58,15 +58,19 @@ static long live_conns, served, parse_errors;
 
 /* ---- a connection ------------------------------------------------------------------------- */
 
-/* A connection's frame: everything it keeps while idle. 32 bytes. */
+/*
+ * A connection's frame: everything it keeps while idle. 24 bytes. The responses it owes are a
+ * byte count: every response is the same, so the bytes still to write are the last `out_left`
+ * bytes of that many copies, wherever a short write stopped.
+ */
 struct conn {
-    weft_co co;         /* the coroutine's resume point */
-    weft_tcp_stream s;  /* the socket */
-    uint32_t owed;      /* responses not yet completely written */
-    uint16_t out_off;   /* bytes of the first owed response already written */
-    uint16_t pend_len;  /* bytes of a split request held in pend_slot's block */
-    uint32_t pend_slot; /* 1 + index of that block in `pending`, or 0: nothing held */
+    weft_co co;             /* the coroutine's resume point */
+    weft_tcp_stream s;      /* the socket */
+    unsigned out_left : 31; /* bytes of owed responses not yet written */
+    unsigned split : 1;     /* the first part of a split request is in held[s.io.slot] */
 };
+
+_Static_assert(sizeof(struct conn) == 24, "a connection's frame is 24 bytes");
 
 /*
  * Frames come from a pool of chunks. A free frame is linked through its stream field, so that
@@ -114,54 +118,60 @@ static void pool_put(struct conn *c)
 }
 
 /*
- * Blocks holding the first part of a request split across reads, indexed by conn.pend_slot - 1.
- * A 4-byte index instead of a pointer keeps the frame at 32 bytes.
+ * The first part of a request split across reads, kept until the rest arrives. Indexed by the
+ * socket's slot in the runtime's I/O table, which no other open connection shares; the index
+ * grows only when a connection with that slot splits a request, so connections that never do
+ * cost nothing here.
  */
-static char **pending;
-static uint32_t pending_cap;
+struct held {
+    size_t len;
+    char data[HEAD_MAX];
+};
 
-static char *pend_block(const struct conn *c)
+static struct held **held;
+static uint32_t held_cap;
+
+static struct held *held_of(const struct conn *c)
 {
-    return c->pend_slot ? pending[c->pend_slot - 1] : NULL;
+    return c->split ? held[c->s.io.slot] : NULL;
 }
 
 /* Keeps data[0 .. len) for c until its next read. Returns 0, or -1 (no memory, too long). */
-static int pend_keep(struct conn *c, const char *data, size_t len)
+static int hold(struct conn *c, const char *data, size_t len)
 {
-    if (len > HEAD_MAX) return -1;
-    if (c->pend_slot == 0) {
-        uint32_t i = 0;
-        while (i < pending_cap && pending[i] != NULL)
-            i++;
-        if (i == pending_cap) {
-            uint32_t cap = pending_cap ? 2 * pending_cap : 16;
-            char **grown = realloc(pending, cap * sizeof *grown);
-            if (grown == NULL) return -1;
-            memset(grown + pending_cap, 0, (cap - pending_cap) * sizeof *grown);
-            pending = grown;
-            pending_cap = cap;
-        }
-        if ((pending[i] = malloc(HEAD_MAX)) == NULL) return -1;
-        c->pend_slot = i + 1;
+    uint32_t slot = c->s.io.slot;
+    if (len > HEAD_MAX || slot >= UINT32_MAX / 2) return -1; /* the doubling below ends */
+    if (slot >= held_cap) {
+        uint32_t cap = held_cap ? held_cap : 64;
+        while (cap <= slot)
+            cap *= 2;
+        struct held **grown = realloc(held, cap * sizeof *grown);
+        if (grown == NULL) return -1;
+        memset(grown + held_cap, 0, (cap - held_cap) * sizeof *grown);
+        held = grown;
+        held_cap = cap;
     }
-    memmove(pending[c->pend_slot - 1], data, len);
-    c->pend_len = (uint16_t)len;
+    if (!c->split && (held[slot] = malloc(sizeof *held[slot])) == NULL) return -1;
+    c->split = 1;
+    memmove(held[slot]->data, data, len);
+    held[slot]->len = len;
     return 0;
 }
 
-static void pend_drop(struct conn *c)
+static void hold_drop(struct conn *c)
 {
-    if (c->pend_slot == 0) return;
-    free(pending[c->pend_slot - 1]);
-    pending[c->pend_slot - 1] = NULL;
-    c->pend_slot = 0;
-    c->pend_len = 0;
+    if (!c->split) return;
+    free(held[c->s.io.slot]);
+    held[c->s.io.slot] = NULL;
+    c->split = 0;
 }
 
 /*
- * Parses the requests in in_buf[0 .. len) with the shared parser: counts each complete GET as a
- * response owed and keeps an incomplete last request for the next read. Returns 0, or -1 if the
- * bytes are not a sequence of GET requests (the connection is then closed).
+ * Parses the requests in in_buf[0 .. len) with the shared parser: owes a response for each
+ * complete GET and keeps an incomplete last request for the next read. Returns 0, or -1 if the
+ * bytes are not a sequence of GET requests (the connection is then closed). At most
+ * IN_SIZE / 18 requests fit in one read ("GET / HTTP/1.0\r\n\r\n" is the shortest), so
+ * out_left cannot overflow.
  */
 static int take_requests(struct conn *c, size_t len)
 {
@@ -175,46 +185,50 @@ static int take_requests(struct conn *c, size_t len)
             if (n < 0) return -1;
             off += (size_t)n;
         } while (ev.type != WEFT_HTTP_EV_DONE && ev.type != WEFT_HTTP_EV_NEED_MORE);
-        if (ev.type == WEFT_HTTP_EV_NEED_MORE) return pend_keep(c, in_buf + start, len - start);
+        if (ev.type == WEFT_HTTP_EV_NEED_MORE) return hold(c, in_buf + start, len - start);
         if (parser.method != WEFT_HTTP_GET) return -1;
-        c->owed++;
+        c->out_left += bench_response_len;
     }
-    pend_drop(c);
+    hold_drop(c);
     return 0;
 }
 
-/* How many bytes of owed responses the next write may take from out_block. */
+/* Where in out_block the next owed byte is, and how many of them one write may take. */
+static size_t out_off(const struct conn *c)
+{
+    return (bench_response_len - c->out_left % bench_response_len) % bench_response_len;
+}
+
 static size_t out_len(const struct conn *c)
 {
-    size_t want = (size_t)c->owed * bench_response_len - c->out_off;
-    size_t room = OUT_COPIES * bench_response_len - c->out_off;
-    return want < room ? want : room;
+    size_t room = OUT_COPIES * bench_response_len - out_off(c);
+    return c->out_left < room ? c->out_left : room;
 }
 
 /* Accounts for n bytes written. */
 static void wrote(struct conn *c, size_t n)
 {
-    size_t done = c->out_off + n;
-    c->owed -= (uint32_t)(done / bench_response_len);
-    served += (long)(done / bench_response_len);
-    c->out_off = (uint16_t)(done % bench_response_len);
+    size_t before = c->out_left / bench_response_len;
+    c->out_left -= (unsigned)n;
+    served += (long)(before - c->out_left / bench_response_len);
 }
 
 /*
- * Reads into the shared buffer (behind the first part of a split request, if one is held).
+ * Reads into the shared buffer, behind the first part of a split request if one is held.
  * A leaf operation: it keeps no state between polls.
  */
 static int conn_read(struct conn *c, weft_cx *cx)
 {
-    size_t held = c->pend_len;
-    int n = weft_tcp_read(&c->s, in_buf + held, sizeof in_buf - held, cx);
-    if (n > 0 && held > 0) memcpy(in_buf, pend_block(c), held);
-    return n;
+    const struct held *h = held_of(c);
+    size_t kept = h ? h->len : 0;
+    int n = weft_tcp_read(&c->s, in_buf + kept, sizeof in_buf - kept, cx);
+    if (n > 0 && kept > 0) memcpy(in_buf, h->data, kept);
+    return n > 0 ? (int)kept + n : n;
 }
 
 /*
- * One connection: read, parse, answer, until the peer closes or misbehaves. The locals `n` cross
- * no suspension: each is used in the poll that produced it.
+ * One connection: read, parse, answer, until the peer closes or misbehaves. The local `n` crosses
+ * no suspension: each value is used in the poll that produced it.
  */
 static int conn_body(struct conn *c, weft_cx *cx)
 {
@@ -223,21 +237,21 @@ static int conn_body(struct conn *c, weft_cx *cx)
     for (;;) {
         WEFT_AWAIT(&c->co, n = conn_read(c, cx));
         if (n <= 0) break; /* 0: the peer closed; < 0: an error */
-        if (take_requests(c, c->pend_len + (size_t)n) != 0) {
+        if (take_requests(c, (size_t)n) != 0) {
             parse_errors++;
             break;
         }
-        while (c->owed > 0) {
-            WEFT_AWAIT(&c->co, n = weft_tcp_write(&c->s, out_block + c->out_off, out_len(c), cx));
+        while (c->out_left > 0) {
+            WEFT_AWAIT(&c->co, n = weft_tcp_write(&c->s, out_block + out_off(c), out_len(c), cx));
             if (n < 0) break;
             wrote(c, (size_t)n);
         }
-        if (c->owed > 0) break; /* the write failed */
+        if (c->out_left > 0) break; /* the write failed */
     }
-    pend_drop(c);
+    hold_drop(c);
     weft_tcp_close(cx->rt, &c->s);
     WEFT_ON_CANCEL(&c->co);
-    pend_drop(c);
+    hold_drop(c);
     weft_tcp_close(cx->rt, &c->s);
     WEFT_END(&c->co, 0);
 }
