@@ -1,0 +1,267 @@
+/*
+ * The reliability tests' world: see world.h.
+ */
+#include "world.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fault.h"
+#include "weft_test.h"
+
+/* ---- opening and closing ------------------------------------------------------------------- */
+
+static void default_config(weft_delayserver_config *cfg)
+{
+    weft_delayserver_config_init(cfg);
+    cfg->port = 0;
+    cfg->log = NULL;
+    cfg->header_timeout = WEFT_MSEC(500);
+    cfg->idle_timeout = WEFT_MSEC(500);
+}
+
+int world_open(struct world *w, const weft_delayserver_config *cfg,
+               const weft_http_client_config *client_cfg)
+{
+    memset(w, 0, sizeof *w);
+    int r = weft_runtime_init(&w->rt);
+    if (r < 0) return r;
+    w->rt_open = true;
+    weft_delayserver_config dflt;
+    if (!cfg) {
+        default_config(&dflt);
+        cfg = &dflt;
+    }
+    r = weft_delayserver_start(&w->rt, cfg, &w->srv);
+    if (r < 0) {
+        weft_runtime_close(&w->rt);
+        w->rt_open = false;
+        return r;
+    }
+    w->srv_open = true;
+    weft_addr addr;
+    r = weft_delayserver_addr(&w->srv, &addr);
+    if (r == 0) r = weft_http_client_init(&w->client, &w->rt, client_cfg);
+    if (r < 0) {
+        world_close(w);
+        return r;
+    }
+    w->client_open = true;
+    snprintf(w->base, sizeof w->base, "http://127.0.0.1:%d", weft_addr_port(&addr));
+    return 0;
+}
+
+/* The root task of world_close: shut the server down now and wait until it has finished. */
+struct stopper {
+    weft_co co;
+    weft_delayserver *srv;
+};
+
+static int stop_server(void *frame, weft_cx *cx)
+{
+    struct stopper *f = frame;
+    WEFT_BEGIN(&f->co);
+    weft_delayserver_shutdown(f->srv, 0);
+    WEFT_AWAIT(&f->co, weft_delayserver_wait(f->srv, cx));
+    WEFT_END(&f->co, 0);
+}
+
+int world_close(struct world *w)
+{
+    int result = 0;
+    if (w->srv_open && !weft_delayserver_finished(&w->srv)) {
+        static struct stopper s;
+        s.srv = &w->srv;
+        int r = weft_runtime_block_on(&w->rt, stop_server, &s);
+        if (r < 0) result = r; /* -ENOMEM: runtime_close below cancels the server */
+    }
+    if (w->client_open) {
+        int r = weft_http_client_close(&w->client);
+        if (r < 0 && result == 0) result = r;
+        w->client_open = false;
+    }
+    if (w->rt_open) {
+        int r = weft_runtime_close(&w->rt);
+        if (r < 0 && result == 0) result = r;
+        w->rt_open = false;
+    }
+    if (w->srv_open) {
+        int r = weft_delayserver_close(&w->srv);
+        if (r < 0 && result == 0) result = r;
+        w->srv_open = false;
+    }
+    return result;
+}
+
+/* ---- tasks --------------------------------------------------------------------------------- */
+
+void fetch_init(struct fetch *f, struct world *w, const char *path, int count)
+{
+    memset(f, 0, sizeof *f);
+    f->w = w;
+    f->count = count < 1 ? 1 : count > 4 ? 4 : count;
+    snprintf(f->url, sizeof f->url, "%s%s", w->base, path);
+}
+
+/* Reads the body in pieces into f->body[f->i] (what fits). Returns its length, or an error. */
+static int read_pieces(struct fetch *f, weft_cx *cx)
+{
+    for (;;) { /* bounded: each read consumes input or suspends */
+        int r = weft_http_exchange_read(&f->ex, cx);
+        if (r <= 0) return r == 0 ? (int)f->ex.body_received : r;
+        size_t at = (size_t)f->ex.body_received - (size_t)r;
+        size_t room = sizeof f->body[0] - 1;
+        if (at < room)
+            memcpy(f->body[f->i] + at, f->ex.data, (size_t)r < room - at ? (size_t)r : room - at);
+    }
+}
+
+static int fetch(struct fetch *f, weft_cx *cx)
+{
+    WEFT_BEGIN(&f->co);
+    for (f->i = 0; f->i < f->count; f->i++) {
+        weft_http_exchange_init(&f->ex, &f->w->client, WEFT_HTTP_GET, f->url);
+        f->ex.timeout = f->timeout;
+        WEFT_AWAIT_CHILD(&f->co, &f->ex.co, f->r, weft_http_exchange_start(&f->ex, cx));
+        if (f->r >= 0) {
+            f->status[f->i] = f->r;
+            if (f->pieces)
+                WEFT_AWAIT(&f->co, f->r = read_pieces(f, cx));
+            else
+                WEFT_AWAIT(&f->co, f->r = weft_http_exchange_read_all(&f->ex, f->body[f->i],
+                                                                      sizeof f->body[0] - 1, cx));
+        }
+        weft_http_exchange_close(&f->ex);
+        f->result[f->i] = f->r;
+        if (f->r >= 0) f->body[f->i][f->r < 255 ? f->r : 255] = '\0';
+    }
+    WEFT_ON_CANCEL(&f->co);
+    weft_http_exchange_close(&f->ex);
+    WEFT_END(&f->co, f->result[0] < 0 ? f->result[0] : 0);
+}
+
+int fetch_task(void *frame, weft_cx *cx)
+{
+    return fetch(frame, cx);
+}
+
+int bystander_task(void *frame, weft_cx *cx)
+{
+    struct bystander *f = frame;
+    WEFT_BEGIN(&f->co);
+    for (f->done = 0; f->done < f->rounds; f->done++)
+        WEFT_AWAIT(&f->co, weft_sleep_for(&f->wake, f->step, cx));
+    WEFT_END(&f->co, 0);
+}
+
+/* ---- running tasks ------------------------------------------------------------------------- */
+
+void task_set_add(struct task_set *set, weft_co_fn fn, void *frame)
+{
+    if (set->n >= 4) return;
+    set->fn[set->n] = fn;
+    set->frame[set->n] = frame;
+    set->n++;
+}
+
+static int run_set(void *frame, weft_cx *cx)
+{
+    struct task_set *s = frame;
+    WEFT_BEGIN(&s->co);
+    for (s->i = 0; s->i < s->n; s->i++)
+        s->spawned[s->i] = weft_task_spawn(cx->rt, s->fn[s->i], s->frame[s->i], &s->handle[s->i]);
+    for (s->i = 0; s->i < s->n; s->i++) {
+        if (s->spawned[s->i] < 0)
+            s->result[s->i] = s->spawned[s->i];
+        else
+            WEFT_AWAIT(&s->co, s->result[s->i] = weft_task_join(s->handle[s->i], cx));
+    }
+    WEFT_END(&s->co, 0);
+}
+
+int task_set_run(weft_runtime *rt, struct task_set *set)
+{
+    return weft_runtime_block_on(rt, run_set, set);
+}
+
+int run_tasks(struct world *w, struct task_set *set)
+{
+    return task_set_run(&w->rt, set);
+}
+
+/* ---- letting time pass --------------------------------------------------------------------- */
+
+struct pause {
+    weft_co co;
+    int64_t ns, wake;
+};
+
+static int pause_task(void *frame, weft_cx *cx)
+{
+    struct pause *f = frame;
+    WEFT_BEGIN(&f->co);
+    WEFT_AWAIT(&f->co, weft_sleep_for(&f->wake, f->ns, cx));
+    WEFT_END(&f->co, 0);
+}
+
+void world_run_for(struct world *w, int64_t ns)
+{
+    static struct pause p;
+    memset(&p, 0, sizeof p);
+    p.ns = ns;
+    (void)weft_runtime_block_on(&w->rt, pause_task, &p);
+}
+
+bool world_settle(struct world *w, int64_t ns)
+{
+    int64_t end = weft_test_now_ns() + ns;
+    for (;;) { /* bounded by the time limit */
+        weft_delayserver_stats st;
+        weft_delayserver_get_stats(&w->srv, &st);
+        if (st.active == 0) return true;
+        if (weft_test_now_ns() >= end) return false;
+        world_run_for(w, WEFT_MSEC(2));
+    }
+}
+
+/* ---- checks -------------------------------------------------------------------------------- */
+
+bool expect_request(const struct fetch *f, int i, const char *expect, const int *allowed, size_t n,
+                    const char *what)
+{
+    int r = f->result[i];
+    if (r >= 0 && f->status[i] == 200) {
+        if (strcmp(f->body[i], expect) != 0)
+            fail_msg("%s: %s request %d: body \"%s\", expected \"%s\"", what, f->url, i, f->body[i],
+                     expect);
+        return true;
+    }
+    int outcome = r >= 0 ? f->status[i] : r;
+    for (size_t k = 0; k < n; k++)
+        if (allowed[k] == outcome) return false;
+    fail_msg("%s: %s request %d: %d (%s)", what, f->url, i, outcome,
+             r < 0 ? weft_strerror(r) : "status");
+    return false;
+}
+
+struct leak_snapshot leak_snapshot_take(void)
+{
+    struct leak_snapshot s = {weft_test_fd_count(), fault_alloc_live()};
+    return s;
+}
+
+void expect_no_leak(struct leak_snapshot before, const char *what)
+{
+    int fds = weft_test_fd_count();
+    long blocks = fault_alloc_live();
+    if (fds != before.fds) fail_msg("%s: %d fds open, %d before", what, fds, before.fds);
+    if (blocks != before.blocks)
+        fail_msg("%s: %ld blocks allocated, %ld before", what, blocks, before.blocks);
+}
