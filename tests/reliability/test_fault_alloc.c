@@ -105,48 +105,23 @@ static void crowd_every_allocation_fails_once(void **state)
 static const int oom_outcomes[] = {-ENOMEM, WEFT_EHTTP_NORESPONSE, -ECONNRESET, -EPIPE,
                                    503,     WEFT_EHTTP_TRUNCATED};
 
-static struct fetch fa, fb;
-static struct bystander by;
-static struct task_set set;
+static struct trio trio;
 static struct world world;
 
 struct fetch_outcome {
-    int open;      /* world_open's result */
-    int run;       /* run_tasks' result */
-    int failed;    /* requests that ended with an error */
-    int bystander; /* the bystander's result */
-    int close;     /* world_close's result */
+    int open;   /* world_open's result */
+    int run;    /* run_tasks' result */
+    int failed; /* requests (and spawns) that ended with an error */
+    int close;  /* world_close's result */
 };
 
-/* Two clients (one makes two requests on a kept-alive connection and reads in pieces) and a
- * bystander, in one world. */
 static struct fetch_outcome fetch_run(const char *what)
 {
     struct fetch_outcome o = {0};
     o.open = world_open(&world, NULL, NULL);
     if (o.open < 0) return o;
-    fetch_init(&fa, &world, "/3/alpha", 2);
-    fa.pieces = true;
-    fetch_init(&fb, &world, "/0/b%20c", 1);
-    memset(&by, 0, sizeof by);
-    by.rounds = 3;
-    by.step = WEFT_MSEC(2);
-    memset(&set, 0, sizeof set);
-    task_set_add(&set, fetch_task, &fa);
-    task_set_add(&set, fetch_task, &fb);
-    task_set_add(&set, bystander_task, &by);
-    o.run = run_tasks(&world, &set);
-    if (o.run == 0) {
-        for (int i = 0; i < 2; i++)
-            if (set.spawned[0] == 0 && !expect_request(&fa, i, "alpha", oom_outcomes, 6, what))
-                o.failed++;
-        if (set.spawned[1] == 0 && !expect_request(&fb, 0, "b c", oom_outcomes, 6, what))
-            o.failed++;
-        for (int i = 0; i < 3; i++)
-            if (set.spawned[i] < 0) o.failed++;
-        o.bystander = set.spawned[2] < 0 ? 0 : set.result[2];
-        if (set.spawned[2] == 0 && by.done != 3) fail_msg("%s: the bystander stopped", what);
-    }
+    o.run = trio_run(&trio, &world);
+    if (o.run == 0) o.failed = trio_failures(&trio, oom_outcomes, 6, what);
     o.close = world_close(&world);
     return o;
 }
@@ -178,7 +153,6 @@ static void fetch_every_allocation_fails_once(void **state)
         } else {
             if (o.run != 0 && o.run != -ENOMEM) fail_msg("%s: run: %d", what, o.run);
             if (o.failed > 1) fail_msg("%s: %d requests failed", what, o.failed);
-            if (o.bystander != 0) fail_msg("%s: bystander: %d", what, o.bystander);
             if (o.close != 0 && o.close != -ENOMEM && o.close != -EBUSY)
                 fail_msg("%s: close: %s", what, weft_strerror(o.close));
             request_failed += o.failed;
@@ -186,9 +160,9 @@ static void fetch_every_allocation_fails_once(void **state)
         }
         expect_no_leak(before, what);
         if (getenv("WEFT_FAULT_VERBOSE"))
-            print_message("%s: open %d run %d: alpha %d %d, b %d; spawns %d %d %d; close %d\n",
-                          what, o.open, o.run, fa.result[0], fa.result[1], fb.result[0],
-                          set.spawned[0], set.spawned[1], set.spawned[2], o.close);
+            print_message("%s: open %d run %d: a %d %d, b %d; spawns %d %d %d; close %d\n", what,
+                          o.open, o.run, trio.a.result[0], trio.a.result[1], trio.b.result[0],
+                          trio.set.spawned[0], trio.set.spawned[1], trio.set.spawned[2], o.close);
     }
     print_message("fetch: %ld allocations, each failed once: %d at start-up, %d cost a request, "
                   "%d absorbed (retried or not needed)\n",

@@ -49,8 +49,8 @@
  * ========================================================================================== */
 
 static struct world world;
-static struct fetch fa, fb, fc;
-static struct bystander by;
+static struct trio trio;
+static struct fetch fc;
 static struct task_set set;
 
 struct outcome {
@@ -76,25 +76,10 @@ static struct outcome scenario(const char *what)
         o.fired = fault_io_all_fired();
         return o;
     }
-    fetch_init(&fa, &world, "/1/alpha%20one", 2);
-    fa.pieces = true;
-    fetch_init(&fb, &world, "/0/b", 1);
-    memset(&by, 0, sizeof by);
-    by.rounds = 3;
-    by.step = WEFT_MSEC(1);
-    memset(&set, 0, sizeof set);
-    task_set_add(&set, fetch_task, &fa);
-    task_set_add(&set, fetch_task, &fb);
-    task_set_add(&set, bystander_task, &by);
     int64_t t0 = weft_test_now_ns();
-    assert_int_equal(run_tasks(&world, &set), 0);
+    assert_int_equal(trio_run(&trio, &world), 0);
     o.took = weft_test_now_ns() - t0;
-    for (int i = 0; i < 3; i++)
-        assert_int_equal(set.spawned[i], 0);
-    for (int i = 0; i < 2; i++)
-        o.failed += !expect_request(&fa, i, "alpha one", broken, 7, what);
-    o.failed += !expect_request(&fb, 0, "b", broken, 7, what);
-    if (by.done != 3) fail_msg("%s: the bystander stopped", what);
+    o.failed = trio_failures(&trio, broken, 7, what);
 
     /* The server goes on serving after a fault (this request may be the one hit, too). */
     fetch_init(&fc, &world, "/0/after", 1);
@@ -122,9 +107,9 @@ static void count_calls(long calls[FAULT_NCALLS])
     for (int i = 0; i < FAULT_NCALLS; i++)
         calls[i] = fault_io_calls((enum fault_call)i);
     expect_no_leak(before, "no fault");
-    assert_int_equal(fa.result[0], 9);
-    assert_int_equal(fa.result[1], 9);
-    assert_int_equal(fb.result[0], 1);
+    assert_int_equal(trio.a.result[0], 9);
+    assert_int_equal(trio.a.result[1], 9);
+    assert_int_equal(trio.b.result[0], 1);
 }
 
 static int cases; /* faulted runs made by this executable, for the summary */

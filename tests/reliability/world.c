@@ -265,3 +265,46 @@ void expect_no_leak(struct leak_snapshot before, const char *what)
     if (blocks != before.blocks)
         fail_msg("%s: %ld blocks allocated, %ld before", what, blocks, before.blocks);
 }
+
+/* ---- the common scenario ------------------------------------------------------------------- */
+
+int trio_run(struct trio *t, struct world *w)
+{
+    fetch_init(&t->a, w, "/1/alpha%20one", 2);
+    t->a.pieces = true;
+    fetch_init(&t->b, w, "/0/b", 1);
+    memset(&t->by, 0, sizeof t->by);
+    t->by.rounds = 3;
+    t->by.step = WEFT_MSEC(1);
+    memset(&t->set, 0, sizeof t->set);
+    task_set_add(&t->set, fetch_task, &t->a);
+    task_set_add(&t->set, fetch_task, &t->b);
+    task_set_add(&t->set, bystander_task, &t->by);
+    return run_tasks(w, &t->set);
+}
+
+/* Whether err is in allowed[0 .. n). */
+static bool allowed_error(int err, const int *allowed, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (allowed[i] == err) return true;
+    return false;
+}
+
+int trio_failures(const struct trio *t, const int *allowed, size_t n, const char *what)
+{
+    int failed = 0;
+    for (int i = 0; i < 3; i++) {
+        if (t->set.spawned[i] == 0) continue;
+        if (!allowed_error(t->set.spawned[i], allowed, n))
+            fail_msg("%s: spawn: %s", what, weft_strerror(t->set.spawned[i]));
+        failed++;
+    }
+    if (t->set.spawned[0] == 0)
+        for (int i = 0; i < 2; i++)
+            failed += !expect_request(&t->a, i, "alpha one", allowed, n, what);
+    if (t->set.spawned[1] == 0) failed += !expect_request(&t->b, 0, "b", allowed, n, what);
+    if (t->set.spawned[2] == 0 && (t->set.result[2] != 0 || t->by.done != t->by.rounds))
+        fail_msg("%s: the bystander stopped after %d rounds", what, t->by.done);
+    return failed;
+}

@@ -122,3 +122,26 @@ struct leak_snapshot {
 };
 struct leak_snapshot leak_snapshot_take(void);
 void expect_no_leak(struct leak_snapshot before, const char *what);
+
+/* ---- the common scenario ------------------------------------------------------------------- */
+
+/*
+ * Two clients and a bystander: `a` makes two requests on one kept-alive connection and reads the
+ * bodies in pieces (GET /1/alpha%20one, body "alpha one"), `b` one request (GET /0/b, body "b"),
+ * and the bystander sleeps 3 x 1 ms.
+ */
+struct trio {
+    struct fetch a, b;
+    struct bystander by;
+    struct task_set set;
+};
+
+/* Runs the trio in w; returns run_tasks' result. */
+int trio_run(struct trio *t, struct world *w);
+
+/*
+ * Checks a trio that ran: each request succeeded or failed with one of `allowed` (a task that
+ * could not be spawned counts as failed if -ENOMEM is allowed), and the bystander finished.
+ * Returns the number of requests (and spawns) that failed.
+ */
+int trio_failures(const struct trio *t, const int *allowed, size_t n, const char *what);
