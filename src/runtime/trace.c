@@ -412,12 +412,14 @@ static void flag_names(char *dst, size_t cap, uint32_t flags)
     }
 }
 
-/* The args of a wake-up: who or what woke the task. */
-static void wake_cause(weft_runtime *rt, char *dst, size_t cap)
+/* The args of a wake-up of rec's task: who or what woke it. */
+static void wake_cause(weft_runtime *rt, const struct weft__trace_task *rec, char *dst, size_t cap)
 {
     const struct weft__trace_cause *c = &rt->trace->cause;
     char by[32], flags[96];
-    if (rt->running != NULL) {
+    if (rec->slice == SLICE_WAIT && rec->kind != NULL && strcmp(rec->kind, "yield") == 0) {
+        snprintf(dst, cap, "\"by\":\"self\",\"cause\":\"its own yield\"");
+    } else if (rt->running != NULL) {
         who(by, sizeof by, running_id(rt));
         snprintf(dst, cap, "\"by\":\"task\",\"cause\":\"%s\"", by);
     } else if (c->kind == CAUSE_EVENT) {
@@ -439,7 +441,7 @@ void weft__trace_wake(weft_runtime *rt, const struct weft__task *t)
     struct hook h;
     if (!task_hook(rt, t, &h)) return;
     char args[160];
-    wake_cause(rt, args, sizeof args);
+    wake_cause(rt, h.rec, args, sizeof args);
     slice_end(h.tr, h.rec, h.ns, "");
     emit(h.tr, 'i', "task", "wake", h.rec->id, h.ns, args);
     slice_begin(h.tr, h.rec, SLICE_READY, h.ns, "");

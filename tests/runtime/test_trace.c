@@ -1,0 +1,688 @@
+/*
+ * Tests of the tracer (weft/trace.h): a traced run is a valid Chrome trace (every line JSON, the
+ * required fields, B/E balanced per track — checked by weft-trace's own checker, linked in) and
+ * says what happened: spawns, polls, each suspension with its reason and site, wakes with their
+ * cause, parks, events, timers, cancels. Also: WEFT_TRACE, the buffer and task-table growth,
+ * stopping and starting inside a poll, and the task dump on a signal.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <weft/trace.h>
+
+#include "runtime_test.h"
+#include "trace_file.h"
+#include "weft_trace.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * Recording into memory, reading it back
+ * ------------------------------------------------------------------------------------------- */
+
+struct recording {
+    FILE *f;
+    char *buf;
+    size_t len;
+    struct tf_trace t;
+};
+
+static void rec_start(weft_runtime *rt, struct recording *r)
+{
+    *r = (struct recording){0};
+    r->f = open_memstream(&r->buf, &r->len);
+    assert_non_null(r->f);
+    assert_int_equal(weft_trace_start_file(rt, r->f), 0);
+    assert_true(weft_trace_active(rt));
+}
+
+/* Reads the finished recording back and checks it as `weft-trace check` would. */
+static void rec_read(struct recording *r)
+{
+    assert_int_equal(fclose(r->f), 0);
+    FILE *in = fmemopen(r->buf, r->len, "r");
+    assert_non_null(in);
+    char err[256] = "";
+    int rd = tf_read(in, &r->t, err, sizeof err);
+    fclose(in);
+    if (rd != 0) fail_msg("the trace does not parse: %s", err);
+    char *report = NULL;
+    size_t report_len = 0;
+    FILE *out = open_memstream(&report, &report_len);
+    assert_non_null(out);
+    int status = cmd_check(&r->t, out);
+    fclose(out);
+    if (status != 0) fail_msg("weft-trace check: %s", report);
+    free(report);
+}
+
+static void rec_free(struct recording *r)
+{
+    tf_free(&r->t);
+    free(r->buf);
+}
+
+/*
+ * Counts the events of phase ph named name (NULL: any name) whose args[key] contains `has`
+ * (key NULL: no condition on args).
+ */
+static size_t count(const struct tf_trace *t, char ph, const char *name, const char *key,
+                    const char *has)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const struct tf_event *e = &t->ev[i];
+        if (e->ph != ph || (name != NULL && strcmp(e->name, name) != 0)) continue;
+        const char *v = key != NULL ? tf_arg(e, key) : NULL;
+        if (key == NULL || (v != NULL && strstr(v, has) != NULL)) n++;
+    }
+    return n;
+}
+
+/* The first B event named name whose args[key] equals value, or NULL. */
+static const struct tf_event *find_begin(const struct tf_trace *t, const char *name,
+                                         const char *key, const char *value)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const struct tf_event *e = &t->ev[i];
+        const char *v = tf_arg(e, key);
+        if (e->ph == 'B' && strcmp(e->name, name) == 0 && v != NULL && strcmp(v, value) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+static int make_pipe(int fds[2])
+{
+    return pipe2(fds, O_NONBLOCK | O_CLOEXEC);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * A small program with every kind of wait
+ * ------------------------------------------------------------------------------------------- */
+
+/* Reads from a pipe, with a deadline (so its wait is "read fd N, timer in ..."). */
+struct reader {
+    weft_co co;
+    weft_io io;
+    int64_t deadline;
+    char buf[16];
+    int n;
+    int line; /* the line of its WEFT_AWAIT, for the site check */
+};
+
+static int reader_fn(void *frame, weft_cx *cx)
+{
+    struct reader *f = frame;
+    WEFT_BEGIN(&f->co);
+    f->deadline = weft_deadline_in(WEFT_SEC(10));
+    f->line = __LINE__ + 1;
+    WEFT_AWAIT(&f->co, f->n = test_io_read(&f->io, f->buf, sizeof f->buf, f->deadline, cx));
+    WEFT_END(&f->co, f->n);
+}
+
+/* Waits for someone to call its waker: a wait the runtime cannot see ("other"). */
+struct waiter {
+    weft_co co;
+    weft_waker waker;
+    bool go;
+};
+
+static int waiter_fn(void *frame, weft_cx *cx)
+{
+    struct waiter *f = frame;
+    WEFT_BEGIN(&f->co);
+    f->waker = weft_cx_waker(cx);
+    WEFT_WAIT_UNTIL(&f->co, f->go);
+    WEFT_ON_CANCEL(&f->co);
+    WEFT_END(&f->co, 0);
+}
+
+/* Sleeps, then writes to the pipe, wakes the waiter and cancels the victim (a nested poll). */
+struct writer {
+    weft_co co;
+    int64_t wake;
+    int fd;
+    struct waiter *waiter;
+    weft_task victim;
+};
+
+static int writer_fn(void *frame, weft_cx *cx)
+{
+    struct writer *f = frame;
+    WEFT_BEGIN(&f->co);
+    WEFT_AWAIT(&f->co, weft_sleep_for(&f->wake, WEFT_MSEC(3), cx));
+    assert_int_equal(write(f->fd, "hi", 2), 2);
+    f->waiter->go = true;
+    weft_waker_wake(cx->rt, f->waiter->waker);
+    assert_int_equal(weft_task_cancel(cx->rt, f->victim), 1);
+    WEFT_END(&f->co, 0);
+}
+
+struct joiner {
+    weft_co co;
+    weft_task target;
+    int r;
+};
+
+static int joiner_fn(void *frame, weft_cx *cx)
+{
+    struct joiner *f = frame;
+    WEFT_BEGIN(&f->co);
+    WEFT_AWAIT(&f->co, f->r = weft_task_join(f->target, cx));
+    WEFT_END(&f->co, f->r);
+}
+
+struct yielder {
+    weft_co co;
+    int i, n;
+};
+
+static int yielder_fn(void *frame, weft_cx *cx)
+{
+    struct yielder *f = frame;
+    WEFT_BEGIN(&f->co);
+    for (f->i = 0; f->i < f->n; f->i++)
+        WEFT_TASK_YIELD(&f->co, cx);
+    WEFT_END(&f->co, 0);
+}
+
+struct program {
+    int fds[2];
+    struct reader rd;
+    struct waiter wt, victim;
+    struct writer wr;
+    struct joiner jn;
+    struct yielder y;
+    weft_task t_wt, t_wr, t_jn, t_y;
+};
+
+/* Spawns the six tasks and runs them to the end. */
+static void run_program(weft_runtime *rt, struct program *p)
+{
+    weft_task t_rd, t_victim;
+    *p = (struct program){.y.n = 2};
+    assert_int_equal(make_pipe(p->fds), 0);
+    assert_int_equal(weft_io_open(rt, &p->rd.io, p->fds[0]), 0);
+    p->wr.fd = p->fds[1];
+    p->wr.waiter = &p->wt;
+    assert_int_equal(weft_task_spawn(rt, reader_fn, &p->rd, &t_rd), 0);
+    assert_int_equal(weft_task_spawn(rt, waiter_fn, &p->wt, &p->t_wt), 0);
+    assert_int_equal(weft_task_spawn(rt, waiter_fn, &p->victim, &t_victim), 0);
+    p->wr.victim = t_victim;
+    weft_task_detach(rt, t_victim);
+    assert_int_equal(weft_task_spawn(rt, writer_fn, &p->wr, &p->t_wr), 0);
+    p->jn.target = t_rd;
+    assert_int_equal(weft_task_spawn(rt, joiner_fn, &p->jn, &p->t_jn), 0);
+    assert_int_equal(weft_task_spawn(rt, yielder_fn, &p->y, &p->t_y), 0);
+    assert_int_equal(weft_runtime_run(rt), 0);
+    assert_int_equal(weft_task_result(rt, p->t_jn), 2); /* the reader's 2 bytes */
+    assert_int_equal(weft_task_result(rt, p->t_wt), 0);
+    assert_int_equal(weft_task_result(rt, p->t_wr), 0);
+    assert_int_equal(weft_task_result(rt, p->t_y), 0);
+    assert_int_equal(weft_io_close(rt, &p->rd.io), 0);
+    close(p->fds[1]);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * What a trace contains
+ * ------------------------------------------------------------------------------------------- */
+
+static void a_traced_run_is_a_valid_trace(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct recording r;
+    struct program p;
+    rec_start(rt, &r);
+    run_program(rt, &p);
+    assert_int_equal(weft_trace_stop(rt), 0);
+    assert_false(weft_trace_active(rt));
+    rec_read(&r);
+    assert_true(r.t.complete);
+    assert_int_equal(count(&r.t, 'i', "spawn", NULL, NULL), 6);
+    assert_int_equal(count(&r.t, 'M', "thread_name", NULL, NULL), 1 + 6);
+    rec_free(&r);
+}
+
+static void each_suspension_has_its_reason_and_site(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct recording r;
+    struct program p;
+    rec_start(rt, &r);
+    run_program(rt, &p);
+    assert_int_equal(weft_trace_stop(rt), 0);
+    rec_read(&r);
+
+    char site[64], reason[64];
+    snprintf(site, sizeof site, "test_trace.c:%d", p.rd.line);
+    const struct tf_event *rd = find_begin(&r.t, "wait read", "site", site);
+    assert_non_null(rd);
+    assert_string_equal(tf_arg(rd, "func"), "reader_fn");
+    assert_string_equal(tf_arg(rd, "kind"), "read");
+    snprintf(reason, sizeof reason, "read fd %d, timer in ", p.fds[0]);
+    assert_non_null(strstr(tf_arg(rd, "reason"), reason));
+    assert_non_null(strstr(tf_arg(rd, "file"), "tests/runtime/test_trace.c"));
+
+    assert_non_null(find_begin(&r.t, "wait timer", "func", "writer_fn"));
+    assert_non_null(find_begin(&r.t, "wait join", "func", "joiner_fn"));
+    assert_int_equal(count(&r.t, 'B', "wait join", "reason", "join task 1"), 1);
+    assert_int_equal(count(&r.t, 'B', "wait yield", "func", "yielder_fn"), 2);
+    assert_int_equal(count(&r.t, 'B', "wait other", "func", "waiter_fn"), 2); /* and victim */
+    rec_free(&r);
+}
+
+static void wakes_say_what_caused_them(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct recording r;
+    struct program p;
+    rec_start(rt, &r);
+    run_program(rt, &p);
+    assert_int_equal(weft_trace_stop(rt), 0);
+    rec_read(&r);
+    char fd[16];
+    snprintf(fd, sizeof fd, "%d", p.fds[0]);
+    /* The reader: by the pipe's event; the writer: by its timer; the waiter: by the writer;
+     * the joiner: by the reader's exit. */
+    assert_int_equal(count(&r.t, 'i', "wake", "flags", "readable"), 1);
+    assert_int_equal(count(&r.t, 'i', "wake", "fd", fd), 1);
+    assert_int_equal(count(&r.t, 'i', "wake", "by", "timer"), 1);
+    assert_int_equal(count(&r.t, 'i', "wake", "cause", "task 4"), 1);
+    assert_int_equal(count(&r.t, 'i', "wake", "cause", "task 1 finished"), 1);
+    assert_int_equal(count(&r.t, 'i', "timer", NULL, NULL), 1);
+    assert_true(count(&r.t, 'i', "event", "fd", fd) >= 1);
+    /* The victim: cancelled by the writer, its cleanup polled inside the writer's poll. */
+    assert_int_equal(count(&r.t, 'i', "cancel", "by", "task 4"), 1);
+    assert_int_equal(count(&r.t, 'i', "done", "result", "-125"), 1);
+    assert_int_equal(count(&r.t, 'i', "done", NULL, NULL), 6);
+    rec_free(&r);
+}
+
+static void parks_show_timeout_and_events(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct recording r;
+    struct program p;
+    rec_start(rt, &r);
+    run_program(rt, &p);
+    assert_int_equal(weft_trace_stop(rt), 0);
+    rec_read(&r);
+    size_t parks = count(&r.t, 'B', "park", NULL, NULL);
+    assert_true(parks >= 1);
+    assert_int_equal(count(&r.t, 'B', "park", "timeout_ms", "") +
+                         count(&r.t, 'B', "park", "timeout", "forever"),
+                     parks);
+    assert_int_equal(count(&r.t, 'E', "park", "events", ""), parks);
+    assert_int_equal(count(&r.t, 'C', "tasks", "unfinished", ""), parks);
+    rec_free(&r);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Growth, and stopping and starting at awkward moments
+ * ------------------------------------------------------------------------------------------- */
+
+/* Spawns waves of detached yielders, so slots are reused by new tasks. */
+struct spawner {
+    weft_co co;
+    int wave, waves, per_wave;
+};
+
+static int spawner_fn(void *frame, weft_cx *cx)
+{
+    struct spawner *f = frame;
+    WEFT_BEGIN(&f->co);
+    for (f->wave = 0; f->wave < f->waves; f->wave++) {
+        for (int i = 0; i < f->per_wave; i++) {
+            struct yielder *y = weft_task_spawn_new(cx->rt, yielder_fn, sizeof *y, NULL);
+            assert_non_null(y);
+            y->n = 2;
+        }
+        while (weft_runtime_task_count(cx->rt) > 1)
+            WEFT_TASK_YIELD(&f->co, cx);
+    }
+    WEFT_END(&f->co, 0);
+}
+
+static void many_tasks_fill_the_buffer_and_reused_slots_get_new_tracks(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct recording r;
+    struct spawner s = {.waves = 30, .per_wave = 100};
+    rec_start(rt, &r);
+    assert_int_equal(weft_runtime_block_on(rt, spawner_fn, &s), 0);
+    assert_int_equal(weft_trace_stop(rt), 0);
+    assert_true(r.len > 4 * 64 * 1024); /* written in several flushes */
+    rec_read(&r);
+    assert_int_equal(count(&r.t, 'i', "spawn", NULL, NULL), 1 + 3000);
+    assert_int_equal(count(&r.t, 'i', "done", NULL, NULL), 1 + 3000);
+    /* Every spawn on a track of its own, although at most ~101 slots were ever used. */
+    long max_tid = 0;
+    for (size_t i = 0; i < r.t.n; i++)
+        if (r.t.ev[i].tid > max_tid) max_tid = r.t.ev[i].tid;
+    assert_int_equal(max_tid, 3001);
+    rec_free(&r);
+}
+
+/* Stops the trace in its first poll, starts another in its second. */
+struct toggler {
+    weft_co co;
+    struct recording *second;
+};
+
+static int toggler_fn(void *frame, weft_cx *cx)
+{
+    struct toggler *f = frame;
+    WEFT_BEGIN(&f->co);
+    assert_int_equal(weft_trace_stop(cx->rt), 0);
+    WEFT_TASK_YIELD(&f->co, cx);
+    rec_start(cx->rt, f->second);
+    WEFT_TASK_YIELD(&f->co, cx);
+    WEFT_END(&f->co, 0);
+}
+
+static void stopping_and_starting_inside_a_poll_keeps_slices_balanced(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct recording first, second;
+    struct toggler t = {.second = &second};
+    rec_start(rt, &first);
+    assert_int_equal(weft_runtime_block_on(rt, toggler_fn, &t), 0);
+    assert_int_equal(weft_trace_stop(rt), 0);
+    rec_read(&first);  /* the running poll was closed at the stop */
+    rec_read(&second); /* the poll in progress at the start was never opened */
+    assert_int_equal(count(&first.t, 'B', "poll", NULL, NULL), 1);
+    assert_int_equal(count(&second.t, 'i', "done", NULL, NULL), 1);
+    rec_free(&first);
+    rec_free(&second);
+}
+
+static void tracks_still_open_are_closed_at_the_stop(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct recording r;
+    struct waiter w = {0};
+    weft_task t;
+    rec_start(rt, &r);
+    assert_int_equal(weft_task_spawn(rt, waiter_fn, &w, &t), 0);
+    assert_int_equal(weft_runtime_run_ready(rt), 1);
+    assert_int_equal(weft_trace_stop(rt), 0);
+    rec_read(&r);
+    assert_int_equal(count(&r.t, 'E', "wait other", "open", "end of the trace"), 1);
+    weft_task_cancel(rt, t);
+    assert_int_equal(weft_task_result(rt, t), -ECANCELED);
+    rec_free(&r);
+}
+
+static void the_api_refuses_what_it_cannot_do(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    assert_false(weft_trace_active(rt));
+    assert_null(rt->trace); /* off costs nothing: no tracer at all */
+    assert_int_equal(weft_trace_stop(rt), 0);
+    assert_int_equal(weft_trace_start(rt, "/nonexistent-dir/x.json"), -ENOENT);
+    assert_int_equal(weft_trace_start_file(rt, NULL), -EINVAL);
+    assert_null(rt->trace);
+    struct recording r;
+    rec_start(rt, &r);
+    assert_int_equal(weft_trace_start_file(rt, r.f), -EALREADY);
+    assert_int_equal(weft_trace_start(rt, "/dev/null"), -EALREADY);
+    assert_int_equal(weft_trace_stop(rt), 0);
+    assert_null(rt->trace);
+    rec_read(&r);
+    rec_free(&r);
+}
+
+/* weft_runtime_close ends a trace still running, cancellations included. */
+static void closing_the_runtime_ends_the_trace(void **state)
+{
+    (void)state;
+    weft_runtime rt;
+    struct recording r;
+    struct waiter w = {0};
+    assert_int_equal(weft_runtime_init(&rt), 0);
+    rec_start(&rt, &r);
+    assert_int_equal(weft_task_spawn(&rt, waiter_fn, &w, NULL), 0);
+    assert_int_equal(weft_runtime_run_ready(&rt), 1);
+    assert_int_equal(weft_runtime_close(&rt), -EBUSY);
+    rec_read(&r);
+    assert_int_equal(count(&r.t, 'i', "cancel", "by", "main"), 1);
+    assert_int_equal(count(&r.t, 'i', "done", "result", "-125"), 1);
+    rec_free(&r);
+}
+
+/* WEFT_TRACE=path, with %p and %n: the trace is written at close. */
+static void the_environment_variable_records_a_trace(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/weft-trace-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char spec[128];
+    snprintf(spec, sizeof spec, "%s/run-%%p-%%n.json", dir);
+    assert_int_equal(setenv("WEFT_TRACE", spec, 1), 0);
+    weft_runtime rt;
+    int r = weft_runtime_init(&rt);
+    unsetenv("WEFT_TRACE");
+    assert_int_equal(r, 0);
+    assert_true(weft_trace_active(&rt));
+    struct yielder y = {.n = 3};
+    assert_int_equal(weft_runtime_block_on(&rt, yielder_fn, &y), 0);
+    assert_int_equal(weft_runtime_close(&rt), 0);
+
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *de;
+    char path[300] = "", prefix[64];
+    snprintf(prefix, sizeof prefix, "run-%ld-", (long)getpid());
+    while ((de = readdir(d)) != NULL)
+        if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+    closedir(d);
+    assert_true(path[0] != '\0');
+    FILE *in = fopen(path, "r");
+    assert_non_null(in);
+    struct tf_trace t;
+    char err[256];
+    assert_int_equal(tf_read(in, &t, err, sizeof err), 0);
+    fclose(in);
+    assert_true(t.complete);
+    assert_int_equal(count(&t, 'B', "wait yield", NULL, NULL), 3);
+    tf_free(&t);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The dump on a signal
+ * ------------------------------------------------------------------------------------------- */
+
+/* stderr, caught in a file while a test runs. */
+struct caught {
+    int saved;
+    FILE *file;
+};
+
+static void catch_stderr(struct caught *c)
+{
+    fflush(stderr);
+    c->file = tmpfile();
+    assert_non_null(c->file);
+    c->saved = dup(2);
+    assert_true(c->saved >= 0);
+    assert_true(dup2(fileno(c->file), 2) >= 0);
+}
+
+/* Puts stderr back; returns what was written to it (caller frees). */
+static char *release_stderr(struct caught *c)
+{
+    fflush(stderr);
+    assert_true(dup2(c->saved, 2) >= 0);
+    close(c->saved);
+    long n = ftell(c->file);
+    assert_true(n >= 0);
+    char *text = calloc(1, (size_t)n + 1);
+    assert_non_null(text);
+    rewind(c->file);
+    assert_int_equal(fread(text, 1, (size_t)n, c->file), (size_t)n);
+    fclose(c->file);
+    return text;
+}
+
+/* Raises the signal in its poll, then sleeps: the dump comes at the loop's next park. */
+struct raiser {
+    weft_co co;
+    int signo;
+    int64_t wake;
+};
+
+static int raiser_fn(void *frame, weft_cx *cx)
+{
+    struct raiser *f = frame;
+    WEFT_BEGIN(&f->co);
+    assert_int_equal(raise(f->signo), 0);
+    WEFT_AWAIT(&f->co, weft_sleep_for(&f->wake, WEFT_MSEC(1), cx));
+    WEFT_END(&f->co, 0);
+}
+
+/* A thread that signals the whole process, then (later) lets the reader finish. */
+struct poker {
+    int signo;
+    int fd;
+};
+
+static void *poker_main(void *arg)
+{
+    struct poker *p = arg;
+    struct timespec pause = {0, 30 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    kill(getpid(), p->signo);
+    nanosleep(&pause, NULL);
+    assert_int_equal(write(p->fd, "x", 1), 1);
+    return NULL;
+}
+
+static void a_signal_dumps_the_tasks_of_a_parked_runtime(void **state)
+{
+    (void)state;
+    weft_runtime rt;
+    struct reader rd = {0};
+    int fds[2];
+    struct sigaction before, after;
+    sigaction(SIGUSR1, NULL, &before);
+    assert_int_equal(weft_runtime_init(&rt), 0);
+    assert_int_equal(weft_runtime_dump_on_signal(&rt, SIGUSR1), 0);
+    assert_int_equal(make_pipe(fds), 0);
+    assert_int_equal(weft_io_open(&rt, &rd.io, fds[0]), 0);
+    weft_task t;
+    assert_int_equal(weft_task_spawn(&rt, reader_fn, &rd, &t), 0);
+    struct poker pk = {SIGUSR1, fds[1]};
+    pthread_t th;
+    struct caught c;
+    catch_stderr(&c);
+    assert_int_equal(pthread_create(&th, NULL, poker_main, &pk), 0);
+    int r = weft_runtime_run(&rt); /* parks until the signal, dumps, parks until the write */
+    pthread_join(th, NULL);
+    char *text = release_stderr(&c);
+    assert_int_equal(r, 0);
+    assert_int_equal(weft_task_result(&rt, t), 1);
+    char want[64];
+    snprintf(want, sizeof want, "waiting at %s:%d", __FILE__, rd.line);
+    if (strstr(text, want) == NULL) fail_msg("no \"%s\" in the dump:\n%s", want, text);
+    assert_non_null(strstr(text, "the runtime's tasks"));
+    free(text);
+    assert_int_equal(weft_io_close(&rt, &rd.io), 0);
+    close(fds[1]);
+    assert_int_equal(weft_runtime_close(&rt), 0);
+    sigaction(SIGUSR1, NULL, &after);
+    assert_true(after.sa_handler == before.sa_handler); /* the old disposition is back */
+}
+
+static void the_dump_signal_can_come_from_the_environment(void **state)
+{
+    (void)state;
+    weft_runtime rt;
+    assert_int_equal(setenv("WEFT_DUMP_SIGNAL", "USR2", 1), 0);
+    int r = weft_runtime_init(&rt);
+    unsetenv("WEFT_DUMP_SIGNAL");
+    assert_int_equal(r, 0);
+    assert_int_equal(weft_runtime_dump_on_signal(&rt, SIGUSR2), 0); /* already so */
+    assert_int_equal(weft_runtime_dump_on_signal(&rt, SIGUSR1), -EINVAL);
+    struct raiser rs = {.signo = SIGUSR2};
+    struct caught c;
+    catch_stderr(&c);
+    r = weft_runtime_block_on(&rt, raiser_fn, &rs);
+    char *text = release_stderr(&c);
+    assert_int_equal(r, 0);
+    assert_non_null(strstr(text, "the runtime's tasks"));
+    free(text);
+    /* Off again: the next signal would kill the process, so only check the disposition. */
+    assert_int_equal(weft_runtime_dump_on_signal(&rt, 0), 0);
+    struct sigaction now;
+    sigaction(SIGUSR2, NULL, &now);
+    assert_true(now.sa_handler == SIG_DFL);
+    assert_null(rt.trace);
+    assert_int_equal(weft_runtime_close(&rt), 0);
+}
+
+static void one_dump_signal_per_process(void **state)
+{
+    (void)state;
+    weft_runtime a, b;
+    assert_int_equal(weft_runtime_init(&a), 0);
+    assert_int_equal(weft_runtime_init(&b), 0);
+    assert_int_equal(weft_runtime_dump_on_signal(&a, SIGKILL), -EINVAL);
+    assert_int_equal(weft_runtime_dump_on_signal(&a, SIGSEGV), -EINVAL);
+    assert_int_equal(weft_runtime_dump_on_signal(&a, 200), -EINVAL);
+    assert_int_equal(weft_runtime_dump_on_signal(&a, SIGUSR1), 0);
+    assert_int_equal(weft_runtime_dump_on_signal(&b, SIGUSR2), -EBUSY);
+    assert_null(b.trace);
+    assert_int_equal(weft_runtime_dump_on_signal(&b, SIGUSR1), 0); /* sharing is fine */
+    /* A trace and the dump share the tracer: stopping one keeps the other. */
+    struct recording r;
+    rec_start(&a, &r);
+    assert_int_equal(weft_trace_stop(&a), 0);
+    assert_non_null(a.trace);
+    rec_read(&r);
+    rec_free(&r);
+    assert_int_equal(weft_runtime_close(&a), 0);
+    assert_int_equal(weft_runtime_close(&b), 0);
+    struct sigaction now;
+    sigaction(SIGUSR1, NULL, &now);
+    assert_true(now.sa_handler == SIG_DFL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(a_traced_run_is_a_valid_trace, rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(each_suspension_has_its_reason_and_site, rt_setup,
+                                        rt_teardown),
+        cmocka_unit_test_setup_teardown(wakes_say_what_caused_them, rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(parks_show_timeout_and_events, rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(many_tasks_fill_the_buffer_and_reused_slots_get_new_tracks,
+                                        rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(stopping_and_starting_inside_a_poll_keeps_slices_balanced,
+                                        rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(tracks_still_open_are_closed_at_the_stop, rt_setup,
+                                        rt_teardown),
+        cmocka_unit_test_setup_teardown(the_api_refuses_what_it_cannot_do, rt_setup, rt_teardown),
+        cmocka_unit_test(closing_the_runtime_ends_the_trace),
+        cmocka_unit_test(the_environment_variable_records_a_trace),
+        cmocka_unit_test(a_signal_dumps_the_tasks_of_a_parked_runtime),
+        cmocka_unit_test(the_dump_signal_can_come_from_the_environment),
+        cmocka_unit_test(one_dump_signal_per_process),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
