@@ -236,20 +236,25 @@ static void run_program(weft_runtime *rt, struct program *p)
     close(p->fds[1]);
 }
 
+/* Records the program's run and reads the trace back. */
+static void record_program(weft_runtime *rt, struct recording *r, struct program *p)
+{
+    rec_start(rt, r);
+    run_program(rt, p);
+    assert_int_equal(weft_trace_stop(rt), 0);
+    assert_false(weft_trace_active(rt));
+    rec_read(r);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * What a trace contains
  * ------------------------------------------------------------------------------------------- */
 
 static void a_traced_run_is_a_valid_trace(void **state)
 {
-    weft_runtime *rt = rt_of(state);
     struct recording r;
     struct program p;
-    rec_start(rt, &r);
-    run_program(rt, &p);
-    assert_int_equal(weft_trace_stop(rt), 0);
-    assert_false(weft_trace_active(rt));
-    rec_read(&r);
+    record_program(rt_of(state), &r, &p);
     assert_true(r.t.complete);
     assert_int_equal(count(&r.t, 'i', "spawn", NULL, NULL), 6);
     assert_int_equal(count(&r.t, 'M', "thread_name", NULL, NULL), 1 + 6);
@@ -258,13 +263,9 @@ static void a_traced_run_is_a_valid_trace(void **state)
 
 static void each_suspension_has_its_reason_and_site(void **state)
 {
-    weft_runtime *rt = rt_of(state);
     struct recording r;
     struct program p;
-    rec_start(rt, &r);
-    run_program(rt, &p);
-    assert_int_equal(weft_trace_stop(rt), 0);
-    rec_read(&r);
+    record_program(rt_of(state), &r, &p);
 
     char site[64], reason[64];
     snprintf(site, sizeof site, "test_trace.c:%d", p.rd.line);
@@ -286,13 +287,9 @@ static void each_suspension_has_its_reason_and_site(void **state)
 
 static void wakes_say_what_caused_them(void **state)
 {
-    weft_runtime *rt = rt_of(state);
     struct recording r;
     struct program p;
-    rec_start(rt, &r);
-    run_program(rt, &p);
-    assert_int_equal(weft_trace_stop(rt), 0);
-    rec_read(&r);
+    record_program(rt_of(state), &r, &p);
     char fd[16];
     snprintf(fd, sizeof fd, "%d", p.fds[0]);
     /* The reader: by the pipe's event; the writer: by its timer; the waiter: by the writer;
@@ -313,13 +310,9 @@ static void wakes_say_what_caused_them(void **state)
 
 static void parks_show_timeout_and_events(void **state)
 {
-    weft_runtime *rt = rt_of(state);
     struct recording r;
     struct program p;
-    rec_start(rt, &r);
-    run_program(rt, &p);
-    assert_int_equal(weft_trace_stop(rt), 0);
-    rec_read(&r);
+    record_program(rt_of(state), &r, &p);
     size_t parks = count(&r.t, 'B', "park", NULL, NULL);
     assert_true(parks >= 1);
     assert_int_equal(count(&r.t, 'B', "park", "timeout_ms", "") +
