@@ -1,0 +1,136 @@
+/*
+ * UDP on the runtime. Each operation is one system call wrapped in the leaf-operation shape of
+ * weft/runtime.h section 7; the four send/receive variants share two helpers that differ only in
+ * whether an address is passed.
+ */
+#define _GNU_SOURCE
+#include "weft/udp.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static bool udp_is_open(const weft_udp *u)
+{
+    return u->io.gen != 0 && u->io.fd >= 0;
+}
+
+/* A datagram's length as the int result; larger ones cannot be sent anyway. */
+static size_t clamp(size_t len)
+{
+    return len > INT_MAX ? INT_MAX : len;
+}
+
+static int udp_socket(weft_runtime *rt, weft_udp *u, int family, const weft_addr *bind_to)
+{
+    u->io = (weft_io){0, 0, -1};
+    if (family != AF_INET && family != AF_INET6) return -EINVAL;
+    int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    int r = 0;
+    if (bind_to != NULL && bind(fd, (const struct sockaddr *)&bind_to->ss, bind_to->len) < 0)
+        r = -errno;
+    if (r == 0) r = weft_io_open(rt, &u->io, fd);
+    if (r < 0) {
+        close(fd);
+        u->io = (weft_io){0, 0, -1};
+    }
+    return r;
+}
+
+int weft_udp_bind(weft_runtime *rt, weft_udp *u, const weft_addr *addr)
+{
+    if (addr == NULL) return -EINVAL;
+    return udp_socket(rt, u, addr->ss.ss_family, addr);
+}
+
+int weft_udp_open(weft_runtime *rt, weft_udp *u, int family)
+{
+    return udp_socket(rt, u, family, NULL);
+}
+
+int weft_udp_connect(weft_udp *u, const weft_addr *peer)
+{
+    if (!udp_is_open(u)) return WEFT_ECLOSED;
+    if (peer == NULL) return -EINVAL;
+    if (connect(u->io.fd, (const struct sockaddr *)&peer->ss, peer->len) < 0) return -errno;
+    return 0;
+}
+
+int weft_udp_local_addr(const weft_udp *u, weft_addr *addr)
+{
+    if (!udp_is_open(u)) return WEFT_ECLOSED;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(u->io.fd, (struct sockaddr *)&ss, &len) < 0) return -errno;
+    return weft_addr_from_sockaddr(addr, (const struct sockaddr *)&ss, len);
+}
+
+/* One datagram out; to == NULL uses the connected peer. */
+static int udp_send(weft_udp *u, const void *buf, size_t len, const weft_addr *to, int64_t deadline,
+                    weft_cx *cx)
+{
+    int r = weft_io_ready(&u->io, WEFT_IO_WRITE, deadline, cx);
+    if (r != 0) return r;
+    len = clamp(len);
+    for (;;) {
+        ssize_t n = to != NULL ? sendto(u->io.fd, buf, len, MSG_NOSIGNAL,
+                                        (const struct sockaddr *)&to->ss, to->len)
+                               : send(u->io.fd, buf, len, MSG_NOSIGNAL);
+        if (n >= 0) return (int)n;
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return -errno;
+        return weft_io_wait(&u->io, WEFT_IO_WRITE, deadline, cx);
+    }
+}
+
+/* One datagram in; from == NULL does not ask for the sender. */
+static int udp_recv(weft_udp *u, void *buf, size_t len, weft_addr *from, int64_t deadline,
+                    weft_cx *cx)
+{
+    int r = weft_io_ready(&u->io, WEFT_IO_READ, deadline, cx);
+    if (r != 0) return r;
+    len = clamp(len);
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t sslen = sizeof ss;
+        ssize_t n = recvfrom(u->io.fd, buf, len, 0, (struct sockaddr *)&ss, &sslen);
+        if (n >= 0) {
+            if (from != NULL) weft_addr_from_sockaddr(from, (const struct sockaddr *)&ss, sslen);
+            return (int)n;
+        }
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return -errno;
+        return weft_io_wait(&u->io, WEFT_IO_READ, deadline, cx);
+    }
+}
+
+int weft_udp_send_to_dl(weft_udp *u, const void *buf, size_t len, const weft_addr *to,
+                        int64_t deadline, weft_cx *cx)
+{
+    if (to == NULL) return -EINVAL;
+    return udp_send(u, buf, len, to, deadline, cx);
+}
+
+int weft_udp_recv_from_dl(weft_udp *u, void *buf, size_t len, weft_addr *from, int64_t deadline,
+                          weft_cx *cx)
+{
+    return udp_recv(u, buf, len, from, deadline, cx);
+}
+
+int weft_udp_send_dl(weft_udp *u, const void *buf, size_t len, int64_t deadline, weft_cx *cx)
+{
+    return udp_send(u, buf, len, NULL, deadline, cx);
+}
+
+int weft_udp_recv_dl(weft_udp *u, void *buf, size_t len, int64_t deadline, weft_cx *cx)
+{
+    return udp_recv(u, buf, len, NULL, deadline, cx);
+}
+
+int weft_udp_close(weft_runtime *rt, weft_udp *u)
+{
+    if (!udp_is_open(u)) return WEFT_ECLOSED;
+    return weft_io_close(rt, &u->io);
+}
