@@ -8,6 +8,8 @@
  * how request smuggling works. So differing Content-Lengths, Content-Length together with
  * chunked, and chunked in HTTP/1.0 are all errors.
  */
+#include <string.h>
+
 #include "http/http_internal.h"
 #include "weft/error.h"
 
@@ -23,24 +25,44 @@ typedef struct framing_fields {
     unsigned hosts;    /* Host fields */
 } framing_fields;
 
-/* Content-Length = 1*DIGIT; a list ("5, 5") or a repeated field must agree on one value. */
+/* One Content-Length value, 1*DIGIT, into *v. Returns 0, or PARSE (not digits, over 64 bits). */
+static int content_length_value(const char *s, size_t len, uint64_t *v)
+{
+    *v = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!weft__http_is_digit(c)) return WEFT_EHTTP_PARSE;
+        uint64_t digit = (uint64_t)(c - '0');
+        if (*v > (UINT64_MAX - digit) / 10) return WEFT_EHTTP_PARSE; /* overflows 64 bits */
+        *v = *v * 10 + digit;
+    }
+    return 0;
+}
+
+/* A Content-Length value that agrees with any seen before. */
+static int add_content_length(framing_fields *f, const char *s, size_t len)
+{
+    uint64_t v;
+    if (len == 0 || content_length_value(s, len, &v) < 0) return WEFT_EHTTP_PARSE;
+    if (f->has_length && v != f->length) return WEFT_EHTTP_PARSE;
+    f->has_length = true;
+    f->length = v;
+    return 0;
+}
+
+/*
+ * Content-Length = 1*DIGIT; a list ("5, 5") or a repeated field must agree on one value. A value
+ * with no comma, by far the usual case, is read as it stands (the parser has already trimmed it).
+ */
 static int read_content_length(framing_fields *f, const weft_http_header *h)
 {
+    if (memchr(h->value, ',', h->value_len) == NULL)
+        return add_content_length(f, h->value, h->value_len);
     const char *pos = h->value, *end = h->value + h->value_len, *elem;
     size_t len;
     bool any = false;
     while (weft__http_list_next(&pos, end, &elem, &len)) {
-        uint64_t v = 0;
-        for (size_t i = 0; i < len; i++) {
-            unsigned char c = (unsigned char)elem[i];
-            if (!weft__http_is_digit(c)) return WEFT_EHTTP_PARSE;
-            uint64_t digit = (uint64_t)(c - '0');
-            if (v > (UINT64_MAX - digit) / 10) return WEFT_EHTTP_PARSE; /* overflows 64 bits */
-            v = v * 10 + digit;
-        }
-        if (f->has_length && v != f->length) return WEFT_EHTTP_PARSE;
-        f->has_length = true;
-        f->length = v;
+        if (add_content_length(f, elem, len) < 0) return WEFT_EHTTP_PARSE;
         any = true;
     }
     return any ? 0 : WEFT_EHTTP_PARSE;
@@ -99,6 +121,18 @@ static int read_host(framing_fields *f, const weft_http_header *h)
 }
 
 /*
+ * Whether a parsed field name equals `word`, a lower-case name of the same length made of letters
+ * and '-'. Setting bit 0x20 lower-cases a letter; among the bytes a name may hold (tchar, checked
+ * by the parser), only the two cases of a letter map to that letter, and only '-' to '-'.
+ */
+static bool name_is(const weft_http_header *h, const char *word)
+{
+    for (size_t i = 0; i < h->name_len; i++)
+        if (((unsigned char)h->name[i] | 0x20) != (unsigned char)word[i]) return false;
+    return true;
+}
+
+/*
  * One field, if it is one of those that matter here. Most fields are not, and their names' lengths
  * say so before any byte is compared: the test that runs for every field is a switch on a length.
  */
@@ -106,13 +140,13 @@ static int read_field(const weft_http_parser *p, framing_fields *f, const weft_h
 {
     switch (h->name_len) {
     case sizeof "content-length" - 1:
-        return weft_http_header_name_is(h, "content-length") ? read_content_length(f, h) : 0;
+        return name_is(h, "content-length") ? read_content_length(f, h) : 0;
     case sizeof "transfer-encoding" - 1:
-        return weft_http_header_name_is(h, "transfer-encoding") ? read_transfer_encoding(f, h) : 0;
+        return name_is(h, "transfer-encoding") ? read_transfer_encoding(f, h) : 0;
     case sizeof "connection" - 1:
-        return weft_http_header_name_is(h, "connection") ? read_connection(f, h) : 0;
+        return name_is(h, "connection") ? read_connection(f, h) : 0;
     case sizeof "host" - 1:
-        return p->priv.is_request && weft_http_header_name_is(h, "host") ? read_host(f, h) : 0;
+        return p->priv.is_request && name_is(h, "host") ? read_host(f, h) : 0;
     default:
         return 0;
     }

@@ -149,17 +149,28 @@ static int end_of_trailers(weft_http_parser *p, weft_http_event *ev)
     return 0;
 }
 
-/* Collects and parses the lines of the head, or of the trailer section. */
+/*
+ * Collects and parses the lines of the head, or of the trailer section: every complete line the
+ * input holds, until the section ends (with its event) or the input runs out mid-line. A 1xx
+ * interim response ends without an event and the loop goes on with the next response's head.
+ */
 static ssize_t step_lines(weft_http_parser *p, const char *data, size_t len, weft_http_event *ev)
 {
-    bool trailers = p->priv.state == ST_TRAILERS;
-    bool complete;
-    ssize_t n = collect_line(p, data, len, &complete);
-    if (n < 0 || !complete) return n;
-    int rc = weft__http_head_line(p, trailers);
-    p->priv.line_start = p->priv.head_len;
-    if (rc == 1) rc = trailers ? end_of_trailers(p, ev) : end_of_head(p, ev);
-    return rc < 0 ? rc : n;
+    size_t off = 0;
+    while (off < len && ev->type == WEFT_HTTP_EV_NEED_MORE) {
+        bool trailers = p->priv.state == ST_TRAILERS;
+        bool complete;
+        ssize_t n = collect_line(p, data + off, len - off, &complete);
+        if (n < 0) return n;
+        off += (size_t)n;
+        if (!complete) break;
+        int rc = weft__http_head_line(p, trailers);
+        p->priv.line_start = p->priv.head_len;
+        if (rc == 1) rc = trailers ? end_of_trailers(p, ev) : end_of_head(p, ev);
+        if (rc < 0) return rc;
+        if (p->priv.state != ST_HEAD && p->priv.state != ST_TRAILERS) break;
+    }
+    return (ssize_t)off;
 }
 
 /* Reports up to priv.remaining bytes of body; next_state once they are all reported. */
