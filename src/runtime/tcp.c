@@ -8,8 +8,9 @@
  *   - a multi-step operation (connect, read_exact, write_all, read_until): a small coroutine whose
  *     frame the caller embeds, each step a leaf operation.
  *
- * Nothing here knows about epoll. The only system calls per socket lifetime beyond the data
- * transfers themselves are socket/accept4, one epoll_ctl (inside weft_io_open) and close.
+ * Nothing here knows about epoll. Per socket, the system calls beyond the data transfers are its
+ * creation (socket + connect + one getsockopt after the handshake, or one accept4), a single
+ * epoll_ctl inside weft_io_open, and close.
  */
 #define _GNU_SOURCE /* accept4 */
 #include "weft/tcp.h"
@@ -42,8 +43,8 @@ static size_t clamp_len(size_t len)
 }
 
 /*
- * The end of every leaf attempt: n bytes (or an accepted fd) become the result; EAGAIN parks
- * the task as dir's waiter; any other error is returned as -errno.
+ * The end of every leaf attempt: n >= 0 bytes become the result; EAGAIN parks the task as dir's
+ * waiter; any other error is returned as -errno.
  * A stream transfer that moved fewer bytes than `want` emptied the receive buffer (read) or filled
  * the send buffer (write): the next attempt would only get EAGAIN, so the runtime is told to wait
  * for the next event instead (weft_io_drained). That saves one system call per request/response
