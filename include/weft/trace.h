@@ -81,8 +81,9 @@ int weft_trace_stop(weft_runtime *rt);
 bool weft_trace_active(const weft_runtime *rt);
 
 /*
- * weft_trace_name_task - give task t's track a name ("fetch #3") instead of "task N". Call it
- * right after spawning t, before t first waits: a track is named once. Copies name. Does nothing
+ * weft_trace_name_task - give task t's track a name ("fetch #3") instead of the one the trace
+ * makes up when t finishes: "task N (fn)", fn being the coroutine function t spent its longest
+ * wait in. Call it any time before t finishes; a track is named once. Copies name. Does nothing
  * when no trace is being recorded or t is stale.
  */
 void weft_trace_name_task(weft_runtime *rt, weft_task t, const char *name);

@@ -207,11 +207,20 @@ static void who(char *dst, size_t cap, uint32_t id)
         snprintf(dst, cap, "task %" PRIu32, id);
 }
 
+/*
+ * Names rec's track, once, when the task is done or the trace stops: "task 3 (fetch_one)", after
+ * the function the task spent its longest wait in — usually the coroutine that is the task's
+ * reason to exist rather than a helper it awaited in passing.
+ */
 static void name_task(struct weft__trace *tr, struct weft__trace_task *rec)
 {
     if (rec->named) return;
-    char name[32];
-    who(name, sizeof name, rec->id);
+    char name[160];
+    who(name, 32, rec->id);
+    if (rec->main_func != NULL) {
+        size_t len = strlen(name);
+        snprintf(name + len, sizeof name - len, " (%s)", rec->main_func);
+    }
     emit_meta(tr, "thread_name", rec->id, "name", name, 0);
     rec->named = 1;
 }
@@ -236,6 +245,10 @@ static void slice_end(struct weft__trace *tr, struct weft__trace_task *rec, int6
                       const char *args)
 {
     if (rec->slice == SLICE_NONE) return;
+    if (rec->slice == SLICE_WAIT && rec->func != NULL && ns - rec->since >= rec->main_ns) {
+        rec->main_func = rec->func;
+        rec->main_ns = ns - rec->since;
+    }
     char name[48];
     slice_name(name, sizeof name, rec);
     emit(tr, 'E', "task", name, rec->id, ns, args);
@@ -392,9 +405,10 @@ void weft__trace_poll_end(weft_runtime *rt, const struct weft__task *t, int resu
     if (h.rec->slice == SLICE_POLL) slice_end(h.tr, h.rec, h.ns, "\"result\":\"pending\"");
     struct line reason, args;
     h.rec->kind = wait_reason(rt, t, p, cx, &reason);
+    h.rec->func = weft_co_site_get().func;
+    h.rec->since = h.ns;
     wait_args(&args, &reason, h.rec->kind);
     slice_begin(h.tr, h.rec, SLICE_WAIT, h.ns, args.s);
-    name_task(h.tr, h.rec);
 }
 
 /* "readable|read_closed": the WEFT_EVENT_* flags by name. */

@@ -16,11 +16,15 @@
 
 /* What the trace knows about the task in one task slot. */
 struct weft__trace_task {
-    uint32_t gen;     /* the task's generation: another one in this slot is another task */
-    uint32_t id;      /* its number in the trace (its track, "tid"); 0 = not seen yet */
-    const char *kind; /* while waiting: what for ("read", "timer", ...) */
-    uint8_t slice;    /* the slice open on its track (enum in trace.c) */
-    uint8_t named;    /* its track's name has been written */
+    uint32_t gen;          /* the task's generation: another one in this slot is another task */
+    uint32_t id;           /* its number in the trace (its track, "tid"); 0 = not seen yet */
+    const char *kind;      /* while waiting: what for ("read", "timer", ...) */
+    const char *func;      /* while waiting: the coroutine function it waits in */
+    int64_t since;         /* while waiting: when the wait began */
+    const char *main_func; /* the function of its longest wait so far: names its track */
+    int64_t main_ns;       /* that wait's length */
+    uint8_t slice;         /* the slice open on its track (enum in trace.c) */
+    uint8_t named;         /* its track's name has been written */
 };
 
 /* One thing a poll registered to be woken by: "read fd" 7, "join task" 3, "channel" 12. */

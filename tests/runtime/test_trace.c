@@ -258,6 +258,9 @@ static void a_traced_run_is_a_valid_trace(void **state)
     assert_true(r.t.complete);
     assert_int_equal(count(&r.t, 'i', "spawn", NULL, NULL), 6);
     assert_int_equal(count(&r.t, 'M', "thread_name", NULL, NULL), 1 + 6);
+    /* Tracks are named after the function of the task's longest wait. */
+    assert_int_equal(count(&r.t, 'M', "thread_name", "name", "task 1 (reader_fn)"), 1);
+    assert_int_equal(count(&r.t, 'M', "thread_name", "name", "task 5 (joiner_fn)"), 1);
     rec_free(&r);
 }
 
@@ -416,6 +419,28 @@ static void tracks_still_open_are_closed_at_the_stop(void **state)
     assert_int_equal(count(&r.t, 'E', "wait other", "open", "end of the trace"), 1);
     weft_task_cancel(rt, t);
     assert_int_equal(weft_task_result(rt, t), -ECANCELED);
+    rec_free(&r);
+}
+
+static void a_task_can_be_given_a_track_name(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct recording r;
+    struct waiter w = {0};
+    weft_task t;
+    rec_start(rt, &r);
+    assert_int_equal(weft_task_spawn(rt, waiter_fn, &w, &t), 0);
+    weft_trace_name_task(rt, t, "the \"waiter\"");
+    assert_int_equal(weft_runtime_run_ready(rt), 1);
+    weft_trace_name_task(rt, t, "named twice");
+    w.go = true;
+    weft_waker_wake(rt, w.waker);
+    assert_int_equal(weft_runtime_run_ready(rt), 1);
+    assert_int_equal(weft_task_result(rt, t), 0);
+    assert_int_equal(weft_trace_stop(rt), 0);
+    rec_read(&r);
+    assert_int_equal(count(&r.t, 'M', "thread_name", "name", "the \"waiter\""), 1);
+    assert_int_equal(count(&r.t, 'M', "thread_name", NULL, NULL), 2); /* and the reactor */
     rec_free(&r);
 }
 
@@ -670,6 +695,7 @@ int main(void)
                                         rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(tracks_still_open_are_closed_at_the_stop, rt_setup,
                                         rt_teardown),
+        cmocka_unit_test_setup_teardown(a_task_can_be_given_a_track_name, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(the_api_refuses_what_it_cannot_do, rt_setup, rt_teardown),
         cmocka_unit_test(closing_the_runtime_ends_the_trace),
         cmocka_unit_test(the_environment_variable_records_a_trace),

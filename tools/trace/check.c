@@ -32,9 +32,11 @@ struct checker {
 
 static void problem(struct checker *c, const struct tf_event *e, const char *what)
 {
-    if (c->errors++ < SHOWN_ERRORS)
-        fprintf(c->out, "line %zu: %s (%s)\n", e != NULL ? e->line : 0, what,
-                e != NULL && e->name != NULL ? e->name : "?");
+    if (c->errors++ >= SHOWN_ERRORS) return;
+    if (e == NULL)
+        fprintf(c->out, "%s\n", what);
+    else
+        fprintf(c->out, "line %zu: %s (%s)\n", e->line, what, e->name != NULL ? e->name : "?");
 }
 
 static struct track *track_of(struct checker *c, long pid, long tid)

@@ -1,0 +1,57 @@
+#!/bin/sh
+# weft-trace end to end: record a real run (weft-fetch --demo under WEFT_TRACE), then
+#   - `weft-trace check` and Python's json module both accept it, every event with its fields;
+#   - `weft-trace svg` writes well-formed SVG with a row per task;
+#   - `weft-trace dot` writes a graph Graphviz accepts (when dot is installed);
+#   - the checker rejects a cut-short trace, a missing field and an unbalanced slice.
+# usage: test-weft-trace.sh WEFT_TRACE WEFT_FETCH
+set -eu
+trace=$1
+fetch=$2
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+WEFT_TRACE="$dir/demo.json" "$fetch" --demo --scale 0.05 > "$dir/fetch.out" ||
+    fail "weft-fetch --demo failed"
+"$trace" check "$dir/demo.json" || fail "weft-trace check rejects a real trace"
+
+if command -v python3 > /dev/null; then
+    python3 - "$dir/demo.json" << 'PY' || fail "python3 json.load"
+import json, sys
+events = json.load(open(sys.argv[1]))["traceEvents"]
+for e in events:
+    for k in ("name", "ph", "ts", "pid", "tid"):
+        assert k in e, f"{k} missing in {e}"
+tasks = {e["tid"] for e in events if e["tid"] != 0}
+assert len(tasks) >= 9, f"only {len(tasks)} task tracks"
+print(f"python3: {len(events)} events, {len(tasks)} task tracks")
+PY
+fi
+
+"$trace" svg "$dir/demo.json" > "$dir/t.svg" || fail "weft-trace svg"
+rows=$(grep -c 'text-anchor="end"' "$dir/t.svg")
+[ "$rows" -ge 10 ] || fail "svg has $rows rows"
+if command -v python3 > /dev/null; then
+    python3 -c 'import sys, xml.dom.minidom as m; m.parse(sys.argv[1])' "$dir/t.svg" ||
+        fail "svg is not well-formed XML"
+fi
+
+"$trace" dot "$dir/demo.json" > "$dir/t.dot" || fail "weft-trace dot"
+grep -q '^digraph weft {' "$dir/t.dot" || fail "no digraph"
+grep -q 'label="spawn"' "$dir/t.dot" || fail "no spawn node"
+grep -q 'waits: read' "$dir/t.dot" || fail "no read wait"
+if command -v dot > /dev/null; then
+    dot -Tsvg "$dir/t.dot" > /dev/null || fail "Graphviz rejects the dot file"
+fi
+
+# What the checker must refuse.
+head -n -1 "$dir/demo.json" > "$dir/cut.json"
+if "$trace" check "$dir/cut.json" > /dev/null; then fail "accepted a trace without its end"; fi
+sed '5s/"tid":[0-9]*/"thread":1/' "$dir/demo.json" > "$dir/notid.json"
+if "$trace" check "$dir/notid.json" > /dev/null; then fail "accepted an event with no tid"; fi
+awk 'done || !/"ph":"E"/ { print; next } { done = 1 }' "$dir/demo.json" > "$dir/unbalanced.json"
+if "$trace" check "$dir/unbalanced.json" > /dev/null; then fail "accepted an unbalanced B"; fi
+sed '3s/}},$/},/' "$dir/demo.json" > "$dir/badjson.json"
+if "$trace" check "$dir/badjson.json" > /dev/null; then fail "accepted broken JSON"; fi
+echo "ok"
