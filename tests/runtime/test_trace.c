@@ -405,15 +405,24 @@ static void stopping_and_starting_inside_a_poll_keeps_slices_balanced(void **sta
     rec_free(&second);
 }
 
+/* Starts a recording and a waiter task (named name, if not NULL), polled once: it waits. */
+static weft_task start_waiter(weft_runtime *rt, struct recording *r, struct waiter *w,
+                              const char *name)
+{
+    weft_task t;
+    rec_start(rt, r);
+    assert_int_equal(weft_task_spawn(rt, waiter_fn, w, &t), 0);
+    if (name != NULL) weft_trace_name_task(rt, t, name);
+    assert_int_equal(weft_runtime_run_ready(rt), 1);
+    return t;
+}
+
 static void tracks_still_open_are_closed_at_the_stop(void **state)
 {
     weft_runtime *rt = rt_of(state);
     struct recording r;
     struct waiter w = {0};
-    weft_task t;
-    rec_start(rt, &r);
-    assert_int_equal(weft_task_spawn(rt, waiter_fn, &w, &t), 0);
-    assert_int_equal(weft_runtime_run_ready(rt), 1);
+    weft_task t = start_waiter(rt, &r, &w, NULL);
     assert_int_equal(weft_trace_stop(rt), 0);
     rec_read(&r);
     assert_int_equal(count(&r.t, 'E', "wait other", "open", "end of the trace"), 1);
@@ -427,11 +436,7 @@ static void a_task_can_be_given_a_track_name(void **state)
     weft_runtime *rt = rt_of(state);
     struct recording r;
     struct waiter w = {0};
-    weft_task t;
-    rec_start(rt, &r);
-    assert_int_equal(weft_task_spawn(rt, waiter_fn, &w, &t), 0);
-    weft_trace_name_task(rt, t, "the \"waiter\"");
-    assert_int_equal(weft_runtime_run_ready(rt), 1);
+    weft_task t = start_waiter(rt, &r, &w, "the \"waiter\"");
     weft_trace_name_task(rt, t, "named twice");
     w.go = true;
     weft_waker_wake(rt, w.waker);
