@@ -238,7 +238,7 @@ void weft_runtime_stop(weft_runtime *rt);
  * may still fill in the frame after weft_task_spawn returns. A task is either joinable (you got
  * a handle: join it, collect it with weft_task_result, or detach it) or detached (you passed
  * task == NULL, or called weft_task_detach): a detached task's record is freed as it finishes.
- * A joinable task's record (72 bytes, not its frame) stays until its result is collected.
+ * A joinable task's record (64 bytes, not its frame) stays until its result is collected.
  * ========================================================================================== */
 
 /*

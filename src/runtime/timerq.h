@@ -17,7 +17,10 @@
  *  - A timer is zero-initialised by its owner before first use (`weft__timer t = {0};`); a zeroed
  *    timer is "not queued". A timer is in at most one queue at a time.
  *  - Deadlines are >= 0, as CLOCK_MONOTONIC readings are: -1 is what next() says when empty.
- *  - Firing order is by deadline; timers with equal deadlines fire in the order they were added.
+ *  - Firing order is by deadline; timers with equal deadlines fire in the order they were added,
+ *    provided fewer than 2^31 other additions came between them (insertion numbers are 32 bits,
+ *    compared modulo 2^32, which keeps the node at 16 bytes).
+ *  - At most UINT32_MAX - 1 timers are queued at once.
  *  - weft__timerq_pop never returns a timer whose deadline is later than the `now` it is given.
  *  - The memory of a queued timer must stay valid until it is popped or cancelled.
  */
@@ -34,8 +37,8 @@
  */
 typedef struct weft__timer {
     int64_t deadline; /* CLOCK_MONOTONIC ns at which the timer is due. */
-    uint64_t seq;     /* Insertion number: equal deadlines fire first-in first-out. */
-    size_t pos;       /* Index in the queue's heap array plus one; 0 while not queued. */
+    uint32_t seq;     /* Insertion number, modulo 2^32: equal deadlines fire first-in first-out. */
+    uint32_t pos;     /* Index in the queue's heap array plus one; 0 while not queued. */
 } weft__timer;
 
 /*
@@ -53,7 +56,7 @@ typedef struct weft__timerq {
     struct weft__timerq_slot *heap; /* 4-ary min-heap on (deadline, seq); heap[0] is earliest. */
     size_t len;                     /* Number of queued timers. */
     size_t cap;                     /* Slots allocated in `heap`. */
-    uint64_t next_seq;              /* Insertion counter handed to the next added timer. */
+    uint32_t next_seq;              /* Insertion counter handed to the next added timer. */
 } weft__timerq;
 
 /*

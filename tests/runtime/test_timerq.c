@@ -135,6 +135,17 @@ static void reschedule_orders_as_newly_added(void **state)
         assert_int_equal(pop_index(state, INT64_MAX), expect[k]);
 }
 
+static void ties_stay_in_order_across_the_insertion_number_wrap(void **state)
+{
+    /* Insertion numbers are 32 bits: start just below the wrap, so that the ties straddle it. */
+    queue_of(state)->next_seq = UINT32_MAX - 2;
+    for (long i = 0; i < 6; i++)
+        add(state, i, 100);
+    assert_int_equal(timers_of(state)[5].seq, 2); /* it wrapped */
+    for (long k = 0; k < 6; k++)
+        assert_int_equal(pop_index(state, INT64_MAX), k);
+}
+
 /* --- Pop and next --- */
 
 static void pop_never_returns_future_timers(void **state)
@@ -401,6 +412,7 @@ int main(void)
         T(pops_in_deadline_order),
         T(ties_fire_in_insertion_order),
         T(reschedule_orders_as_newly_added),
+        T(ties_stay_in_order_across_the_insertion_number_wrap),
         T(pop_never_returns_future_timers),
         T(next_is_the_earliest_deadline),
         T(cancel_head),
