@@ -495,10 +495,10 @@ def section_timers(res, targets):
             str(Stat(list(late.values()), "{:.1f}")),
             str(Stat(list(wall.values()), "{:.2f}")),
         ])
-        if "weft" in prog:
-            targets["timers"] = (Stat(same_run_ratios(cpu, bcpu)).median,
-                                 Stat(list(bpt.values())).median,
-                                 Stat(list(late.values())).median)
+        if "weft" in prog:  # the queue alone (timers_weft) and the runtime (weft_timers)
+            targets.setdefault("timers", {})[prog] = (Stat(same_run_ratios(cpu, bcpu)).median,
+                                                      Stat(list(bpt.values())).median,
+                                                      Stat(list(late.values())).median)
     out.append(table(["program", "CPU s", "CPU vs libuv", "bytes / timer", "bytes vs libuv",
                       "last timer late, ms", "wall s"], rows))
     return "\n".join(out)
@@ -514,8 +514,15 @@ def section_tasks(res, targets):
                    "through a channel), and runtime bytes per task beyond its frame.\n")
         return "\n".join(out)
     keys = ["spawn_ns", "resume_ns", "bytes_per_task", "cpu_s", "rss_kb"]
+    # Figures a weft_tasks line may add beyond the interface's (printed when present).
+    extra = [k for k in ("record_bytes", "yield_ns", "pingpong_ns") if any(k in r for r in rows)]
     out.append(table(["figure", "median (min..max)"],
-                     [[k, str(Stat([num(r.get(k)) for r in rows]))] for k in keys]))
+                     [[k, str(Stat([num(r.get(k)) for r in rows]))] for k in keys + extra]))
+    if extra:
+        out.append("\nresume_ns is the ping-pong's round trip (pingpong_ns) over its two resumes; "
+                   "yield_ns is a task that queues itself again and yields, a resume with no "
+                   "channel in it; record_bytes is the runtime's task record "
+                   "(weft_runtime_get_stats), which bytes_per_task measures as RssAnon growth.\n")
     targets["tasks"] = tuple(Stat([num(r.get(k)) for r in rows]).median for k in keys[:3])
     return "\n".join(out)
 
@@ -702,12 +709,17 @@ def section_targets(res, targets):
     rows.append(["idle connection ≤ 128 B user-space memory",
                  f"{idle:.0f} B" if idle is not None else nb("idle"),
                  verdict(idle <= 128) if idle is not None else ""])
-    t = targets.get("timers")
-    if t and None not in t:
-        rows.append(["1 M timers: CPU ≤ 0.5× libuv, ≤ 64 B/timer, last late < 50 ms",
-                     f"{t[0]:.2f}× / {t[1]:.0f} B / {t[2]:.1f} ms",
-                     verdict(t[0] <= 0.5 and t[1] <= 64 and t[2] < 50)])
-    else:
+    timer_t = targets.get("timers", {})
+    for prog, t in sorted(timer_t.items()):
+        label = "1 M timers: CPU ≤ 0.5× libuv, ≤ 64 B/timer, last late < 50 ms"
+        label += (f" (`{prog}`: a task per timer)" if prog.startswith("weft_")
+                  else f" (`{prog}`: the timer queue)")
+        if None not in t:
+            rows.append([label, f"{t[0]:.2f}× / {t[1]:.0f} B / {t[2]:.1f} ms",
+                         verdict(t[0] <= 0.5 and t[1] <= 64 and t[2] < 50)])
+        else:
+            rows.append([label, "— (incomplete)", ""])
+    if not timer_t:
         rows.append(["1 M timers: CPU ≤ 0.5× libuv, ≤ 64 B/timer, last late < 50 ms",
                      nb("timers"), ""])
     t = targets.get("tasks")
