@@ -89,4 +89,11 @@ void fault_io_cap(size_t max);
 /* Transfers the cap has shortened since the last reset. */
 long fault_io_shortened(void);
 
+/*
+ * Every other attempt to transfer in one direction of one fd (recv, send, sendmsg, accept4: the
+ * first, the third, ...) says EAGAIN, followed by the event: each operation then waits once
+ * before it goes through, so every I/O operation becomes a suspension point.
+ */
+void fault_io_eagain_alternate(bool on);
+
 #endif

@@ -44,6 +44,7 @@ static struct {
 
 static atomic_size_t cap;     /* the most bytes one transfer moves; 0: no cap */
 static atomic_long shortened; /* transfers the cap shortened */
+static atomic_bool alternate; /* every other transfer on an fd says EAGAIN first */
 
 /* What the tests need to know per fd (fds used by the tests stay far below this). */
 #define FD_MAX 4096
@@ -52,6 +53,7 @@ static struct {
     int epfd;                 /* ...with this epoll instance */
     struct epoll_event event; /* ...and these events and token */
     bool capped[2];           /* the last transfer (read, write) was shortened by the cap */
+    bool waited[2];           /* alternate mode: the last attempt (read, write) said EAGAIN */
 } fds[FD_MAX];
 
 const char *fault_call_name(enum fault_call call)
@@ -71,6 +73,12 @@ void fault_io_reset(void)
     }
     atomic_store(&cap, 0);
     atomic_store(&shortened, 0);
+    atomic_store(&alternate, false);
+}
+
+void fault_io_eagain_alternate(bool on)
+{
+    atomic_store(&alternate, on);
 }
 
 void fault_io_fail_at(enum fault_call call, long k, int err)
@@ -117,6 +125,21 @@ static bool fd_known(int fd)
     return fd >= 0 && fd < FD_MAX;
 }
 
+/* Alternate mode: every other attempt in one direction of one fd says EAGAIN. */
+static int alternate_eagain(int fd, weft_io_dir dir)
+{
+    if (!atomic_load(&alternate) || !fd_known(fd)) return 0;
+    fds[fd].waited[dir] = !fds[fd].waited[dir];
+    return fds[fd].waited[dir] ? EAGAIN : 0;
+}
+
+/* The failure a transfer call must report, if any: an armed fault, or alternate mode's EAGAIN. */
+static int transfer_fault(enum fault_call call, int fd, weft_io_dir dir)
+{
+    int err = injected(call);
+    return err ? err : alternate_eagain(fd, dir);
+}
+
 /*
  * The fd is reported "not ready" although it is: re-arm its registration, which makes the
  * kernel queue a new edge-triggered event for it if it is ready — the event it would have sent
@@ -154,7 +177,7 @@ static void note_transfer(int fd, weft_io_dir dir, ssize_t n, size_t asked, bool
 
 ssize_t __wrap_recv(int fd, void *buf, size_t len, int flags)
 {
-    int err = injected(FAULT_RECV);
+    int err = transfer_fault(FAULT_RECV, fd, WEFT_IO_READ);
     if (err) return fail_with(fd, err);
     bool cut;
     size_t asked = capped_len(len, &cut);
@@ -165,7 +188,7 @@ ssize_t __wrap_recv(int fd, void *buf, size_t len, int flags)
 
 ssize_t __wrap_send(int fd, const void *buf, size_t len, int flags)
 {
-    int err = injected(FAULT_SEND);
+    int err = transfer_fault(FAULT_SEND, fd, WEFT_IO_WRITE);
     if (err) return fail_with(fd, err);
     bool cut;
     size_t asked = capped_len(len, &cut);
@@ -189,7 +212,7 @@ static size_t cut_iov(const struct msghdr *msg, struct iovec *iov, size_t max_io
 
 ssize_t __wrap_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-    int err = injected(FAULT_SENDMSG);
+    int err = transfer_fault(FAULT_SENDMSG, fd, WEFT_IO_WRITE);
     if (err) return fail_with(fd, err);
     size_t total = 0;
     for (size_t i = 0; i < msg->msg_iovlen; i++)
@@ -208,7 +231,7 @@ ssize_t __wrap_sendmsg(int fd, const struct msghdr *msg, int flags)
 
 int __wrap_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
-    int err = injected(FAULT_ACCEPT);
+    int err = transfer_fault(FAULT_ACCEPT, fd, WEFT_IO_READ);
     if (err) return fail_with(fd, err);
     return __real_accept4(fd, addr, len, flags);
 }
