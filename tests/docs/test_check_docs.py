@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""The docs checker's own test: a check that cannot fail would let the docs drift unnoticed.
+
+    test_check_docs.py --source SRC_DIR --build BUILD_DIR
+
+Writes small pages around examples/02b_generator (no server needed) into a temporary directory
+and runs check_docs.py on each: a faithful page must pass, and each kind of drift — a changed
+output line, a changed quote, an output block nobody checks, a link to nothing, a file the page
+should describe — must fail. Also checks the masking and matching rules directly.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import check_docs  # noqa: E402
+
+GOOD_OUTPUT = """<!-- check: examples/02b_generator -->
+```output
+fibonacci up to 100: 0 1 1 2 3 5 8 13 21 34 55 89
+...
+polled again: coroutine already finished
+```
+"""
+
+GOOD_QUOTE = """<!-- quote: examples/02b_generator.c -->
+```c
+static int fib(struct fib *g, weft_cx *cx)
+{
+...
+        WEFT_YIELD_VALUE(&g->co, g->value, g->a);
+```
+"""
+
+# name -> (page text, expected exit status, what the checker must say)
+CASES = {
+    "faithful": (GOOD_OUTPUT + GOOD_QUOTE, 0, "ok (examples/02b_generator)"),
+    "changed output line": (GOOD_OUTPUT.replace("55 89", "55 90"), 1,
+                            "were not found at the first line"),
+    "output block not anchored at its end": (GOOD_OUTPUT.replace(
+        "polled again: coroutine already finished", "cancelled: Operation canceled"), 1,
+        "ending at the last line"),
+    "changed quote": (GOOD_QUOTE.replace("g->a);", "g->b);"), 1, "are not in the file"),
+    "quoted lines not adjacent": (GOOD_QUOTE.replace("{\n...\n", "...\n{\n"), 1,
+                                  "are not in the file"),
+    "unchecked output block": ("```output\nhello\n```\n", 1, "needs a <!-- check"),
+    "unmarked C block": ("```c\nint x;\n```\n", 1, "needs <!-- quote"),
+    "wrong exit status": (GOOD_OUTPUT.replace("check:", "check: --exit 3"), 1,
+                          "exited with status 0, expected 3"),
+    "link to nothing": ("See [this](no-such-page.md).\n", 1, "no such file"),
+    "named file missing": ("Read `src/coro/no_such_file.c`.\n", 1, "does not exist"),
+    "undescribed file": ("<!-- files: examples/02b_generator.* -->\n"
+                         "Only `examples/02b_generator.c` is named.\n", 1,
+                         "examples/02b_generator.cmake matches"),
+    "pending, not due": ("<!-- pending: examples/no_such_example.c -->\n```output\n(later)\n```\n",
+                         0, "pending until"),
+    "pending and due": ("<!-- pending: examples/02b_generator.c -->\n```output\n(later)\n```\n",
+                        77, "exists now"),
+}
+
+
+def test_rules():
+    """The matching and masking rules on their own."""
+    failures = []
+    m = check_docs.mask
+    if m("ELAPSED TIME: 0.502 s (joined)") != m("ELAPSED TIME: 0.198 s (joined)"):
+        failures.append("a duration in seconds is not masked")
+    if m("+  201 ms  #3") != m("+ 1601 ms  #3"):
+        failures.append("a duration in ms with alignment is not masked")
+    if m("http://127.0.0.1:38975/0/x") != m("http://127.0.0.1:4242/0/x"):
+        failures.append("a loopback port is not masked")
+    if m("request-4") == m("request-3"):
+        failures.append("an ordinary number is masked")
+    out = ["a", "b", "c", "d"]
+    cases = [(["a", "b"], False), (["a", "b", "..."], True), (["...", "c", "d"], True),
+             (["a", "...", "d"], True), (["a", "c", "..."], False), (["...", "b", "..."], True),
+             (["b", "..."], False), (["a", "...", "c"], False)]
+    for block, ok in cases:
+        if (check_docs.match_output(block, out) is None) != ok:
+            failures.append("match_output(%r) should %s" % (block, "pass" if ok else "fail"))
+    text = "void g(void)\n{\n    if (x) {\n        y();\n    }\n}\n"
+    if check_docs.match_quote(["if (x) {", "    y();", "}"], text) is not None:
+        failures.append("a dedented quote does not match")
+    if check_docs.match_quote(["if (x) {", "y();", "}"], text) is None:
+        failures.append("a quote with inconsistent indentation matches")
+    return failures
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--source", required=True)
+    ap.add_argument("--build", required=True)
+    args = ap.parse_args()
+    failures = test_rules()
+    checker = os.path.join(os.path.dirname(os.path.abspath(__file__)), "check_docs.py")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (text, want, says) in CASES.items():
+            page = os.path.join(tmp, name.replace(" ", "_") + ".md")
+            with open(page, "w", encoding="utf-8") as f:
+                f.write(text)
+            res = subprocess.run([sys.executable, checker, "--source", args.source, "--build",
+                                  args.build, page], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, timeout=60)
+            said = res.stdout.decode("utf-8", errors="replace")
+            good = res.returncode == want and says in said
+            print("%-40s exit %d (want %d) %s" % (name, res.returncode, want,
+                                                  "ok" if good else "WRONG"))
+            if not good:
+                failures.append("%s: exit %d, want %d and %r; the checker said:\n%s" %
+                                (name, res.returncode, want, says, said))
+    for f in failures:
+        print("FAIL " + f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
