@@ -125,17 +125,21 @@ static int cases; /* cancelled runs, for the summary */
 /*
  * One scenario: `run` runs it once with the task cancelled at suspension k (0: never) and
  * returns the number of suspensions the task went through. The driver counts them, then
- * cancels at each — twice: as the scenario runs on loopback (where most operations complete
- * at once), and with every I/O operation made to wait once (an EAGAIN and then the event,
- * fault_io.c), so that each of them is a suspension point too.
+ * cancels at each — in three modes: as the scenario runs on loopback (where most operations
+ * complete at once); with every I/O operation made to wait once (an EAGAIN and then the event,
+ * fault_io.c), so that each of them is a suspension point too; and the same with transfers of at
+ * most 16 bytes, so that every piece of every message is one.
  */
 static void every_suspension(const char *name, long (*run)(long k, const char *what))
 {
-    for (int waits = 0; waits < 2; waits++) {
-        char mode[64];
-        snprintf(mode, sizeof mode, "%s%s", name, waits ? " (every I/O waits once)" : "");
+    static const char *const modes[] = {"", " (every I/O waits once)",
+                                        " (every I/O waits once, 16-byte transfers)"};
+    for (int m = 0; m < 3; m++) {
+        char mode[96];
+        snprintf(mode, sizeof mode, "%s%s", name, modes[m]);
         fault_io_reset();
-        fault_io_eagain_alternate(waits);
+        fault_io_eagain_alternate(m > 0);
+        fault_io_cap(m == 2 ? 16 : 0);
         struct leak_snapshot before = leak_snapshot_take();
         int64_t t0 = weft_test_now_ns();
         long n = run(0, mode);
@@ -492,10 +496,11 @@ static void cancel_channel_pipeline(void **state)
  * ========================================================================================== */
 
 /*
- * Round 1 races (weft_co_select) a slow fetch against a short sleep: the sleep wins and the
- * fetch is cancelled through its cleanup. Round 2 is a WEFT_SELECT of leaf operations: a read
- * on a socket nobody writes to, a receive on a channel a helper task sends to after 2 ms, and a
- * long sleep: the receive wins.
+ * Round 1 races (weft_co_select) a fetch against a long sleep: the fetch wins and the sleep is
+ * cancelled through its cleanup. Round 2 is a WEFT_SELECT of leaf operations: a read on a
+ * socket nobody writes to, a receive on a channel that a helper task sends to once told (by a
+ * notify) that round 2 has begun, and a long sleep: the receive wins. Every suspension is then
+ * caused by one event the scenario controls, so runs suspend the same number of times.
  */
 struct nap {
     weft_co co;
@@ -513,14 +518,15 @@ WEFT_CO_FN(nap_fn, nap, struct nap)
 struct selector {
     weft_co co;
     struct world *w;
-    struct fetch slow;
-    struct nap short_nap;
+    struct fetch quick;
+    struct nap long_nap;
     weft_co_child kids[2];
     int won;
     weft_select sel;
     weft_tcp_stream quiet; /* one end of a socketpair nobody writes to */
     int other_end;
     weft_chan *ch;
+    weft_notify *round2;
     int item;
     int64_t late;
     char byte;
@@ -537,12 +543,12 @@ static int selector(struct selector *f, weft_cx *cx)
 {
     WEFT_BEGIN(&f->co);
     f->other_end = -1;
-    fetch_init(&f->slow, f->w, "/60/slow", 1);
-    f->short_nap.ns = WEFT_MSEC(5);
-    weft_co_child_init(&f->kids[0], fetch_task, &f->slow);
-    weft_co_child_init(&f->kids[1], nap_fn, &f->short_nap);
+    fetch_init(&f->quick, f->w, "/0/quick", 1);
+    f->long_nap.ns = WEFT_SEC(2);
+    weft_co_child_init(&f->kids[0], fetch_task, &f->quick);
+    weft_co_child_init(&f->kids[1], nap_fn, &f->long_nap);
     WEFT_AWAIT(&f->co, f->won = weft_co_select(f->kids, 2, cx));
-    if (f->won != 1) WEFT_RETURN(&f->co, -EPROTO);
+    if (f->won != 0 || f->quick.result[0] != 5) WEFT_RETURN(&f->co, -EPROTO);
 
     int fds[2];
     weft_test_socketpair(fds);
@@ -552,6 +558,7 @@ static int selector(struct selector *f, weft_cx *cx)
         selector_close(f, cx->rt);
         WEFT_RETURN(&f->co, -ENOMEM);
     }
+    weft_notify_one(f->round2);
     f->late = weft_deadline_in(WEFT_SEC(2));
     WEFT_SELECT(&f->co, &f->sel,
                 weft_select_case(&f->sel, 0, weft_tcp_read(&f->quiet, &f->byte, 1, cx)) ||
@@ -566,11 +573,12 @@ static int selector(struct selector *f, weft_cx *cx)
 }
 WEFT_CO_FN(selector_fn, selector, struct selector)
 
-/* Sends 42 on the channel after 8 ms (the selector reaches round 2 after about 5 ms). */
+/* Sends 42 on the channel once round 2 has begun; gives up when the selector is gone (the
+ * notify is destroyed after the run). */
 struct sender {
     weft_co co;
     weft_chan *ch;
-    int64_t wake;
+    weft_notify *round2;
     int item, r;
 };
 
@@ -578,36 +586,62 @@ static int sender_task(void *frame, weft_cx *cx)
 {
     struct sender *f = frame;
     WEFT_BEGIN(&f->co);
-    WEFT_AWAIT(&f->co, weft_sleep_for(&f->wake, WEFT_MSEC(8), cx));
+    WEFT_AWAIT(&f->co, f->r = weft_notify_wait(f->round2, cx));
+    if (f->r < 0) WEFT_RETURN(&f->co, 0);
     f->item = 42;
     f->r = weft_chan_try_send(f->ch, &f->item);
-    WEFT_END(&f->co, f->r == WEFT_ECLOSED ? 0 : f->r);
+    WEFT_END(&f->co, f->r);
 }
 
 static struct selector selector_frame;
 static struct sender sender_frame;
 static weft_chan select_ch;
+static weft_notify select_round2;
 static int select_ring[1];
+
+/* Runs the selector under the wrapper, and the sender beside it; the sender is cancelled if it
+ * still waits when the selector has ended (cancelled before round 2). */
+struct select_root {
+    weft_co co;
+    weft_task sel, snd;
+    int r;
+};
+
+static int select_root_task(void *frame, weft_cx *cx)
+{
+    struct select_root *f = frame;
+    WEFT_BEGIN(&f->co);
+    if (weft_task_spawn(cx->rt, canceller_task, &canceller, &f->sel) < 0 ||
+        weft_task_spawn(cx->rt, sender_task, &sender_frame, &f->snd) < 0)
+        WEFT_RETURN(&f->co, -ENOMEM);
+    WEFT_AWAIT(&f->co, f->r = weft_task_join(f->sel, cx));
+    weft_task_cancel(cx->rt, f->snd);
+    WEFT_AWAIT(&f->co, weft_task_join(f->snd, cx));
+    WEFT_END(&f->co, f->r);
+}
+
+static struct select_root select_root;
 
 static int select_under(long k)
 {
     assert_int_equal(weft_chan_init(&select_ch, &world.rt, select_ring, sizeof(int), 1), 0);
+    assert_int_equal(weft_notify_init(&select_round2, &world.rt), 0);
     memset(&selector_frame, 0, sizeof selector_frame);
     selector_frame.w = &world;
     selector_frame.ch = &select_ch;
+    selector_frame.round2 = &select_round2;
     memset(&sender_frame, 0, sizeof sender_frame);
     sender_frame.ch = &select_ch;
+    sender_frame.round2 = &select_round2;
     memset(&canceller, 0, sizeof canceller);
     canceller.fn = selector_fn;
     canceller.inner = &selector_frame;
     canceller.cancel_at = k;
-    memset(&set, 0, sizeof set);
-    task_set_add(&set, canceller_task, &canceller);
-    task_set_add(&set, sender_task, &sender_frame);
-    assert_int_equal(run_tasks(&world, &set), 0);
-    assert_int_equal(set.result[1], 0);
+    memset(&select_root, 0, sizeof select_root);
+    int r = weft_runtime_block_on(&world.rt, select_root_task, &select_root);
+    weft_notify_destroy(&select_round2);
     weft_chan_destroy(&select_ch);
-    return set.result[0];
+    return r;
 }
 
 static long select_run(long k, const char *what)
