@@ -34,6 +34,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "weft/runtime.h"
 
@@ -43,8 +44,8 @@ extern "C" {
 
 /* weft_signal - a set of signals to await. Caller-allocated; fields are private. */
 typedef struct weft_signal {
-    weft_io io;   /* the signalfd */
-    sigset_t set; /* the signals it receives */
+    weft_io io;    /* the signalfd */
+    uint64_t mask; /* bit signo - 1 for each signal it receives (Linux numbers them 1..64) */
 } weft_signal;
 
 /*

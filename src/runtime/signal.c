@@ -23,17 +23,24 @@ static _Thread_local unsigned signal_users[NSIG];
 static _Thread_local sigset_t signals_blocked;
 static _Thread_local bool signals_blocked_ready;
 
-/* Builds the set; rejects what signalfd cannot deliver. */
-static int make_set(sigset_t *set, const int *signals, size_t n)
+/* Builds the mask; rejects what signalfd cannot deliver. */
+static int make_mask(uint64_t *mask, const int *signals, size_t n)
 {
     if (signals == NULL || n == 0) return -EINVAL;
-    sigemptyset(set);
+    *mask = 0;
     for (size_t i = 0; i < n; i++) {
-        if (signals[i] == SIGKILL || signals[i] == SIGSTOP) return -EINVAL;
-        if (signals[i] <= 0 || signals[i] >= NSIG || sigaddset(set, signals[i]) != 0)
-            return -EINVAL;
+        int sig = signals[i];
+        if (sig <= 0 || sig > 64 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP) return -EINVAL;
+        *mask |= (uint64_t)1 << (sig - 1);
     }
     return 0;
+}
+
+static void mask_to_set(uint64_t mask, sigset_t *set)
+{
+    sigemptyset(set);
+    for (int sig = 1; sig <= 64; sig++)
+        if (mask & ((uint64_t)1 << (sig - 1))) sigaddset(set, sig);
 }
 
 /* Counts a new user of each signal in set; blocks those that were not blocked yet. */
@@ -81,19 +88,21 @@ static void users_remove(const sigset_t *set)
 int weft_signal_open(weft_runtime *rt, weft_signal *s, const int *signals, size_t n)
 {
     s->io = (weft_io){0, 0, -1};
-    int r = make_set(&s->set, signals, n);
+    int r = make_mask(&s->mask, signals, n);
     if (r < 0) return r;
-    users_add(&s->set); /* before the fd exists, so that no instance slips past it */
-    int fd = signalfd(-1, &s->set, SFD_NONBLOCK | SFD_CLOEXEC);
+    sigset_t set;
+    mask_to_set(s->mask, &set);
+    users_add(&set); /* before the fd exists, so that no instance slips past it */
+    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (fd < 0) {
         r = -errno;
-        users_remove(&s->set);
+        users_remove(&set);
         return r;
     }
     r = weft_io_open(rt, &s->io, fd);
     if (r < 0) {
         close(fd);
-        users_remove(&s->set);
+        users_remove(&set);
     }
     return r;
 }
@@ -118,6 +127,8 @@ int weft_signal_close(weft_runtime *rt, weft_signal *s)
     if (s->io.gen == 0 || weft_io_fd(&s->io) < 0) return WEFT_ECLOSED;
     int r = weft_io_close(rt, &s->io); /* WEFT_ECLOSED if weft_runtime_close got there first */
     s->io.fd = -1;
-    users_remove(&s->set);
+    sigset_t set;
+    mask_to_set(s->mask, &set);
+    users_remove(&set);
     return r == WEFT_ECLOSED ? 0 : r;
 }
