@@ -1,6 +1,7 @@
 /*
  * weft.h — everything weft offers, in one include. Each module header is that module's manual;
- * read them in this order: error, poll, coro, addr, runtime, tcp.
+ * read them in this order: error, poll, coro, addr, runtime, tcp, sync, select, blocking,
+ * signal, udp, unix, group.
  */
 #ifndef WEFT_H
 #define WEFT_H
@@ -11,5 +12,12 @@
 #include <weft/addr.h>    /* numeric socket addresses */
 #include <weft/runtime.h> /* the single-threaded runtime: tasks, timers, I/O */
 #include <weft/tcp.h>     /* TCP streams and listeners on the runtime */
+#include <weft/sync.h>    /* channels, oneshot, notify, semaphore, mutex, wait group, xchan */
+#include <weft/select.h>  /* wait for the first of several leaf operations */
+#include <weft/blocking.h> /* a pool of threads for blocking work; name resolution */
+#include <weft/signal.h>  /* Unix signals as awaitable events */
+#include <weft/udp.h>     /* UDP sockets */
+#include <weft/unix.h>    /* Unix-domain stream sockets */
+#include <weft/group.h>   /* task groups and graceful shutdown */
 
 #endif /* WEFT_H */
