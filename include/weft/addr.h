@@ -6,8 +6,9 @@
  * resolving (getaddrinfo) blocks the calling thread and weft's runtime is a single thread: a
  * resolver that blocks would stall every task. A string whose host part is a name ("localhost",
  * "example.com") is recognised as such and rejected with WEFT_EADDR_NAME, so a caller can tell
- * "this needs a resolver" apart from "this is malformed" (WEFT_EADDR). Resolution through a pool
- * of blocking threads is planned; until then, write 127.0.0.1 or [::1] instead of localhost.
+ * "this needs a resolver" apart from "this is malformed" (WEFT_EADDR). Names are resolved off
+ * the loop's thread by weft_resolve (weft/blocking.h); weft_tcp_connect_host (weft/tcp.h) takes
+ * either kind of string and resolves only when it must.
  *
  * Accepted forms (PORT is 0..65535 in decimal, at most 5 digits, no sign):
  *     a.b.c.d:PORT          IPv4, four decimal parts, no leading zeros ("0.0.0.0:0" is fine)

@@ -102,9 +102,10 @@ static inline int weft_blocking_run(weft_blocking *job, weft_blocking_fn fn, voi
  * family: AF_UNSPEC (both), AF_INET or AF_INET6. addrs, max: where the addresses go (at most
  *    max, and at most WEFT_RESOLVE_MAX). Pass the same arguments on every poll.
  * May return WEFT_PENDING. Returns the number of addresses (>= 1).
- * Fails with WEFT_EADDR (no such host, or no address of that family, or a bad port),
- * -EAGAIN (a temporary DNS failure: try later), -EINVAL (NULL or empty host, a host longer than
- * WEFT_RESOLVE_HOST_MAX, max == 0), -ETIMEDOUT, -ENOMEM, or any failure of weft_blocking_run_dl.
+ * Fails with WEFT_ERESOLVE (no such host, no address of that family, or the name servers
+ * failed for good), WEFT_EADDR (a bad port or service name), -EAGAIN (a temporary DNS failure:
+ * try later), -EINVAL (NULL or empty host, a host longer than WEFT_RESOLVE_HOST_MAX,
+ * max == 0), -ETIMEDOUT, -ENOMEM, or any failure of weft_blocking_run_dl.
  */
 int weft_resolve_host_dl(weft_blocking *job, const char *host, const char *port, int family,
                          weft_addr *addrs, size_t max, int64_t deadline, weft_cx *cx);

@@ -39,6 +39,7 @@ enum {
     WEFT_EHTTP_NORESPONSE = -5109, /* the server closed the connection without answering */
     WEFT_EADDR = -5201,          /* an address string could not be parsed or resolved */
     WEFT_EADDR_NAME = -5202,     /* the address names a host: it needs a resolver */
+    WEFT_ERESOLVE = -5203,       /* a host name resolved to no address (no such host) */
 };
 
 /*

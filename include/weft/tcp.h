@@ -74,6 +74,7 @@
 #include <sys/uio.h>
 
 #include "weft/addr.h"
+#include "weft/blocking.h"
 #include "weft/coro.h"
 #include "weft/runtime.h"
 
@@ -212,6 +213,75 @@ static inline int weft_tcp_connect(weft_tcp_connect_op *op, weft_tcp_stream *s,
                                    const weft_addr *addr, weft_cx *cx)
 {
     return weft_tcp_connect_dl(op, s, addr, WEFT_NO_DEADLINE, cx);
+}
+
+/*
+ * Connecting to a host by name: "localhost:8080", "example.test:80".
+ *
+ * weft_tcp_connect_host_dl takes the address as text. A numeric one ("127.0.0.1:80",
+ * "[::1]:80") is parsed and connected at once, exactly as weft_tcp_connect_dl would: no thread,
+ * no allocation. A name is first resolved with weft_resolve_dl on the runtime's blocking pool
+ * (weft/blocking.h), so the loop never waits for DNS; then the addresses it resolved to are
+ * tried in the order getaddrinfo gave them (the system's preference: RFC 6724) until one
+ * connects. "localhost" commonly resolves to both ::1 and 127.0.0.1; a server listening on only
+ * one of them is still found.
+ */
+
+/* The most resolved addresses weft_tcp_connect_host_dl tries. */
+#define WEFT_TCP_CONNECT_ADDRS 4
+
+/*
+ * weft_tcp_connect_host_op - the frame of one connect by name in progress: the resolution, the
+ * addresses it found and the connect to the one being tried. Embed it in the caller's frame;
+ * WEFT_AWAIT_CHILD initialises it. About 600 bytes; the fields are private.
+ */
+typedef struct weft_tcp_connect_host_op {
+    weft_co co;                              /* the operation's resume point */
+    weft_tcp_connect_op conn;                /* the connect to addrs[next] */
+    weft_blocking job;                       /* the resolution on the blocking pool */
+    int naddrs;                              /* addresses in addrs */
+    int next;                                /* the one being tried */
+    int first_err;                           /* how the first one failed */
+    weft_addr addrs[WEFT_TCP_CONNECT_ADDRS]; /* where the host can be reached */
+} weft_tcp_connect_host_op;
+
+/*
+ * weft_tcp_connect_host_dl - open a connection to hostport, resolving a host name first. A
+ * child coroutine:
+ *
+ *     WEFT_AWAIT_CHILD(&f->co, &f->conn.co, f->r,
+ *                      weft_tcp_connect_host_dl(&f->conn, &f->s, "localhost:8080", f->deadline,
+ *                                               cx));
+ *
+ * op: its frame. s: receives the stream (must not be open); it is "not open" while the name is
+ *    resolved, then holds each socket being tried, as for weft_tcp_connect_dl.
+ * hostport: "HOST:PORT", where HOST is a name, an IPv4 address or an IPv6 address in brackets
+ *    (the forms of weft_addr_parse, plus names). Pass the same op, s, hostport and deadline on
+ *    every poll (the resolver works on a copy of the string).
+ * deadline: bounds the whole operation, resolution and every address tried. An address that
+ *    does not answer (a dropped SYN) takes what is left of it: the next one is not tried.
+ * May return WEFT_PENDING. Returns 0 when s is connected; the caller then owns s.
+ * Fails with:
+ *   WEFT_EADDR       hostport is malformed (no port, a port over 65535, an unbracketed IPv6
+ *                    address, ...): nothing was resolved or connected;
+ *   WEFT_ERESOLVE    the name has no address (no such host);
+ *   -EAGAIN          a temporary DNS failure (no answer from the name servers): try later;
+ *   -ETIMEDOUT       the deadline passed, while resolving or connecting;
+ *   -EINVAL          hostport is NULL, or its host is longer than WEFT_RESOLVE_HOST_MAX;
+ *   -ECONNREFUSED, -ENETUNREACH, ...  every address failed: the first address's error;
+ *   -ENOMEM, -EMFILE, ...;
+ * and s is then not open. Cancelled (WEFT_CANCEL_CHILD), it closes s and returns -ECANCELED;
+ * a resolution under way runs on, on the pool, and its result is dropped (the pool owns it, so
+ * the frame may be freed at once).
+ */
+int weft_tcp_connect_host_dl(weft_tcp_connect_host_op *op, weft_tcp_stream *s, const char *hostport,
+                             int64_t deadline, weft_cx *cx);
+
+/* weft_tcp_connect_host - weft_tcp_connect_host_dl with no deadline. */
+static inline int weft_tcp_connect_host(weft_tcp_connect_host_op *op, weft_tcp_stream *s,
+                                        const char *hostport, weft_cx *cx)
+{
+    return weft_tcp_connect_host_dl(op, s, hostport, WEFT_NO_DEADLINE, cx);
 }
 
 /* ============================================================================================

@@ -23,6 +23,7 @@ static const struct {
     {WEFT_EHTTP_NORESPONSE, "connection closed before any HTTP response"},
     {WEFT_EADDR, "bad or unresolvable address"},
     {WEFT_EADDR_NAME, "address is a host name and needs a resolver"},
+    {WEFT_ERESOLVE, "host name not found"},
 };
 
 const char *weft_strerror(int err)

@@ -333,8 +333,17 @@ static int resolve_error(int eai)
         return -ENOMEM;
     case EAI_SYSTEM:
         return errno != 0 ? -errno : -EIO;
+    case EAI_NONAME: /* no such host (or, with a numeric-only flag, not numeric) */
+    case EAI_FAIL:   /* the name servers failed, and not temporarily */
+#ifdef EAI_NODATA
+    case EAI_NODATA: /* the host exists but has no address */
+#endif
+#ifdef EAI_ADDRFAMILY
+    case EAI_ADDRFAMILY: /* the host has no address of the family asked for */
+#endif
+        return WEFT_ERESOLVE;
     default:
-        return WEFT_EADDR; /* no such name, no address of that family, bad service, ... */
+        return WEFT_EADDR; /* a bad service (port), family or flag: the question was malformed */
     }
 }
 
@@ -350,7 +359,7 @@ static int resolve_fn(void *data)
     for (struct addrinfo *ai = res; ai != NULL && q->n < WEFT_RESOLVE_MAX; ai = ai->ai_next)
         if (weft_addr_from_sockaddr(&q->addrs[q->n], ai->ai_addr, ai->ai_addrlen) == 0) q->n++;
     freeaddrinfo(res);
-    return q->n > 0 ? q->n : WEFT_EADDR;
+    return q->n > 0 ? q->n : WEFT_ERESOLVE; /* only addresses of other families */
 }
 
 /* Starts a resolution of host[0 .. host_len) and port. */

@@ -10,7 +10,8 @@
  *
  * Nothing here knows about epoll. Per socket, the system calls beyond the data transfers are its
  * creation (socket + connect + one getsockopt after the handshake, or one accept4), a single
- * epoll_ctl inside weft_io_open, and close.
+ * epoll_ctl inside weft_io_open, and close. Host names are the one thing that cannot be done
+ * without blocking: connect_host hands them to the blocking pool's resolver first.
  */
 #define _GNU_SOURCE /* accept4 */
 #include "weft/tcp.h"
@@ -250,6 +251,64 @@ int weft_tcp_connect_dl(weft_tcp_connect_op *op, weft_tcp_stream *s, const weft_
     WEFT_AWAIT(&op->co, r = weft_io_ready(&s->io, WEFT_IO_WRITE, deadline, cx));
     if (r == 0) r = connect_outcome(s);
     WEFT_RETURN(&op->co, r < 0 ? connect_fail(cx->rt, s, r) : 0);
+    WEFT_ON_CANCEL(&op->co);
+    weft_tcp_close(cx->rt, s);
+    WEFT_END(&op->co, 0);
+}
+
+/* ============================================================================================
+ * Connecting by name
+ * ========================================================================================== */
+
+/*
+ * The addresses to try for hostport, when they are known without a resolver: a numeric address
+ * is parsed into op->addrs[0] (returns 1, the count); a host name returns WEFT_EADDR_NAME (the
+ * caller resolves it); anything else fails (WEFT_EADDR, -EINVAL).
+ */
+static int host_numeric(weft_tcp_connect_host_op *op, const char *hostport)
+{
+    if (!hostport) return -EINVAL;
+    int r = weft_addr_parse(&op->addrs[0], hostport);
+    return r == 0 ? 1 : r;
+}
+
+/*
+ * Whether a failed connect to one address is worth trying the next: not when the deadline is
+ * what ended it (the next one would have no time either), nor when the process is out of fds
+ * or memory (the next one would fail the same way).
+ */
+static bool try_next_address(int err)
+{
+    return err != -ETIMEDOUT && err != -EMFILE && err != -ENFILE && err != -ENOMEM &&
+           err != -ENOBUFS;
+}
+
+/*
+ * Three states: resolve (only for a name; the job belongs to the blocking pool, so abandoning
+ * it is safe), then connect to each address in turn. The stream is "not open" between
+ * attempts: weft_tcp_connect_dl closes a failed socket before it returns.
+ */
+int weft_tcp_connect_host_dl(weft_tcp_connect_host_op *op, weft_tcp_stream *s, const char *hostport,
+                             int64_t deadline, weft_cx *cx)
+{
+    int r;
+    WEFT_BEGIN(&op->co);
+    io_clear(&s->io);
+    op->naddrs = host_numeric(op, hostport);
+    if (op->naddrs == WEFT_EADDR_NAME) {
+        op->job = (weft_blocking){{0, 0}};
+        WEFT_AWAIT(&op->co, op->naddrs = weft_resolve_dl(&op->job, hostport, op->addrs,
+                                                         WEFT_TCP_CONNECT_ADDRS, deadline, cx));
+    }
+    if (op->naddrs < 0) WEFT_RETURN(&op->co, op->naddrs);
+    for (op->next = 0; op->next < op->naddrs; op->next++) {
+        WEFT_AWAIT_CHILD(&op->co, &op->conn.co, r,
+                         weft_tcp_connect_dl(&op->conn, s, &op->addrs[op->next], deadline, cx));
+        if (r == 0) WEFT_RETURN(&op->co, 0);
+        if (op->next == 0) op->first_err = r;
+        if (!try_next_address(r)) WEFT_RETURN(&op->co, r);
+    }
+    WEFT_RETURN(&op->co, op->first_err);
     WEFT_ON_CANCEL(&op->co);
     weft_tcp_close(cx->rt, s);
     WEFT_END(&op->co, 0);

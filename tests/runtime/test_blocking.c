@@ -307,7 +307,7 @@ static void resolve_unknown_name_fails(void **state)
     weft_runtime *rt = rt_of(state);
     struct resolver r;
     int n = resolve(rt, &r, "no-such-host.invalid:80");
-    assert_true(n == WEFT_EADDR || n == -EAGAIN || n == -ETIMEDOUT);
+    assert_true(n == WEFT_ERESOLVE || n == -EAGAIN || n == -ETIMEDOUT);
     drain_jobs(rt);
 }
 
