@@ -50,6 +50,12 @@ bool fault_alloc_failed(void);
 /* Blocks allocated through the wrappers and not yet freed, since the program started. */
 long fault_alloc_live(void);
 
+/* Their total size (malloc_usable_size), and the most it has been since fault_alloc_peak_reset,
+ * for checks that memory stays bounded while a peer sends without end. */
+long fault_alloc_live_bytes(void);
+long fault_alloc_peak_bytes(void);
+void fault_alloc_peak_reset(void);
+
 /* ---- system calls -------------------------------------------------------------------------- */
 
 /* The kinds of call that can be counted and failed. */

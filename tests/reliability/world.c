@@ -129,6 +129,7 @@ static int fetch(struct fetch *f, weft_cx *cx)
     for (f->i = 0; f->i < f->count; f->i++) {
         weft_http_exchange_init(&f->ex, &f->w->client, WEFT_HTTP_GET, f->url);
         f->ex.timeout = f->timeout;
+        if (f->max_body) f->ex.max_body = f->max_body;
         WEFT_AWAIT_CHILD(&f->co, &f->ex.co, f->r, weft_http_exchange_start(&f->ex, cx));
         if (f->r >= 0) {
             f->status[f->i] = f->r;

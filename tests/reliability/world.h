@@ -52,6 +52,7 @@ struct fetch {
     int count;             /* requests to make (1..4) */
     bool pieces;           /* read bodies with exchange_read instead of read_all */
     int64_t timeout;       /* per exchange; 0: none */
+    uint64_t max_body;     /* per exchange; 0: no limit */
     int i, r;              /* the request in progress, the last step's result */
     int result[4];         /* per request: the body length, or the error */
     int status[4];         /* per request: the status code, or 0 */
