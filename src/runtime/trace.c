@@ -392,7 +392,7 @@ static const char *note_kind(const char *what)
  * What a suspended task waits for, as the "reason" arg ("read fd 7, timer in 20.000 ms") and a
  * one-word kind for the slice name. Returns the kind.
  */
-static const char *wait_reason(const weft_runtime *rt, const struct weft__task *t,
+static const char *wait_reason(int64_t now, const struct weft__task *t,
                                const struct weft__trace_poll *p, const weft_cx *cx,
                                struct line *reason)
 {
@@ -409,8 +409,7 @@ static const char *wait_reason(const weft_runtime *rt, const struct weft__task *
     }
     if (p->n > kept) addf(reason, ", and %u more", p->n - kept);
     if (cx->deadline != WEFT_NO_DEADLINE) {
-        addf(reason, "%stimer in %.3f ms", kept ? ", " : "",
-             (double)(cx->deadline - rt->now) / 1e6);
+        addf(reason, "%stimer in %.3f ms", kept ? ", " : "", (double)(cx->deadline - now) / 1e6);
         if (kind == NULL) kind = "timer";
     }
     if (kind == NULL) {
@@ -454,7 +453,7 @@ void weft__trace_poll_end(weft_runtime *rt, const struct weft__task *t, int resu
     }
     if (h.rec->slice == SLICE_POLL) slice_end(h.tr, h.rec, h.ns, "\"result\":\"pending\"");
     struct line reason, args;
-    h.rec->kind = wait_reason(rt, t, p, cx, &reason);
+    h.rec->kind = wait_reason(h.ns, t, p, cx, &reason);
     h.rec->func = weft_co_site_get().func;
     h.rec->since = h.ns;
     wait_args(&args, &reason, h.rec->kind);

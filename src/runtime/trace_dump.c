@@ -129,6 +129,8 @@ int weft_runtime_dump_on_signal(weft_runtime *rt, int signo)
 
 void weft__trace_dump_now(weft_runtime *rt)
 {
+    rt->now =
+        weft_time_now(); /* the cached clock may be a whole park old: "timer in" is from now */
     fprintf(stderr, "weft: signal %d: the runtime's tasks\n", rt->trace->dump_signo);
     weft_runtime_dump(rt, stderr);
     fflush(stderr);
