@@ -460,9 +460,12 @@ const weft_http_header *weft_http_parser_header(const weft_http_parser *p, const
  * connection fails before any byte of the response arrived (reset, broken pipe, closed), an
  * idempotent request (GET, HEAD, PUT, DELETE, OPTIONS) is sent again once, on a new connection.
  *
- * HOSTS. The host must be an IPv4 literal ("127.0.0.1"), an IPv6 literal in brackets ("[::1]")
- * or "localhost" (127.0.0.1): weft has no non-blocking resolver yet, and the client never
- * blocks the runtime's thread. Another name fails with WEFT_EADDR_NAME.
+ * HOSTS. The host may be a name ("localhost", "example.test"), an IPv4 literal ("127.0.0.1") or
+ * an IPv6 literal in brackets ("[::1]"). A literal is connected to at once. A name is resolved
+ * on the runtime's blocking pool (weft/blocking.h), never on the loop's thread, and its
+ * addresses are tried in turn until one connects (weft_tcp_connect_host_dl). Names are resolved
+ * for each new connection (there is no DNS cache); a request on a pooled connection resolves
+ * nothing. The pool is keyed by the host as written: "localhost" and "127.0.0.1" are two hosts.
  *
  * COST. Each connection has its buffers, allocated once when it is opened and reused for every
  * request it carries; an exchange allocates nothing (a redirect allocates one URL buffer). A
@@ -482,7 +485,9 @@ const weft_http_header *weft_http_parser_header(const weft_http_parser *p, const
  *   WEFT_EHTTP_UNSUPPORTED            an https:// URL (never sent as plain http), or a 101
  *   WEFT_EHTTP_URL                    the URL (or a redirect's Location) is malformed
  *   WEFT_EHTTP_REDIRECTS              more than max_redirects redirects
- *   WEFT_EADDR_NAME                   the host is a name other than localhost (see HOSTS)
+ *   WEFT_ERESOLVE                     the host name has no address (no such host)
+ *   -EAGAIN                           a temporary DNS failure (no answer from the name servers)
+ *   WEFT_EADDR                        the host is neither a host name nor an address literal
  *   -EINVAL                           a bad argument, or a request header the writer refuses
  *   -ENOMEM                           no memory for a new connection
  * After any of them the exchange's connection is closed, never returned to the pool, and
@@ -579,11 +584,11 @@ typedef struct weft_http_exchange {
 
     /* The request. init sets the first three and defaults the rest; change any of them after
      * init and before the first poll of start. Pointers must stay valid until close. */
-    weft_http_client *client;        /* whose pool and limits to use */
-    weft_http_method method;         /* GET, HEAD, POST, ... */
-    const char *url;                 /* "http://host[:port][/path][?query]", NUL-terminated */
-    const weft_url *target; /* optional: url already parsed (weft_url_parse), for a loop that
-                               requests one URL many times; url may then be NULL */
+    weft_http_client *client; /* whose pool and limits to use */
+    weft_http_method method;  /* GET, HEAD, POST, ... */
+    const char *url;          /* "http://host[:port][/path][?query]", NUL-terminated */
+    const weft_url *target;   /* optional: url already parsed (weft_url_parse), for a loop that
+                                 requests one URL many times; url may then be NULL */
     const weft_http_header *headers; /* extra fields, sent as given; Host is added unless set */
     size_t nheaders;
     const void *body; /* sent with Content-Length; POST and PUT always announce one */
@@ -608,22 +613,22 @@ typedef struct weft_http_exchange {
     int error;                        /* the error the exchange failed with; 0 if none */
     weft_http_timing timing;          /* when each phase happened */
 
-    struct {                          /* private */
-        struct weft__http_conn *conn; /* the connection in use, or NULL */
-        weft_url target;              /* the URL being requested (url or a redirect's) */
-        weft_http_method method;      /* the method being sent (a 303 turns it into GET) */
-        int64_t deadline;             /* the effective deadline */
-        char *redirect_url;           /* a redirect's target, allocated at the first one */
-        weft_addr addr;               /* where a new connection goes */
-        weft_tcp_connect_op connect;  /* a connect in progress */
-        weft_tcp_xfer xfer;           /* a write in progress */
-        size_t head_len;              /* request bytes in the connection's buffer */
-        bool body_apart;              /* the body is sent after the head, from `body` */
-        bool fresh;                   /* the next attempt must use a new connection */
-        bool retried;                 /* a dead pooled connection was already retried */
-        bool got_byte;                /* a byte of this attempt's response arrived */
-        unsigned char state;          /* where the exchange is (src/client/exchange.c) */
-        weft_co attempt;              /* one attempt: connect, send, read the head */
+    struct {                                  /* private */
+        struct weft__http_conn *conn;         /* the connection in use, or NULL */
+        weft_url target;                      /* the URL being requested (url or a redirect's) */
+        weft_http_method method;              /* the method being sent (a 303 turns it into GET) */
+        int64_t deadline;                     /* the effective deadline */
+        char *redirect_url;                   /* a redirect's target, allocated at the first one */
+        char hostport[WEFT_URL_HOST_MAX + 9]; /* "host:port" ("[v6]:port") of a new connection */
+        weft_tcp_connect_host_op connect;     /* its name resolution and connect in progress */
+        weft_tcp_xfer xfer;                   /* a write in progress */
+        size_t head_len;                      /* request bytes in the connection's buffer */
+        bool body_apart;                      /* the body is sent after the head, from `body` */
+        bool fresh;                           /* the next attempt must use a new connection */
+        bool retried;                         /* a dead pooled connection was already retried */
+        bool got_byte;                        /* a byte of this attempt's response arrived */
+        unsigned char state;                  /* where the exchange is (src/client/exchange.c) */
+        weft_co attempt;                      /* one attempt: connect, send, read the head */
     } priv;
 } weft_http_exchange;
 

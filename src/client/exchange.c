@@ -178,18 +178,10 @@ static int exchange_next_event(weft_http_exchange *ex, weft_http_event *ev, weft
  * One attempt: a connection, the request, the response head
  * ------------------------------------------------------------------------------------------- */
 
-/* The socket address of u's host. "localhost" is the one name known without a resolver. */
-static int target_addr(const weft_url *u, weft_addr *addr)
+/* u's host and port as weft_tcp_connect_host_dl takes them: "host:port", "[v6]:port". */
+static void target_hostport(const weft_url *u, char *buf, size_t size)
 {
-    char text[WEFT_URL_HOST_MAX + 16];
-    const char *host = u->host;
-    if (!u->host_is_ipv6 && weft__http_equals_nocase(host, strlen(host), "localhost"))
-        host = "127.0.0.1";
-    if (u->host_is_ipv6)
-        snprintf(text, sizeof text, "[%s]:%u", host, (unsigned)u->port);
-    else
-        snprintf(text, sizeof text, "%s:%u", host, (unsigned)u->port);
-    return weft_addr_parse(addr, text);
+    snprintf(buf, size, u->host_is_ipv6 ? "[%s]:%u" : "%s:%u", u->host, (unsigned)u->port);
 }
 
 /* Takes a pooled connection, or sets up a new one. Returns 0 when priv.conn is ready to use,
@@ -207,8 +199,7 @@ static int exchange_acquire(weft_http_exchange *ex, weft_cx *cx)
         }
     }
     ex->priv.fresh = false;
-    int r = target_addr(&ex->priv.target, &ex->priv.addr);
-    if (r < 0) return r;
+    target_hostport(&ex->priv.target, ex->priv.hostport, sizeof ex->priv.hostport);
     ex->priv.conn = weft__http_conn_new(c, &ex->priv.target);
     return ex->priv.conn ? 1 : -ENOMEM;
 }
@@ -269,8 +260,8 @@ static int exchange_attempt(weft_http_exchange *ex, weft_cx *cx)
     if (r < 0) WEFT_RETURN(&ex->priv.attempt, r);
     if (r == 1) {
         WEFT_AWAIT_CHILD(&ex->priv.attempt, &ex->priv.connect.co, r,
-                         weft_tcp_connect_dl(&ex->priv.connect, &ex->priv.conn->stream,
-                                             &ex->priv.addr, ex->priv.deadline, cx));
+                         weft_tcp_connect_host_dl(&ex->priv.connect, &ex->priv.conn->stream,
+                                                  ex->priv.hostport, ex->priv.deadline, cx));
         if (r < 0) WEFT_RETURN(&ex->priv.attempt, r);
         ex->client->connects++;
         (void)weft_tcp_set_nodelay(&ex->priv.conn->stream, true); /* requests are one write */
@@ -409,7 +400,8 @@ int weft_http_exchange_start(weft_http_exchange *ex, weft_cx *cx)
     }
     WEFT_RETURN(&ex->co, exchange_head_ready(ex));
     WEFT_ON_CANCEL(&ex->co);
-    /* Closing the socket also abandons a connect in progress (weft/tcp.h). */
+    /* Closing the socket abandons a connect in progress; a name being resolved is simply no
+     * longer waited for (the blocking pool owns the lookup: weft/tcp.h). */
     ex->error = -ECANCELED;
     ex->priv.state = ST_FAILED;
     exchange_release(ex, false, 0);

@@ -27,7 +27,7 @@ static void usage(FILE *to)
             "usage: " PROG " [options] URL...\n"
             "       " PROG " --demo [--scale F] [--timeline]\n"
             "Fetch every URL concurrently, from one thread. URLs are http://host[:port]/path with\n"
-            "host an IPv4 address, [IPv6] or localhost.\n"
+            "host a name (resolved off the loop's thread), an IPv4 address or [IPv6].\n"
             "  -c N          at most N fetches at once (default 100)\n"
             "  -t MS         give each fetch MS milliseconds in all (default 30000; 0: no limit)\n"
             "  -i FILE       read URLs from FILE, one per line ('-': stdin); without URLs or -i,\n"
