@@ -19,5 +19,6 @@
 #include <weft/udp.h>      /* UDP sockets */
 #include <weft/unix.h>     /* Unix-domain stream sockets */
 #include <weft/group.h>    /* task groups and graceful shutdown */
+#include <weft/trace.h>    /* recording what the runtime does; the task dump on a signal */
 
 #endif /* WEFT_H */
