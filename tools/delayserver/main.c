@@ -10,7 +10,7 @@
  * `#{n} - {delay}ms: {message}`, unless --quiet. SIGINT or SIGTERM stop the server gracefully
  * (responses in progress get up to --grace ms to finish); a second one stops it at once.
  */
-#define _GNU_SOURCE /* signalfd, NI_MAXHOST */
+#define _GNU_SOURCE /* NI_MAXHOST */
 #include "delayserver.h"
 
 #include <arpa/inet.h>
@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
+
+#include "weft/signal.h"
 
 #define PROG "weft-delayserver"
 
@@ -167,40 +167,12 @@ static void raise_fd_limit(void)
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Signals: SIGINT and SIGTERM are blocked and read from a signalfd by a task of their own.
- * TODO(signal.h): use weft's signal support once include/weft/signal.h lands.
+ * Signals: a task of its own awaits SIGINT and SIGTERM (weft/signal.h) and stops the server.
  * ------------------------------------------------------------------------------------------- */
-
-/* Opens a non-blocking signalfd for SIGINT and SIGTERM, which it blocks. Returns fd or -1. */
-static int open_signalfd(void)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) return -1;
-    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
-/* A leaf operation (weft/runtime.h, section 7): the number of the next signal. */
-static int read_signal(weft_io *io, weft_cx *cx)
-{
-    int r = weft_io_ready(io, WEFT_IO_READ, WEFT_NO_DEADLINE, cx);
-    if (r != 0) return r;
-    for (;;) {
-        struct signalfd_siginfo si;
-        ssize_t n = read(weft_io_fd(io), &si, sizeof si);
-        if (n == (ssize_t)sizeof si) return (int)si.ssi_signo;
-        if (n >= 0) return -EIO;
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN) return -errno;
-        return weft_io_wait(io, WEFT_IO_READ, WEFT_NO_DEADLINE, cx);
-    }
-}
 
 struct signal_watch {
     weft_co co;
-    weft_io io;            /* the signalfd (main opens and closes it) */
+    weft_signal *sig;      /* SIGINT and SIGTERM (main opens and closes it) */
     weft_delayserver *srv; /* what a signal stops */
     int64_t grace;         /* how long the first signal lets responses finish */
     int signo;             /* the last signal read, or an error */
@@ -212,7 +184,7 @@ static int signal_watch(void *frame, weft_cx *cx)
     struct signal_watch *f = frame;
     WEFT_BEGIN(&f->co);
     for (;;) {
-        WEFT_AWAIT(&f->co, f->signo = read_signal(&f->io, cx));
+        WEFT_AWAIT(&f->co, f->signo = weft_signal_wait(f->sig, cx));
         if (f->signo < 0) WEFT_RETURN(&f->co, f->signo);
         weft_delayserver_stats st;
         weft_delayserver_get_stats(f->srv, &st);
@@ -245,25 +217,29 @@ static int root_task(void *frame, weft_cx *cx)
 }
 
 /* Runs the server until it stopped. Returns the exit status. */
-static int serve(weft_runtime *rt, weft_delayserver *srv, int sfd, int64_t grace)
+static int serve(weft_runtime *rt, weft_delayserver *srv, weft_signal *sig, int64_t grace)
 {
-    struct signal_watch watch = {.srv = srv, .grace = grace};
+    struct signal_watch watch = {.sig = sig, .srv = srv, .grace = grace};
     struct root root = {.srv = srv};
-    int r = weft_io_open(rt, &watch.io, sfd);
-    if (r < 0) {
-        close(sfd);
+    int r = weft_task_spawn(rt, signal_watch, &watch, &root.watcher);
+    if (r == 0) {
+        weft_task_detach(rt, root.watcher);
     } else {
-        r = weft_task_spawn(rt, signal_watch, &watch, &root.watcher);
-        if (r == 0) weft_task_detach(rt, root.watcher);
-    }
-    if (r < 0) {
         fprintf(stderr, PROG ": signals: %s\n", weft_strerror(r));
         weft_delayserver_shutdown(srv, weft_time_now());
     }
     r = weft_runtime_block_on(rt, root_task, &root);
     if (r < 0) fprintf(stderr, PROG ": %s\n", weft_strerror(r));
-    weft_io_close(rt, &watch.io);
     return r < 0 ? 1 : 0;
+}
+
+/* SIGINT and SIGTERM stop the server; from here on they wait to be read instead of killing. */
+static int open_signals(weft_runtime *rt, weft_signal *sig)
+{
+    static const int stop[] = {SIGINT, SIGTERM};
+    int r = weft_signal_open(rt, sig, stop, sizeof stop / sizeof stop[0]);
+    if (r < 0) fprintf(stderr, PROG ": signals: %s\n", weft_strerror(r));
+    return r;
 }
 
 int main(int argc, char **argv)
@@ -274,24 +250,21 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN); /* a closed stdout must not kill the server (sockets use
                                  MSG_NOSIGNAL anyway) */
     raise_fd_limit();
-    int sfd = open_signalfd();
-    if (sfd < 0) {
-        perror(PROG ": signalfd");
-        return 1;
-    }
     weft_runtime rt;
     r = weft_runtime_init(&rt);
     if (r < 0) {
         fprintf(stderr, PROG ": runtime: %s\n", weft_strerror(r));
         return 1;
     }
+    weft_signal sig;
     weft_delayserver srv;
-    if (start_server(&rt, &o, &srv) < 0) {
-        close(sfd);
+    if (open_signals(&rt, &sig) < 0 || start_server(&rt, &o, &srv) < 0) {
+        weft_signal_close(&rt, &sig);
         weft_runtime_close(&rt);
         return 1;
     }
-    int status = serve(&rt, &srv, sfd, o.grace);
+    int status = serve(&rt, &srv, &sig, o.grace);
+    weft_signal_close(&rt, &sig);
     weft_delayserver_stats st;
     weft_delayserver_get_stats(&srv, &st);
     if (weft_runtime_close(&rt) != 0) fprintf(stderr, PROG ": tasks or sockets were left open\n");
