@@ -51,10 +51,17 @@ int weft_http_client_init(weft_http_client *c, weft_runtime *rt, const weft_http
  * Hosts
  * ------------------------------------------------------------------------------------------- */
 
-/* Host names compare without regard to ASCII case (RFC 3986 §3.2.2). */
+/*
+ * Host names compare without regard to ASCII case (RFC 3986 §3.2.2). A request usually names its
+ * host exactly as the pool stored it, so a plain comparison is tried first: it is what every
+ * request on a pooled connection pays (the case-insensitive one cost ~90 instructions each).
+ */
 static bool same_host(const struct weft__http_host *h, const weft_url *u)
 {
-    return h->port == u->port && weft__http_equals_nocase(u->host, strlen(u->host), h->name);
+    if (h->port != u->port) return false;
+    size_t len = strlen(u->host);
+    return memcmp(u->host, h->name, len + 1) == 0 ||
+           weft__http_equals_nocase(u->host, len, h->name);
 }
 
 /* Finds u's host record and moves it to the front of the list; NULL if there is none. */
