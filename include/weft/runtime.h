@@ -487,8 +487,12 @@ static inline void weft_cx_want_deadline(weft_cx *cx, int64_t deadline)
 /*
  * weft_cx_now - the runtime's clock as read after its last park: a cheap "now" for checking
  * deadlines. It lags the real clock, so `weft_cx_now(cx) >= deadline` never fires early.
+ * Inline: it is one load, and clients read it several times per request.
  */
-int64_t weft_cx_now(const weft_cx *cx);
+static inline int64_t weft_cx_now(const weft_cx *cx)
+{
+    return cx->rt->now;
+}
 
 /* ============================================================================================
  * 8. Introspection

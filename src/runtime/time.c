@@ -27,11 +27,6 @@ int64_t weft_deadline_in(int64_t ns)
     return now + ns;
 }
 
-int64_t weft_cx_now(const weft_cx *cx)
-{
-    return cx->rt->now;
-}
-
 int weft_sleep_until(int64_t deadline, weft_cx *cx)
 {
     weft_runtime *rt = cx->rt;
