@@ -13,21 +13,31 @@
  * data. A connection costs one task record and one frame (struct connection below, ~4 KiB of
  * which is its buffer), not a thread and its stack.
  *
+ * And a second idea: stopping well. Ctrl-C (SIGINT) does not kill the server; it is an event the
+ * accept loop waits for alongside the next client (a select over both). Then the server stops
+ * accepting, gives the connections in flight until a deadline to finish, and cancels the rest —
+ * each cancelled task still closes its socket, so its client sees the connection end cleanly.
+ * The connection tasks live in a group (weft/group.h) so that they can be waited for together.
+ *
  * Three pieces, top to bottom:
  *   serve_connection  the per-connection coroutine: echo until the client closes;
- *   accept_loop       the listener's coroutine: accept, and hand each connection to a new task;
+ *   accept_loop       the listener's coroutine: accept, hand each connection to a new task of the
+ *                     group; on Ctrl-C, shut the group down gracefully;
  *   client            a client coroutine for the self-test: send lines, check the echoes.
  *
  * Usage:
- *   05_echo_server [--port N]               serve on 127.0.0.1:N (default 7000; 0 picks a free
- *                                           port); prints "listening on 127.0.0.1:PORT"
+ *   05_echo_server [--port N] [--grace MS]  serve on 127.0.0.1:N (default 7000; 0 picks a free
+ *                                           port); prints "listening on 127.0.0.1:PORT"; on
+ *                                           Ctrl-C, connections get MS ms (default 5000) to end
  *   05_echo_server --selftest N [--rounds R] serve on a free port and, in the same runtime, run
  *                                           N clients doing R round trips each; exit 0 if every
  *                                           echo came back intact
  *   05_echo_server --client HOST:PORT [--rounds R]
- *                                           one client against a running server (for strace)
+ *                                           one client against a running server (for strace);
+ *                                           HOST may be a name: localhost:7000
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +69,7 @@ static int serve_connection(void *frame, weft_cx *cx)
         if (c->n < 0) break;
     }
     weft_tcp_close(cx->rt, &c->s);
-    WEFT_ON_CANCEL(&c->co); /* cancelled (by weft_runtime_close, say): still close the socket */
+    WEFT_ON_CANCEL(&c->co); /* cancelled (by the shutdown, say): still close the socket */
     weft_tcp_close(cx->rt, &c->s);
     WEFT_END(&c->co, 0);
 }
@@ -69,9 +79,23 @@ static int serve_connection(void *frame, weft_cx *cx)
 struct server {
     weft_co co;
     weft_tcp_listener l;
+    weft_signal sigint;       /* Ctrl-C, as an event to wait for */
+    weft_group conns;         /* the connection tasks */
     weft_tcp_stream incoming; /* the connection just accepted, before it gets its own task */
-    int r;
+    weft_select sel;          /* which came first: a client or Ctrl-C */
+    int64_t grace, deadline;  /* how long connections get to finish after Ctrl-C; until when */
+    size_t in_flight;
+    int cancelled;
 };
+
+enum { CLIENT, CTRL_C };
+
+/* The select's cases, tried in order at each poll: a new client, or Ctrl-C. */
+static bool client_or_ctrl_c(struct server *f, weft_cx *cx)
+{
+    return weft_select_case(&f->sel, CLIENT, weft_tcp_accept(&f->l, &f->incoming, NULL, cx)) ||
+           weft_select_case(&f->sel, CTRL_C, weft_signal_wait(&f->sigint, cx));
+}
 
 static int accept_loop(void *frame, weft_cx *cx)
 {
@@ -79,31 +103,38 @@ static int accept_loop(void *frame, weft_cx *cx)
     WEFT_BEGIN(&f->co);
     for (;;) {
         /* Running out of fds does not end up here: accept backs off and retries by itself. */
-        WEFT_AWAIT(&f->co, f->r = weft_tcp_accept(&f->l, &f->incoming, NULL, cx));
-        if (f->r < 0) break; /* WEFT_ECLOSED: the listener was closed, we are shutting down */
-        struct connection *c = weft_task_spawn_new(cx->rt, serve_connection, sizeof *c, NULL);
+        WEFT_SELECT(&f->co, &f->sel, client_or_ctrl_c(f, cx));
+        if (f->sel.which == CTRL_C || f->sel.result < 0) break; /* WEFT_ECLOSED: listener closed */
+        struct connection *c = weft_group_spawn_new(&f->conns, serve_connection, sizeof *c);
         if (c == NULL) {
             weft_tcp_close(cx->rt, &f->incoming); /* out of memory: turn this client away */
             continue;
         }
         c->s = f->incoming; /* the new task owns the stream now; it first runs after this poll */
     }
-    /*
-     * GRACEFUL SHUTDOWN goes here (a later issue adds SIGINT): whoever wants the server to stop
-     * closes the listener (weft_tcp_listener_close), which ends the loop above with
-     * WEFT_ECLOSED; the connection tasks then finish when their clients hang up, or are
-     * cancelled by weft_runtime_close.
-     */
-    WEFT_END(&f->co, f->r == WEFT_ECLOSED ? 0 : f->r);
+    /* GRACEFUL SHUTDOWN: stop accepting, let the connections finish until the deadline, then
+     * cancel the rest (a second Ctrl-C meanwhile is ignored; weft-delayserver shows how to make
+     * it stop at once). */
+    weft_tcp_listener_close(cx->rt, &f->l);
+    f->in_flight = weft_group_count(&f->conns);
+    if (f->sel.which == CTRL_C)
+        printf("SIGINT: stopped accepting; %zu connection(s) in flight get %lld ms to finish\n",
+               f->in_flight, (long long)(f->grace / WEFT_MSEC(1)));
+    fflush(stdout);
+    f->deadline = weft_deadline_in(f->grace);
+    WEFT_AWAIT(&f->co, f->cancelled = weft_group_shutdown_dl(&f->conns, f->deadline, cx));
+    printf("shutdown: %zu connection(s) finished, %d cancelled at the deadline\n",
+           f->in_flight - (size_t)f->cancelled, f->cancelled);
+    WEFT_END(&f->co, 0);
 }
 
 /* ---- a client, for the self-test ------------------------------------------------------------ */
 
 struct client {
     weft_co co;
-    weft_addr addr;
+    const char *where; /* "HOST:PORT": a name ("localhost:7000") or an address */
     int id, rounds, i, len, r;
-    weft_tcp_connect_op conn;
+    weft_tcp_connect_host_op conn; /* resolves a name (off the loop's thread), then connects */
     weft_tcp_stream s;
     weft_tcp_xfer wr;
     weft_tcp_reader rd; /* the echo may arrive in pieces: read_until gathers a whole line */
@@ -116,7 +147,8 @@ static int client(void *frame, weft_cx *cx)
 {
     struct client *f = frame;
     WEFT_BEGIN(&f->co);
-    WEFT_AWAIT_CHILD(&f->co, &f->conn.co, f->r, weft_tcp_connect(&f->conn, &f->s, &f->addr, cx));
+    WEFT_AWAIT_CHILD(&f->co, &f->conn.co, f->r,
+                     weft_tcp_connect_host(&f->conn, &f->s, f->where, cx));
     if (f->r < 0) WEFT_RETURN(&f->co, f->r);
     weft_tcp_reader_init(&f->rd, f->echo, sizeof f->echo);
     for (f->i = 0; f->i < f->rounds; f->i++) {
@@ -132,7 +164,7 @@ static int client(void *frame, weft_cx *cx)
     weft_tcp_close(cx->rt, &f->s);
     WEFT_RETURN(&f->co, f->r < 0 ? f->r : f->i);
     WEFT_ON_CANCEL(&f->co);
-    WEFT_CANCEL_CHILD(&f->conn.co, weft_tcp_connect(&f->conn, &f->s, &f->addr, cx));
+    WEFT_CANCEL_CHILD(&f->conn.co, weft_tcp_connect_host(&f->conn, &f->s, f->where, cx));
     weft_tcp_close(cx->rt, &f->s);
     WEFT_END(&f->co, 0);
 }
@@ -173,15 +205,17 @@ static int run_selftest(weft_runtime *rt, struct server *srv, int n, int rounds)
     st.clients = calloc((size_t)n, sizeof *st.clients);
     st.tasks = calloc((size_t)n, sizeof *st.tasks);
     if (!st.clients || !st.tasks) return -ENOMEM;
-    weft_tcp_listener_addr(&srv->l, &st.clients[0].addr);
+    char where[WEFT_ADDR_STRLEN];
+    weft_addr addr;
+    weft_tcp_listener_addr(&srv->l, &addr);
+    weft_addr_format(&addr, where, sizeof where);
     for (int i = 0; i < n; i++) {
-        st.clients[i].addr = st.clients[0].addr;
+        st.clients[i].where = where;
         st.clients[i].id = i;
         st.clients[i].rounds = rounds;
     }
     weft_task_spawn(rt, accept_loop, srv, &st.server_task);
-    int ok = weft_runtime_block_on(rt, selftest, &st);
-    weft_runtime_run(rt); /* let the connection tasks see their clients hang up */
+    int ok = weft_runtime_block_on(rt, selftest, &st); /* the server's shutdown included */
     printf("selftest: %d of %d clients echoed %d lines each correctly\n", ok, n, rounds);
     free(st.clients);
     free(st.tasks);
@@ -190,19 +224,22 @@ static int run_selftest(weft_runtime *rt, struct server *srv, int n, int rounds)
 
 static int run_client(weft_runtime *rt, const char *where, int rounds)
 {
-    struct client c = {.rounds = rounds};
-    int r = weft_addr_parse(&c.addr, where);
-    if (r == 0) r = weft_runtime_block_on(rt, client, &c);
+    struct client c = {.where = where, .rounds = rounds};
+    int r = weft_runtime_block_on(rt, client, &c);
     printf("client: %d round trips (%s)\n", r < 0 ? 0 : r, weft_strerror(r < 0 ? r : 0));
     return r == rounds ? 0 : 1;
 }
 
+/* Listens, and from now on takes Ctrl-C as an event instead of dying of it. */
 static int listen_and_report(weft_runtime *rt, struct server *srv, int port)
 {
+    static const int sigint[] = {SIGINT};
     char text[WEFT_ADDR_STRLEN];
     weft_addr addr;
     snprintf(text, sizeof text, "127.0.0.1:%d", port);
-    int r = weft_addr_parse(&addr, text);
+    weft_group_init(&srv->conns, rt);
+    int r = weft_signal_open(rt, &srv->sigint, sigint, 1);
+    if (r == 0) r = weft_addr_parse(&addr, text);
     if (r == 0) r = weft_tcp_listen(rt, &srv->l, &addr, SOMAXCONN);
     if (r == 0) r = weft_tcp_listener_addr(&srv->l, &addr);
     if (r == 0) r = weft_addr_format(&addr, text, sizeof text);
@@ -217,11 +254,13 @@ static int listen_and_report(weft_runtime *rt, struct server *srv, int port)
 
 int main(int argc, char **argv)
 {
-    int port = 7000, selftest_clients = 0, rounds = 100;
+    int port = 7000, selftest_clients = 0, rounds = 100, grace_ms = 5000;
     const char *connect_to = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--port") == 0)
             port = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--grace") == 0)
+            grace_ms = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--selftest") == 0)
             selftest_clients = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--rounds") == 0)
@@ -229,14 +268,14 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--client") == 0)
             connect_to = argv[i + 1];
     }
-    if (port < 0 || port > 65535 || selftest_clients < 0 || rounds < 0) {
-        fprintf(stderr, "usage: 05_echo_server [--port N] [--selftest N] [--client HOST:PORT] "
-                        "[--rounds R]\n");
+    if (port < 0 || port > 65535 || selftest_clients < 0 || rounds < 0 || grace_ms < 0) {
+        fprintf(stderr, "usage: 05_echo_server [--port N] [--grace MS] [--selftest N] "
+                        "[--client HOST:PORT] [--rounds R]\n");
         return 2;
     }
 
     weft_runtime rt;
-    struct server srv = {0};
+    struct server srv = {.grace = WEFT_MSEC(grace_ms)};
     int r = weft_runtime_init(&rt);
     if (r < 0) return 1;
     if (connect_to)
@@ -246,7 +285,9 @@ int main(int argc, char **argv)
     else if (selftest_clients)
         r = run_selftest(&rt, &srv, selftest_clients, rounds);
     else
-        r = weft_runtime_block_on(&rt, accept_loop, &srv) < 0; /* serves until killed */
+        r = weft_runtime_block_on(&rt, accept_loop, &srv) < 0; /* serves until Ctrl-C */
+    weft_group_destroy(&srv.conns);
+    weft_signal_close(&rt, &srv.sigint);
     weft_runtime_close(&rt);
     return r;
 }

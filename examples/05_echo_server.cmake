@@ -1,7 +1,18 @@
-# 05_echo_server: one coroutine per connection. The smoke test runs the built-in self-test: the
-# server and 8 clients (50 round trips each) in one runtime, no external client needed.
+# 05_echo_server: one coroutine per connection, and a graceful shutdown on SIGINT. The smoke test
+# runs the built-in self-test: the server and 8 clients (50 round trips each) in one runtime, no
+# external client needed.
 weft_add_example(05_echo_server
     ARGS --selftest 8 --rounds 50
     ORDERED
     EXPECT "^listening on 127\\.0\\.0\\.1:[0-9]+$"
+           "^shutdown: [0-9] connection\\(s\\) finished, 0 cancelled at the deadline$"
            "^selftest: 8 of 8 clients echoed 50 lines each correctly$")
+
+# SIGINT to a running server with a connected client: it stops accepting, cancels what is still
+# open at its grace deadline (or not, if the client hangs up first), says so and exits 0.
+if(WEFT_BUILD_TESTS)
+    add_test(NAME example_05_echo_server_sigint
+             COMMAND ${PROJECT_SOURCE_DIR}/tests/tools/echo-server-sigint.sh
+                     $<TARGET_FILE:05_echo_server>)
+    set_tests_properties(example_05_echo_server_sigint PROPERTIES TIMEOUT 60 LABELS example)
+endif()
