@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,17 +40,39 @@ enum {
  * bytes; for a larger one, closing the connection is cheaper than waiting. */
 #define DRAIN_MAX 65536
 
+/*
+ * Clears the public fields and the private state that something reads before writing it. The
+ * private scratch areas — the URL being requested, the host:port text, the frames of the child
+ * operations (whose WEFT_AWAIT_CHILD resets them, as it does between a retry's attempts) — are
+ * always written before they are read, so clearing them was pure cost: 1.4 KB of stores for every
+ * request, most of them cache misses (bench/weft_client under callgrind: 200 instructions and 17
+ * of the 22 L1 write misses per request). A private field added later that must start at zero
+ * belongs in the list below.
+ */
+static void exchange_clear(weft_http_exchange *ex)
+{
+    memset(ex, 0, offsetof(weft_http_exchange, priv));
+    ex->priv.conn = NULL;
+    ex->priv.redirect_url = NULL;
+    ex->priv.head_len = 0;
+    ex->priv.body_apart = false;
+    ex->priv.fresh = false;
+    ex->priv.retried = false;
+    ex->priv.got_byte = false;
+    ex->priv.state = ST_NEW;
+    weft_co_init(&ex->priv.attempt);
+}
+
 void weft_http_exchange_init(weft_http_exchange *ex, weft_http_client *client,
                              weft_http_method method, const char *url)
 {
-    memset(ex, 0, sizeof *ex);
+    exchange_clear(ex);
     ex->client = client;
     ex->method = method;
     ex->url = url;
     ex->effective_url = url;
     ex->deadline = WEFT_NO_DEADLINE;
     ex->max_body = WEFT_HTTP_UNLIMITED;
-    ex->priv.state = ST_NEW;
 }
 
 /* ---------------------------------------------------------------------------------------------
