@@ -5,9 +5,10 @@ of C it quotes still exists, every file it names is there.
     check_docs.py --source SRC_DIR --build BUILD_DIR PAGE.md...
 
 What a page may contain, and what is checked (docs/README.md, "How these pages are checked",
-says the same for writers):
+says the same for writers). Each comment stands on one line, right before its block:
 
-  <!-- check: [--server PROG] [--show server] [--exit N] [--timeout S] PROG ARGS... -->
+  <!-- check: [--server PROG] [--show server] [--exit N] [--timeout S] [--mask RE]...
+                [--drop RE]... PROG ARGS... -->
   ```output
   ...lines...
   ```
@@ -15,7 +16,10 @@ says the same for writers):
       server is started first with `--port 0` and must print "listening on HOST:PORT", and @ADDR@
       in ARGS becomes HOST:PORT. The program must exit with status N (default 0). The block's
       lines are then compared with what the program printed (stdout and stderr, merged; with
-      --show server: what the server printed). See match_output for the rules.
+      --show server: what the server printed). See match_output for the rules, MASKS for what
+      may differ between runs; each --mask RE removes what the regex matches, on both sides,
+      before comparing (for a count that varies, or a flag that may come in a later event); each
+      --drop RE leaves the lines it matches out of the comparison (lines whose number varies).
 
   <!-- quote: PATH -->
   ```c
@@ -30,6 +34,8 @@ says the same for writers):
                            exist; once PATH exists the check is skipped (exit 77) with a message
   <!-- files: GLOB... --> every file matching a glob (relative to the source directory) must be
                            named somewhere in the page
+  <!-- soon: PATH... -->   the page may link to or name PATH (relative to the source directory)
+                           before it exists: another change is adding it
 
   Every ```output block needs a check or pending comment; every ```c block a quote or sketch
   comment. Every relative link, and every `path` in backticks that starts with a source
@@ -63,10 +69,12 @@ MASKS = [
     (re.compile(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT"), "<date>"),
     # The port of a loopback address: servers are started on a free port (--port 0).
     (re.compile(r"(127\.0\.0\.1|\[::1\]|localhost):\d+"), r"\1:<port>"),
+    # A rate: a number followed by something per second (items/s, MiB/s).
+    (re.compile(r"\d+(?:\.\d+)?(\s?)([A-Za-z]+/s)\b"), r"<n>\1\2"),
     # A duration: a number followed by a unit of time.
     (re.compile(r"\d+(?:\.\d+)?(\s?)(ns|us|µs|ms|s)\b"), r"<n>\1\2"),
-    # Any other number with a fractional part (ratios, rates).
-    (re.compile(r"\d+\.\d+"), "<n>"),
+    # Any other number with a fractional part (ratios), but not part of an IPv4 address.
+    (re.compile(r"(?<![\d.])\d+\.\d+(?![\d.])"), "<n>"),
     # A pointer printed with %p.
     (re.compile(r"0x[0-9a-fA-F]+"), "<addr>"),
     # Column alignment depends on the width of the numbers above.
@@ -74,8 +82,13 @@ MASKS = [
 ]
 
 
-def mask(line):
-    """The line as compared: timing, ports, dates and pointers masked, spaces collapsed."""
+def mask(line, extra=()):
+    """
+    The line as compared: what a check's --mask regexes match removed, then timing, rates,
+    ports, dates and pointers masked; spaces collapsed.
+    """
+    for pattern in extra:
+        line = re.sub(pattern, "", line)
     for pattern, repl in MASKS:
         line = pattern.sub(repl, line)
     return line.strip()
@@ -96,19 +109,23 @@ def split_runs(lines):
     return [r for r in runs if r], open_start, open_end
 
 
-def match_output(block, output):
+def match_output(block, output, extra_masks=(), drops=()):
     """
     The rules for an output block: its lines, masked, must be lines of the output, masked, in the
     same order; lines next to each other in the block must be next to each other in the output,
     except where a `...` line stands between them (any number of lines, none included). A block
     that does not start with `...` must start with the first line of output; one that does not
-    end with `...` must end with the last. Returns None, or a message saying what did not match.
+    end with `...` must end with the last. Lines that a --drop regex matches are left out of both
+    first. Returns None, or a message saying what did not match.
     """
+    if drops:
+        block = [l for l in block if not any(re.search(d, l) for d in drops)]
+        output = [l for l in output if not any(re.search(d, l) for d in drops)]
     want_runs, open_start, open_end = split_runs(block)
-    have = [mask(l) for l in output]
+    have = [mask(l, extra_masks) for l in output]
     pos = 0
     for i, run in enumerate(want_runs):
-        want = [mask(l) for l in run]
+        want = [mask(l, extra_masks) for l in run]
         anchored = i == 0 and not open_start
         must_end = i == len(want_runs) - 1 and not open_end
         starts = [pos] if anchored else range(pos, len(have) - len(want) + 1)
@@ -208,15 +225,21 @@ def stop(proc):
 
 
 def parse_check(spec):
-    """`[--server P] [--show server] [--exit N] [--timeout S] PROG ARGS...` -> dict."""
+    """`[--server P] [--show server] [--exit N] [--timeout S] [--mask RE]... [--drop RE]...
+    PROG ARGS...`"""
     words = shlex.split(spec)
-    opts = {"server": None, "show": "program", "exit": 0, "timeout": 60.0}
+    opts = {"server": None, "show": "program", "exit": 0, "timeout": 60.0, "mask": [],
+            "drop": []}
     while words and words[0].startswith("--") and words[0][2:] in opts:
         key = words.pop(0)[2:]
         if not words:
             raise ValueError("option --%s needs a value" % key)
         value = words.pop(0)
-        opts[key] = int(value) if key == "exit" else float(value) if key == "timeout" else value
+        if key in ("mask", "drop"):
+            re.compile(value)  # a bad regex is the page's error, reported as such
+            opts[key].append(value)
+        else:
+            opts[key] = int(value) if key == "exit" else float(value) if key == "timeout" else value
     if not words:
         raise ValueError("no program to run")
     if opts["show"] not in ("program", "server"):
@@ -268,18 +291,20 @@ def run_check(source, build, opts):
 # Reading a page
 # ---------------------------------------------------------------------------------------------
 
-MARKER = re.compile(r"^<!--\s*(check|quote|sketch|pending|files)\b:?\s*(.*?)\s*-->\s*$")
+MARKER = re.compile(r"^<!--\s*(check|quote|sketch|pending|files|soon)\b:?\s*(.*?)\s*-->\s*$")
 FENCE = re.compile(r"^(```+|~~~+)\s*([\w+-]*)")
 
 
 class Page:
-    def __init__(self, path):
+    def __init__(self, path, source):
         self.path = path
+        self.source = source
         with open(path, encoding="utf-8") as f:
             self.text = f.read()
         self.lines = self.text.split("\n")
         self.blocks = []  # (marker or None, marker arg, info string, first line number, lines)
         self.files_globs = []
+        self.soon = set()  # files this page may link to before they exist
         self.prose = []  # lines outside fenced blocks
         self._parse()
 
@@ -292,6 +317,9 @@ class Page:
             f = FENCE.match(line)
             if m and m.group(1) == "files":
                 self.files_globs += m.group(2).split()
+            elif m and m.group(1) == "soon":
+                self.soon |= {os.path.normpath(os.path.join(self.source, p))
+                              for p in m.group(2).split()}
             elif m:
                 pending = (m.group(1), m.group(2), i + 1)
             elif f:
@@ -311,22 +339,41 @@ class Page:
             i += 1
 
 
+def anchors(path):
+    """The anchors GitHub makes for a markdown file's headings."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    text = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+    slugs = set()
+    for heading in re.findall(r"^#+\s+(.*?)\s*$", text, flags=re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        slugs.add(slug)
+    return slugs
+
+
 def check_links(page, source):
-    """Relative links and backticked source paths must exist."""
+    """Relative links (and their #anchors) and backticked source paths must exist."""
     errors = []
     base = os.path.dirname(page.path)
     prose = "\n".join(page.prose)
     for target in re.findall(r"\]\(([^)\s]+)\)", prose):
-        if re.match(r"^[a-z]+:", target) or target.startswith("#"):
+        if re.match(r"^[a-z]+:", target):
             continue
-        path = os.path.normpath(os.path.join(base, target.split("#")[0]))
+        file_part, _, anchor = target.partition("#")
+        path = os.path.normpath(os.path.join(base, file_part)) if file_part else page.path
+        if file_part and os.path.normpath(path) in page.soon and not os.path.exists(path):
+            print("%s: %s is coming (soon: marker)" % (os.path.basename(page.path), file_part))
+            continue
         if not os.path.exists(path):
             errors.append("link to %s: no such file" % target)
+        elif anchor and path.endswith(".md") and anchor not in anchors(path):
+            errors.append("link to %s: no heading makes the anchor #%s" % (target, anchor))
     for code in re.findall(r"`([^`\s]+)`", prose):
         code = re.sub(r":\d+$", "", code)
         if not code.startswith(SOURCE_DIRS) or any(c in code for c in "*?{<"):
             continue
-        if not os.path.exists(os.path.join(source, code)):
+        path = os.path.normpath(os.path.join(source, code))
+        if not os.path.exists(path) and path not in page.soon:
             errors.append("`%s` is named but does not exist" % code)
     return errors
 
@@ -368,9 +415,9 @@ def check_block(page, block, source, build):
         try:
             opts = parse_check(arg)
             lines, raw = run_check(source, build, opts)
-        except (ValueError, RuntimeError) as e:
+        except (ValueError, RuntimeError, OSError, re.error) as e:
             return ["%s: %s" % (where, e)], []
-        err = match_output(body, lines)
+        err = match_output(body, lines, opts["mask"], opts["drop"])
         if err:
             return ["%s: `%s`: %s\n  the run printed:\n    %s" %
                     (where, arg, err, "\n    ".join(raw.rstrip("\n").split("\n")))], []
@@ -384,10 +431,11 @@ def main():
     ap.add_argument("--build", required=True, help="a build tree with the examples and tools")
     ap.add_argument("pages", nargs="+")
     args = ap.parse_args()
+    args.source, args.build = os.path.abspath(args.source), os.path.abspath(args.build)
     errors, skipped = [], []
     for path in args.pages:
         try:
-            page = Page(path)
+            page = Page(os.path.abspath(path), args.source)
         except ValueError as e:
             errors.append(str(e))
             continue

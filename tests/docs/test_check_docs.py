@@ -54,6 +54,12 @@ CASES = {
     "undescribed file": ("<!-- files: examples/02b_generator.* -->\n"
                          "Only `examples/02b_generator.c` is named.\n", 1,
                          "examples/02b_generator.cmake matches"),
+    "a difference a --mask hides": (GOOD_OUTPUT.replace("check:", "check: --mask '55 [0-9]+$'")
+                                    .replace("55 89", "55 144"), 0, "ok (examples/02b_generator)"),
+    "lines a --drop leaves out": (GOOD_OUTPUT.replace("check:", "check: --drop '^fib'")
+                                  .replace("fibonacci up to 100: 0 1 1 2 3 5 8 13 21 34 55 89\n",
+                                           "fibonacci: shown, not compared\n"), 0,
+                                  "ok (examples/02b_generator)"),
     "pending, not due": ("<!-- pending: examples/no_such_example.c -->\n```output\n(later)\n```\n",
                          0, "pending until"),
     "pending and due": ("<!-- pending: examples/02b_generator.c -->\n```output\n(later)\n```\n",
@@ -71,12 +77,18 @@ def test_rules():
         failures.append("a duration in ms with alignment is not masked")
     if m("http://127.0.0.1:38975/0/x") != m("http://127.0.0.1:4242/0/x"):
         failures.append("a loopback port is not masked")
+    if m("(1151785 items/s)") != m("(99 items/s)"):
+        failures.append("a rate is not masked")
+    if m("listening on 10.0.0.1:80") == m("listening on 127.0.0.1:80"):
+        failures.append("an IPv4 address is masked")
     if m("request-4") == m("request-3"):
         failures.append("an ordinary number is masked")
     out = ["a", "b", "c", "d"]
     cases = [(["a", "b"], False), (["a", "b", "..."], True), (["...", "c", "d"], True),
              (["a", "...", "d"], True), (["a", "c", "..."], False), (["...", "b", "..."], True),
              (["b", "..."], False), (["a", "...", "c"], False)]
+    if check_docs.match_output(["a", "x", "c", "d"], out, drops=["^[bx]$"]) is not None:
+        failures.append("--drop does not leave lines out of both sides")
     for block, ok in cases:
         if (check_docs.match_output(block, out) is None) != ok:
             failures.append("match_output(%r) should %s" % (block, "pass" if ok else "fail"))
