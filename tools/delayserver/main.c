@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <math.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,10 +234,20 @@ static int serve(weft_runtime *rt, weft_delayserver *srv, weft_signal *sig, int6
     return r < 0 ? 1 : 0;
 }
 
-/* SIGINT and SIGTERM stop the server; from here on they wait to be read instead of killing. */
+/*
+ * SIGINT and SIGTERM stop the server; from here on they wait to be read instead of killing. They
+ * are blocked here first, so they stay blocked after weft_signal_close (which restores the mask
+ * it found): one that arrives while the stopped server is exiting must not kill it with a
+ * non-zero status.
+ */
 static int open_signals(weft_runtime *rt, weft_signal *sig)
 {
     static const int stop[] = {SIGINT, SIGTERM};
+    sigset_t set;
+    sigemptyset(&set);
+    for (size_t i = 0; i < sizeof stop / sizeof stop[0]; i++)
+        sigaddset(&set, stop[i]);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
     int r = weft_signal_open(rt, sig, stop, sizeof stop / sizeof stop[0]);
     if (r < 0) fprintf(stderr, PROG ": signals: %s\n", weft_strerror(r));
     return r;
