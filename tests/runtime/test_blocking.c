@@ -23,29 +23,11 @@
 #include <weft/blocking.h>
 #include <weft/select.h>
 
-#include "runtime_test.h"
-
-static int bl_teardown(void **state)
-{
-    weft_sync_stats st;
-    weft_sync_get_stats(rt_of(state), &st);
-    assert_int_equal(st.jobs, 0);
-    assert_int_equal(st.queues, 0);
-    assert_int_equal(st.waiters, 0);
-    return rt_teardown(state);
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
+#include "sync_test.h"
 
 static size_t jobs(weft_runtime *rt)
 {
-    weft_sync_stats st;
-    weft_sync_get_stats(rt, &st);
-    return st.jobs;
+    return sync_stats(rt).jobs;
 }
 
 /* Parks until every job has finished and been freed (bounded). */
@@ -316,19 +298,20 @@ int main(void)
     alarm(120);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(blocking_job_runs_elsewhere_and_returns, rt_setup,
-                                        bl_teardown),
+                                        sync_teardown),
         cmocka_unit_test_setup_teardown(blocking_jobs_run_concurrently_up_to_the_pool_size,
-                                        rt_setup, bl_teardown),
+                                        rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(blocking_job_outlives_its_cancelled_awaiter, rt_setup,
-                                        bl_teardown),
-        cmocka_unit_test_setup_teardown(blocking_job_abandoned_by_a_select, rt_setup, bl_teardown),
-        cmocka_unit_test_setup_teardown(blocking_deadline_never_early, rt_setup, bl_teardown),
-        cmocka_unit_test_setup_teardown(blocking_rejects_bad_arguments, rt_setup, bl_teardown),
+                                        sync_teardown),
+        cmocka_unit_test_setup_teardown(blocking_job_abandoned_by_a_select, rt_setup,
+                                        sync_teardown),
+        cmocka_unit_test_setup_teardown(blocking_deadline_never_early, rt_setup, sync_teardown),
+        cmocka_unit_test_setup_teardown(blocking_rejects_bad_arguments, rt_setup, sync_teardown),
         cmocka_unit_test(runtime_close_joins_a_running_job),
-        cmocka_unit_test_setup_teardown(resolve_localhost, rt_setup, bl_teardown),
-        cmocka_unit_test_setup_teardown(resolve_numeric_needs_no_thread, rt_setup, bl_teardown),
-        cmocka_unit_test_setup_teardown(resolve_rejects_malformed_strings, rt_setup, bl_teardown),
-        cmocka_unit_test_setup_teardown(resolve_unknown_name_fails, rt_setup, bl_teardown),
+        cmocka_unit_test_setup_teardown(resolve_localhost, rt_setup, sync_teardown),
+        cmocka_unit_test_setup_teardown(resolve_numeric_needs_no_thread, rt_setup, sync_teardown),
+        cmocka_unit_test_setup_teardown(resolve_rejects_malformed_strings, rt_setup, sync_teardown),
+        cmocka_unit_test_setup_teardown(resolve_unknown_name_fails, rt_setup, sync_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

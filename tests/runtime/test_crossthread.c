@@ -18,27 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <weft/sync.h>
-
-#include "runtime_test.h"
+#include "sync_test.h"
 
 enum { THREADS = 4, PER_THREAD = 10000 };
-
-static int xt_teardown(void **state)
-{
-    weft_sync_stats st;
-    weft_sync_get_stats(rt_of(state), &st);
-    assert_int_equal(st.queues, 0);
-    assert_int_equal(st.waiters, 0);
-    assert_int_equal(st.doors, 0);
-    return rt_teardown(state);
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {0, (long)ms * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 /* ---------------------------------------------------------------------------------------------
  * Sending threads and receiving tasks
@@ -134,7 +116,7 @@ static void stress(weft_runtime *rt, int receivers)
     uint32_t storage[64];
     weft_xchan x;
     assert_int_equal(weft_xchan_init(&x, rt, storage, sizeof storage[0], 64), 0);
-    uint8_t *seen = calloc(THREADS * PER_THREAD, 1);
+    uint8_t *seen = calloc((size_t)THREADS * PER_THREAD, 1);
     struct xreceiver r[2];
     for (int i = 0; i < receivers; i++) {
         r[i] = (struct xreceiver){.x = &x, .seen = seen};
@@ -187,7 +169,7 @@ static void xchan_receives_while_threads_send(void **state)
     uint32_t storage[8];
     weft_xchan x;
     assert_int_equal(weft_xchan_init(&x, rt, storage, sizeof storage[0], 8), 0);
-    uint8_t *seen = calloc(THREADS * PER_THREAD, 1);
+    uint8_t *seen = calloc((size_t)THREADS * PER_THREAD, 1);
     struct xreceiver r = {.x = &x, .seen = seen, .want = THREADS * 1000};
     weft_task t;
     assert_int_equal(weft_task_spawn(rt, xreceiver, &r, &t), 0);
@@ -213,7 +195,7 @@ static void xchan_close_from_a_thread_after_sending(void **state)
     uint32_t storage[4];
     weft_xchan x;
     assert_int_equal(weft_xchan_init(&x, rt, storage, sizeof storage[0], 4), 0);
-    uint8_t *seen = calloc(THREADS * PER_THREAD, 1);
+    uint8_t *seen = calloc((size_t)THREADS * PER_THREAD, 1);
     struct xreceiver r = {.x = &x, .seen = seen};
     assert_int_equal(weft_task_spawn(rt, xreceiver, &r, NULL), 0);
     struct sender_thread s = {.count = 10, .delay_ms = 5, .close_after = true};
@@ -324,15 +306,15 @@ int main(void)
     alarm(120); /* a lost wake-up parks for ever: make it a failure */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(xchan_4_threads_x_10000_sends_each_delivered_once, rt_setup,
-                                        xt_teardown),
+                                        sync_teardown),
         cmocka_unit_test_setup_teardown(xchan_two_receiving_tasks_share_the_load, rt_setup,
-                                        xt_teardown),
-        cmocka_unit_test_setup_teardown(xchan_receives_while_threads_send, rt_setup, xt_teardown),
+                                        sync_teardown),
+        cmocka_unit_test_setup_teardown(xchan_receives_while_threads_send, rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(xchan_close_from_a_thread_after_sending, rt_setup,
-                                        xt_teardown),
-        cmocka_unit_test_setup_teardown(xchan_try_send_reports_full, rt_setup, xt_teardown),
+                                        sync_teardown),
+        cmocka_unit_test_setup_teardown(xchan_try_send_reports_full, rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(remote_wakes_under_contention_lose_nothing, rt_setup,
-                                        xt_teardown),
+                                        sync_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

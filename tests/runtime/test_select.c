@@ -18,9 +18,8 @@
 
 #include <weft/select.h>
 #include <weft/signal.h>
-#include <weft/sync.h>
 
-#include "runtime_test.h"
+#include "sync_test.h"
 #include "weft_test_net.h"
 
 enum { CASE_CHAN, CASE_SOCK, CASE_TIMER, CASE_JOIN, CASE_SIGNAL };
@@ -132,38 +131,21 @@ static int sel_setup(void **state)
     return 0;
 }
 
-/* Runs the loop until task t has finished (bounded: a stuck test fails instead of hanging). */
-static void drive_until_done(weft_runtime *rt, weft_task t)
-{
-    for (int i = 0; i < 1000; i++) {
-        weft_runtime_run_ready(rt);
-        weft_task_info info;
-        assert_int_equal(weft_task_inspect(rt, t, &info), 0);
-        if (info.state == WEFT_TASK_DONE) return;
-        assert_int_equal(weft_runtime_park(rt), 0);
-    }
-    fail_msg("task did not finish");
-}
-
 static int sel_teardown(void **state)
 {
     struct sel_fix *s = fix(state);
     weft_runtime *rt = s->rt;
     /* The child may still be waiting for its gate: open it and collect its result. */
     weft_notify_one(&s->gate);
-    drive_until_done(rt, s->child);
+    drive_until_done(rt, s->child, 1000);
     assert_int_equal(weft_task_result(rt, s->child), 77);
-    weft_sync_stats st;
-    weft_sync_get_stats(rt, &st);
-    assert_int_equal(st.waiters, 0);
+    assert_int_equal(sync_stats(rt).waiters, 0);
     assert_int_equal(weft_signal_close(rt, &s->sig), 0);
     weft_notify_destroy(&s->gate);
     weft_chan_destroy(&s->ch);
     assert_int_equal(weft_io_close(rt, &s->io), 0);
     close(s->sp[1]);
-    weft_sync_get_stats(rt, &st);
-    assert_int_equal(st.queues, 0);
-    return rt_teardown(state);
+    return sync_teardown(state);
 }
 
 /* Starts the chooser and lets it reach its select: every case pending. */
@@ -201,7 +183,7 @@ static void select_chan_wins(void **state)
     start_chooser(s);
     int v = 41;
     assert_int_equal(weft_chan_try_send(&s->ch, &v), 0);
-    drive_until_done(s->rt, s->chooser);
+    drive_until_done(s->rt, s->chooser, 1000);
     assert_int_equal(s->c.sel.result, 0);
     assert_int_equal(s->c.item, 41);
     check_losers(s, CASE_CHAN);
@@ -212,7 +194,7 @@ static void select_socket_wins(void **state)
     struct sel_fix *s = fix(state);
     start_chooser(s);
     weft_test_write_all(s->sp[1], "abc", 3);
-    drive_until_done(s->rt, s->chooser);
+    drive_until_done(s->rt, s->chooser, 1000);
     assert_int_equal(s->c.sel.result, 3);
     assert_memory_equal(s->c.buf, "abc", 3);
     check_losers(s, CASE_SOCK);
@@ -224,7 +206,7 @@ static void select_timer_wins(void **state)
     int64_t start = weft_time_now();
     s->c.deadline = start + WEFT_MSEC(10);
     start_chooser(s);
-    drive_until_done(s->rt, s->chooser);
+    drive_until_done(s->rt, s->chooser, 1000);
     assert_true(weft_time_now() - start >= WEFT_MSEC(10));
     assert_int_equal(s->c.sel.result, 0);
     check_losers(s, CASE_TIMER);
@@ -235,7 +217,7 @@ static void select_join_wins(void **state)
     struct sel_fix *s = fix(state);
     start_chooser(s);
     weft_notify_one(&s->gate);
-    drive_until_done(s->rt, s->chooser);
+    drive_until_done(s->rt, s->chooser, 1000);
     assert_int_equal(s->c.sel.result, 77);
     check_losers(s, CASE_JOIN);
     /* The join collected the child: respawn one for the teardown to collect. */
@@ -247,7 +229,7 @@ static void select_signal_wins(void **state)
     struct sel_fix *s = fix(state);
     start_chooser(s);
     assert_int_equal(kill(getpid(), SIGUSR1), 0);
-    drive_until_done(s->rt, s->chooser);
+    drive_until_done(s->rt, s->chooser, 1000);
     assert_int_equal(s->c.sel.result, SIGUSR1);
     check_losers(s, CASE_SIGNAL);
 }
@@ -260,7 +242,7 @@ static void select_tie_goes_to_the_first_case(void **state)
     assert_int_equal(weft_chan_try_send(&s->ch, &v), 0);
     weft_test_write_all(s->sp[1], "q", 1);
     assert_int_equal(weft_task_spawn(s->rt, chooser, &s->c, &s->chooser), 0);
-    drive_until_done(s->rt, s->chooser);
+    drive_until_done(s->rt, s->chooser, 1000);
     assert_int_equal(weft_task_result(s->rt, s->chooser), CASE_CHAN);
     char c;
     assert_int_equal(read(s->sp[0], &c, 1), 1);
@@ -290,10 +272,10 @@ static void select_abandoned_turn_reaches_next_receiver(void **state)
     weft_runtime_run_ready(s->rt);
     int v = 123;
     assert_int_equal(weft_chan_try_send(&s->ch, &v), 0);
-    drive_until_done(s->rt, rt_task);
+    drive_until_done(s->rt, rt_task, 1000);
     assert_int_equal(weft_task_result(s->rt, rt_task), 0);
     assert_int_equal(r.item, 123);
-    drive_until_done(s->rt, s->chooser);
+    drive_until_done(s->rt, s->chooser, 1000);
     check_losers(s, CASE_TIMER);
 }
 

@@ -17,9 +17,8 @@
 #include <unistd.h>
 
 #include <weft/signal.h>
-#include <weft/sync.h>
 
-#include "runtime_test.h"
+#include "sync_test.h"
 
 static bool blocked(int sig)
 {
@@ -63,24 +62,6 @@ static int bystander(void *frame, weft_cx *cx)
     WEFT_END(&f->co, r);
 }
 
-static bool done(weft_runtime *rt, weft_task t)
-{
-    weft_task_info info;
-    assert_int_equal(weft_task_inspect(rt, t, &info), 0);
-    return info.state == WEFT_TASK_DONE;
-}
-
-/* Runs the loop until t is done (bounded). */
-static void drive_until_done(weft_runtime *rt, weft_task t)
-{
-    for (int i = 0; i < 100 && !done(rt, t); i++) {
-        weft_runtime_run_ready(rt);
-        if (done(rt, t)) break;
-        assert_int_equal(weft_runtime_park(rt), 0);
-    }
-    assert_true(done(rt, t));
-}
-
 static void signal_wakes_exactly_the_waiting_task(void **state)
 {
     weft_runtime *rt = rt_of(state);
@@ -100,19 +81,19 @@ static void signal_wakes_exactly_the_waiting_task(void **state)
     assert_int_equal(wa.polls + wb.polls + by.polls, 3);
 
     assert_int_equal(kill(getpid(), SIGUSR1), 0);
-    drive_until_done(rt, ta);
+    drive_until_done(rt, ta, 100);
     assert_int_equal(weft_task_result(rt, ta), SIGUSR1);
     assert_int_equal(wa.polls, 2); /* woken once, by its signal */
     assert_int_equal(wb.polls, 1); /* never woken */
     assert_int_equal(by.polls, 1);
 
     assert_int_equal(kill(getpid(), SIGHUP), 0);
-    drive_until_done(rt, tb);
+    drive_until_done(rt, tb, 100);
     assert_int_equal(weft_task_result(rt, tb), SIGHUP);
     assert_int_equal(by.polls, 1);
 
     weft_notify_one(&n);
-    drive_until_done(rt, tby);
+    drive_until_done(rt, tby, 100);
     assert_int_equal(weft_task_result(rt, tby), 0);
     weft_notify_destroy(&n);
     assert_int_equal(weft_signal_close(rt, &a), 0);
@@ -184,7 +165,7 @@ static void signal_wait_times_out_never_early(void **state)
     struct sig_waiter w = {.sig = &s, .deadline = start + WEFT_MSEC(15)};
     weft_task t;
     assert_int_equal(weft_task_spawn(rt, sig_waiter, &w, &t), 0);
-    drive_until_done(rt, t);
+    drive_until_done(rt, t, 100);
     assert_int_equal(weft_task_result(rt, t), -ETIMEDOUT);
     assert_true(weft_time_now() - start >= WEFT_MSEC(15));
     assert_int_equal(weft_signal_close(rt, &s), 0);
@@ -195,15 +176,16 @@ int main(void)
     alarm(60); /* a lost wake-up would park forever: make it a failure instead */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(signal_wakes_exactly_the_waiting_task, rt_setup,
-                                        rt_teardown),
+                                        sync_teardown),
         cmocka_unit_test_setup_teardown(signal_mask_is_restored_and_unawaited_instances_discarded,
-                                        rt_setup, rt_teardown),
+                                        rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(signal_shared_by_two_objects_stays_blocked_until_both_close,
-                                        rt_setup, rt_teardown),
+                                        rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(signal_blocked_before_open_stays_blocked, rt_setup,
-                                        rt_teardown),
-        cmocka_unit_test_setup_teardown(signal_rejects_uncatchable_signals, rt_setup, rt_teardown),
-        cmocka_unit_test_setup_teardown(signal_wait_times_out_never_early, rt_setup, rt_teardown),
+                                        sync_teardown),
+        cmocka_unit_test_setup_teardown(signal_rejects_uncatchable_signals, rt_setup,
+                                        sync_teardown),
+        cmocka_unit_test_setup_teardown(signal_wait_times_out_never_early, rt_setup, sync_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,18 +17,7 @@
 
 #include <string.h>
 
-#include <weft/sync.h>
-
-#include "runtime_test.h"
-
-static int sync_teardown(void **state)
-{
-    weft_sync_stats st;
-    weft_sync_get_stats(rt_of(state), &st);
-    assert_int_equal(st.queues, 0);
-    assert_int_equal(st.waiters, 0);
-    return rt_teardown(state);
-}
+#include "sync_test.h"
 
 static void run_all(weft_runtime *rt)
 {
@@ -37,9 +26,7 @@ static void run_all(weft_runtime *rt)
 
 static size_t waiters(weft_runtime *rt)
 {
-    weft_sync_stats st;
-    weft_sync_get_stats(rt, &st);
-    return st.waiters;
+    return sync_stats(rt).waiters;
 }
 
 /* ---------------------------------------------------------------------------------------------
