@@ -45,7 +45,9 @@ static int sleeper_task(void *frame, weft_cx *cx)
     WEFT_END(&f->co, 0);
 }
 
-enum { CROWD = 600 }; /* over two chunks of task records, several doublings of the timer heap */
+enum {
+    CROWD = 300
+}; /* over one chunk of task records (256), several doublings of the timer heap */
 
 /* Returns the number of sleepers spawned; *finished counts those that ran to the end. */
 static int crowd_run(int *finished, int *init_result)
