@@ -92,9 +92,10 @@ static void copy_a_self_referential_frame(void)
     weft_co_child_init(&p.kids[0], job, &p.a);
     weft_co_child_init(&p.kids[1], job, &p.b);
     moved = p; /* WRONG while the join is in progress */
-    printf("  moved.kids[0].frame points into %s\n", moved.kids[0].frame == &p.a ? "p (the original)"
-                                                     : moved.kids[0].frame == &moved.a ? "moved"
-                                                                                        : "?");
+    const char *where = moved.kids[0].frame == &p.a       ? "p (the original)"
+                        : moved.kids[0].frame == &moved.a ? "moved"
+                                                          : "?";
+    printf("  moved.kids[0].frame points into %s\n", where);
 }
 
 int main(void)

@@ -76,8 +76,9 @@ static int fetch(struct fetch *f, weft_cx *cx)
     if (!f->sent) {
         WEFT_AWAIT_CHILD(&f->co, &f->conn.co, f->n, weft_tcp_connect(&f->conn, &f->s, &server, cx));
         if (f->n < 0) WEFT_RETURN(&f->co, f->n);
-        f->len = snprintf(f->buf, sizeof f->buf,
-                          "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", f->path);
+        f->len =
+            snprintf(f->buf, sizeof f->buf,
+                     "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", f->path);
         WEFT_AWAIT_CHILD(&f->co, &f->x.co, f->n,
                          weft_tcp_write_all(&f->x, &f->s, f->buf, (size_t)f->len, cx));
         f->len = 0;
@@ -85,9 +86,9 @@ static int fetch(struct fetch *f, weft_cx *cx)
         f->sent = true;
     }
     for (;;) {
-        WEFT_AWAIT(&f->co, f->n = weft_tcp_read_dl(&f->s, f->buf + f->len,
-                                                    sizeof f->buf - 1 - (size_t)f->len,
-                                                    f->deadline, cx));
+        WEFT_AWAIT(&f->co,
+                   f->n = weft_tcp_read_dl(&f->s, f->buf + f->len,
+                                           sizeof f->buf - 1 - (size_t)f->len, f->deadline, cx));
         if (f->n <= 0) break; /* 0: the server closed, the response is complete */
         f->len += f->n;
     }
