@@ -50,6 +50,11 @@ CASES = {
     "wrong exit status": (GOOD_OUTPUT.replace("check:", "check: --exit 3"), 1,
                           "exited with status 0, expected 3"),
     "link to nothing": ("See [this](no-such-page.md).\n", 1, "no such file"),
+    "link to a heading that is not there": ("# Title\n\nSee [this](#no-such-heading).\n", 1,
+                                            "no heading makes the anchor"),
+    "link to a heading that is there": ("# The Title\n\nSee [this](#the-title).\n", 0, ""),
+    "a file announced as coming": ("<!-- soon: src/coro/not_yet.c -->\n"
+                                   "Read `src/coro/not_yet.c`.\n", 0, ""),
     "named file missing": ("Read `src/coro/no_such_file.c`.\n", 1, "does not exist"),
     "undescribed file": ("<!-- files: examples/02b_generator.* -->\n"
                          "Only `examples/02b_generator.c` is named.\n", 1,
