@@ -24,22 +24,22 @@ extern "C" {
 
 /* weft's own failure codes. Each is negative and below -4095. */
 enum {
-    WEFT_EFINISHED = -5001,      /* a coroutine that already finished was polled again */
-    WEFT_ECLOSED = -5002,        /* the channel or resource was closed */
-    WEFT_ECORESUME = -5003,      /* a coroutine's resume point was lost (suspended in a switch) */
-    WEFT_EEOF = -5004,           /* the stream ended before the data asked for (mid-message) */
-    WEFT_EHTTP_PARSE = -5101,    /* the peer sent a malformed HTTP message */
-    WEFT_EHTTP_TOOBIG = -5102,   /* an HTTP head (start line + header fields) over its limit */
+    WEFT_EFINISHED = -5001,       /* a coroutine that already finished was polled again */
+    WEFT_ECLOSED = -5002,         /* the channel or resource was closed */
+    WEFT_ECORESUME = -5003,       /* a coroutine's resume point was lost (suspended in a switch) */
+    WEFT_EEOF = -5004,            /* the stream ended before the data asked for (mid-message) */
+    WEFT_EHTTP_PARSE = -5101,     /* the peer sent a malformed HTTP message */
+    WEFT_EHTTP_TOOBIG = -5102,    /* an HTTP head (start line + header fields) over its limit */
     WEFT_EHTTP_TRUNCATED = -5103, /* the connection closed before the message was complete */
     WEFT_EHTTP_UNSUPPORTED = -5104, /* valid but unsupported (an https:// URL, say) */
-    WEFT_EHTTP_URL = -5105,      /* the URL could not be parsed */
-    WEFT_EHTTP_REDIRECTS = -5106, /* too many redirects */
-    WEFT_EHTTP_TOOMANY = -5107,  /* more HTTP header fields than the limit */
+    WEFT_EHTTP_URL = -5105,         /* the URL could not be parsed */
+    WEFT_EHTTP_REDIRECTS = -5106,   /* too many redirects */
+    WEFT_EHTTP_TOOMANY = -5107,     /* more HTTP header fields than the limit */
     WEFT_EHTTP_BODY_TOOBIG = -5108, /* an HTTP body over its limit */
-    WEFT_EHTTP_NORESPONSE = -5109, /* the server closed the connection without answering */
-    WEFT_EADDR = -5201,          /* an address string could not be parsed or resolved */
-    WEFT_EADDR_NAME = -5202,     /* the address names a host: it needs a resolver */
-    WEFT_ERESOLVE = -5203,       /* a host name resolved to no address (no such host) */
+    WEFT_EHTTP_NORESPONSE = -5109,  /* the server closed the connection without answering */
+    WEFT_EADDR = -5201,             /* an address string could not be parsed or resolved */
+    WEFT_EADDR_NAME = -5202,        /* the address names a host: it needs a resolver */
+    WEFT_ERESOLVE = -5203,          /* a host name resolved to no address (no such host) */
 };
 
 /*

@@ -227,7 +227,8 @@ static void empty_sets(void **state)
 
 int main(void)
 {
-    /* These tests check the defined results of misuse (WEFT_EFINISHED); debug builds would abort. */
+    /* These tests check the defined results of misuse (WEFT_EFINISHED); debug builds would abort.
+     */
     weft_co_abort_on_misuse = false;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(join_waits_for_all_in_every_order),
