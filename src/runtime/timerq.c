@@ -114,8 +114,8 @@ static void sift_down(weft__timerq *q, size_t i, struct weft__timerq_slot s)
 {
     for (;;) {
         size_t grandchild = (i * ARITY + 1) * ARITY + 1;
-        if (grandchild + ARITY * ARITY <= q->len) {
-            for (size_t k = 0; k < ARITY * ARITY; k += ARITY)
+        if (grandchild + (size_t)ARITY * ARITY <= q->len) {
+            for (size_t k = 0; k < (size_t)ARITY * ARITY; k += ARITY)
                 PREFETCH(&q->heap[grandchild + k]);
         }
         size_t c = earliest_child(q, i);

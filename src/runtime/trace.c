@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 /* The events buffer: written out when full, and at stop. */
-#define TRACE_BUF_SIZE (64 * 1024)
+#define TRACE_BUF_SIZE ((size_t)64 * 1024)
 
 /* The longest line one event may take; its strings are cut to fit. */
 #define TRACE_LINE_MAX 1024
