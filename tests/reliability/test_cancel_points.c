@@ -385,88 +385,13 @@ static void cancel_accept_loop(void **state)
  * A channel pipeline
  * ========================================================================================== */
 
-enum { ITEMS = 6 };
-
-struct stage {
-    weft_co co;
-    weft_chan *in, *out; /* in NULL: produce 1..ITEMS; out NULL: consume and sum */
-    int item, r;
-    long sum;
-};
-
-static int stage(struct stage *f, weft_cx *cx)
-{
-    WEFT_BEGIN(&f->co);
-    if (!f->in) {
-        for (f->item = 1; f->item <= ITEMS; f->item++)
-            WEFT_AWAIT(&f->co, f->r = weft_chan_send(f->out, &f->item, cx));
-        weft_chan_close(f->out);
-        WEFT_RETURN(&f->co, 0);
-    }
-    for (;;) {
-        WEFT_AWAIT(&f->co, f->r = weft_chan_recv(f->in, &f->item, cx));
-        if (f->r < 0) break;
-        if (!f->out) {
-            f->sum += f->item;
-            continue;
-        }
-        f->item *= 2;
-        WEFT_AWAIT(&f->co, f->r = weft_chan_send(f->out, &f->item, cx));
-    }
-    if (f->out) weft_chan_close(f->out);
-    WEFT_END(&f->co, f->r == WEFT_ECLOSED ? 0 : f->r);
-}
-WEFT_CO_FN(stage_fn, stage, struct stage)
-
-/* Owns two channels of capacity 1 and joins the three stages. */
-struct pipeline {
-    weft_co co;
-    int ring1[1], ring2[1];
-    weft_chan ch1, ch2;
-    struct stage st[3];
-    weft_co_child kids[3];
-    bool open;
-};
-
-static void pipeline_destroy(struct pipeline *f)
-{
-    if (!f->open) return;
-    weft_chan_destroy(&f->ch1);
-    weft_chan_destroy(&f->ch2);
-    f->open = false;
-}
-
-static int pipeline(struct pipeline *f, weft_cx *cx)
-{
-    WEFT_BEGIN(&f->co);
-    if (weft_chan_init(&f->ch1, cx->rt, f->ring1, sizeof(int), 1) < 0) WEFT_RETURN(&f->co, -ENOMEM);
-    if (weft_chan_init(&f->ch2, cx->rt, f->ring2, sizeof(int), 1) < 0) {
-        weft_chan_destroy(&f->ch1);
-        WEFT_RETURN(&f->co, -ENOMEM);
-    }
-    f->open = true;
-    f->st[0] = (struct stage){.out = &f->ch1};
-    f->st[1] = (struct stage){.in = &f->ch1, .out = &f->ch2};
-    f->st[2] = (struct stage){.in = &f->ch2};
-    for (int i = 0; i < 3; i++)
-        weft_co_child_init(&f->kids[i], stage_fn, &f->st[i]);
-    WEFT_AWAIT(&f->co, weft_co_join(f->kids, 3, cx));
-    pipeline_destroy(f);
-    WEFT_RETURN(&f->co, f->st[2].sum == ITEMS * (ITEMS + 1) ? 0 : -EPROTO);
-    WEFT_ON_CANCEL(&f->co);
-    weft_co_children_cancel(f->kids, 3, cx);
-    pipeline_destroy(f);
-    WEFT_END(&f->co, 0);
-}
-WEFT_CO_FN(pipeline_fn, pipeline, struct pipeline)
-
 static struct pipeline pipeline_frame;
 
 static int pipeline_under(weft_runtime *rt, long k)
 {
     memset(&pipeline_frame, 0, sizeof pipeline_frame);
     memset(&canceller, 0, sizeof canceller);
-    canceller.fn = pipeline_fn;
+    canceller.fn = pipeline_task;
     canceller.inner = &pipeline_frame;
     canceller.cancel_at = k;
     return weft_runtime_block_on(rt, canceller_task, &canceller);

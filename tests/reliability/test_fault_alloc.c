@@ -171,11 +171,55 @@ static void fetch_every_allocation_fails_once(void **state)
                   total, open_failed, request_failed, unnoticed);
 }
 
+/* ============================================================================================
+ * A channel pipeline: wait records and queues of weft/sync.h
+ * ========================================================================================== */
+
+static struct pipeline pipeline_frame;
+
+/* Runs the pipeline in a runtime of its own; returns its result (or the runtime's error). */
+static int pipeline_run(void)
+{
+    weft_runtime rt;
+    int r = weft_runtime_init(&rt);
+    if (r < 0) return r;
+    memset(&pipeline_frame, 0, sizeof pipeline_frame);
+    r = weft_runtime_block_on(&rt, pipeline_task, &pipeline_frame);
+    assert_int_equal(weft_runtime_close(&rt), 0);
+    return r;
+}
+
+static void pipeline_every_allocation_fails_once(void **state)
+{
+    (void)state;
+    struct leak_snapshot before = leak_snapshot_take();
+    fault_alloc_fail_at(0);
+    assert_int_equal(pipeline_run(), 0);
+    long total = fault_alloc_count();
+    expect_no_leak(before, "pipeline, no fault");
+    int failed = 0;
+    for (long k = 1; k <= total; k++) {
+        char what[128];
+        snprintf(what, sizeof what, "pipeline, allocation %ld of %ld fails", k, total);
+        fault_alloc_fail_at(k);
+        int r = pipeline_run();
+        assert_true(fault_alloc_failed());
+        fault_alloc_fail_at(0);
+        /* Every stage ends: with the sum, or with -ENOMEM from an init or a wait. */
+        if (r != 0 && r != -ENOMEM) fail_msg("%s: %s", what, weft_strerror(r));
+        failed += r != 0;
+        expect_no_leak(before, what);
+    }
+    print_message("pipeline: %ld allocations, each failed once: %d ended with -ENOMEM\n", total,
+                  failed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(crowd_every_allocation_fails_once),
         cmocka_unit_test(fetch_every_allocation_fails_once),
+        cmocka_unit_test(pipeline_every_allocation_fails_once),
     };
     return cmocka_run_group_tests_name("fault_alloc", tests, NULL, NULL);
 }

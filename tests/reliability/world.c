@@ -309,3 +309,88 @@ int trio_failures(const struct trio *t, const int *allowed, size_t n, const char
         fail_msg("%s: the bystander stopped after %d rounds", what, t->by.done);
     return failed;
 }
+
+/* ---- a channel pipeline -------------------------------------------------------------------- */
+
+/* A stage that fails (-ENOMEM from a wait) closes both its channels: the stages beside it see
+ * WEFT_ECLOSED and end instead of waiting for ever. */
+static int stage_fail(struct stage *f)
+{
+    if (f->in) weft_chan_close(f->in);
+    if (f->out) weft_chan_close(f->out);
+    return f->r;
+}
+
+static int stage(struct stage *f, weft_cx *cx)
+{
+    WEFT_BEGIN(&f->co);
+    if (!f->in) {
+        for (f->item = 1; f->item <= PIPELINE_ITEMS; f->item++) {
+            WEFT_AWAIT(&f->co, f->r = weft_chan_send(f->out, &f->item, cx));
+            if (f->r < 0) WEFT_RETURN(&f->co, f->r == WEFT_ECLOSED ? 0 : stage_fail(f));
+        }
+        weft_chan_close(f->out);
+        WEFT_RETURN(&f->co, 0);
+    }
+    for (;;) {
+        WEFT_AWAIT(&f->co, f->r = weft_chan_recv(f->in, &f->item, cx));
+        if (f->r < 0) break;
+        if (!f->out) {
+            f->sum += f->item;
+            continue;
+        }
+        f->item *= 2;
+        WEFT_AWAIT(&f->co, f->r = weft_chan_send(f->out, &f->item, cx));
+        if (f->r < 0) break;
+    }
+    if (f->r != WEFT_ECLOSED) WEFT_RETURN(&f->co, stage_fail(f));
+    if (f->out) weft_chan_close(f->out);
+    WEFT_END(&f->co, 0);
+}
+WEFT_CO_FN(stage_fn, stage, struct stage)
+
+static void pipeline_destroy(struct pipeline *f)
+{
+    if (!f->open) return;
+    weft_chan_destroy(&f->ch1);
+    weft_chan_destroy(&f->ch2);
+    f->open = false;
+}
+
+/* The first stage error, else 0 if the sum is right. */
+static int pipeline_result(const struct pipeline *f)
+{
+    for (int i = 0; i < 3; i++)
+        if (f->kids[i].result < 0) return f->kids[i].result;
+    return f->st[2].sum == PIPELINE_ITEMS * (PIPELINE_ITEMS + 1) ? 0 : -EPROTO;
+}
+
+static int pipeline(struct pipeline *f, weft_cx *cx)
+{
+    WEFT_BEGIN(&f->co);
+    int r = weft_chan_init(&f->ch1, cx->rt, f->ring1, sizeof(int), 1);
+    if (r < 0) WEFT_RETURN(&f->co, r);
+    r = weft_chan_init(&f->ch2, cx->rt, f->ring2, sizeof(int), 1);
+    if (r < 0) {
+        weft_chan_destroy(&f->ch1);
+        WEFT_RETURN(&f->co, r);
+    }
+    f->open = true;
+    f->st[0] = (struct stage){.out = &f->ch1};
+    f->st[1] = (struct stage){.in = &f->ch1, .out = &f->ch2};
+    f->st[2] = (struct stage){.in = &f->ch2};
+    for (int i = 0; i < 3; i++)
+        weft_co_child_init(&f->kids[i], stage_fn, &f->st[i]);
+    WEFT_AWAIT(&f->co, weft_co_join(f->kids, 3, cx));
+    pipeline_destroy(f);
+    WEFT_RETURN(&f->co, pipeline_result(f));
+    WEFT_ON_CANCEL(&f->co);
+    weft_co_children_cancel(f->kids, 3, cx);
+    pipeline_destroy(f);
+    WEFT_END(&f->co, 0);
+}
+
+int pipeline_task(void *frame, weft_cx *cx)
+{
+    return pipeline(frame, cx);
+}

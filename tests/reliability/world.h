@@ -16,6 +16,7 @@
 
 #include <weft/http.h>
 #include <weft/runtime.h>
+#include <weft/sync.h>
 
 #include "delayserver.h"
 
@@ -146,3 +147,34 @@ int trio_run(struct trio *t, struct world *w);
  * Returns the number of requests (and spawns) that failed.
  */
 int trio_failures(const struct trio *t, const int *allowed, size_t n, const char *what);
+
+/* ---- a channel pipeline -------------------------------------------------------------------- */
+
+/* One stage: in NULL: produce 1..PIPELINE_ITEMS into out; out NULL: consume from in and sum;
+ * both set: receive, double, send. A stage that fails closes both its channels, so that the
+ * others end too. */
+enum { PIPELINE_ITEMS = 6 };
+
+struct stage {
+    weft_co co;
+    weft_chan *in, *out;
+    int item, r;
+    long sum;
+};
+
+/*
+ * A task that owns two channels of capacity 1 and joins three stages over them (producer,
+ * doubling stage, consumer). Returns 0 if the consumer's sum is right, else the first error
+ * (-ENOMEM from a channel's init or from a wait); -EPROTO for a wrong sum. Cancelled, it
+ * cancels the stages and destroys the channels.
+ */
+struct pipeline {
+    weft_co co;
+    int ring1[1], ring2[1];
+    weft_chan ch1, ch2;
+    struct stage st[3];
+    weft_co_child kids[3];
+    bool open;
+};
+
+int pipeline_task(void *frame, weft_cx *cx);
