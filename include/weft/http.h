@@ -517,8 +517,9 @@ typedef struct weft_http_client_config {
                                  instead of reused */
 } weft_http_client_config;
 
-struct weft__http_host; /* A host's pool (private to src/client). */
-struct weft__http_conn; /* One connection and its buffers (private to src/client). */
+struct weft__http_host;       /* A host's pool (private to src/client). */
+struct weft__http_conn;       /* One connection and its buffers (private to src/client). */
+struct weft__http_connecting; /* A connect by name in progress (private to src/client). */
 
 /*
  * weft_http_client - the connection pool. Caller-allocated; weft_http_client_init prepares it,
@@ -613,22 +614,22 @@ typedef struct weft_http_exchange {
     int error;                        /* the error the exchange failed with; 0 if none */
     weft_http_timing timing;          /* when each phase happened */
 
-    struct {                                  /* private */
-        struct weft__http_conn *conn;         /* the connection in use, or NULL */
-        weft_url target;                      /* the URL being requested (url or a redirect's) */
-        weft_http_method method;              /* the method being sent (a 303 turns it into GET) */
-        int64_t deadline;                     /* the effective deadline */
-        char *redirect_url;                   /* a redirect's target, allocated at the first one */
-        char hostport[WEFT_URL_HOST_MAX + 9]; /* "host:port" ("[v6]:port") of a new connection */
-        weft_tcp_connect_host_op connect;     /* its name resolution and connect in progress */
-        weft_tcp_xfer xfer;                   /* a write in progress */
-        size_t head_len;                      /* request bytes in the connection's buffer */
-        bool body_apart;                      /* the body is sent after the head, from `body` */
-        bool fresh;                           /* the next attempt must use a new connection */
-        bool retried;                         /* a dead pooled connection was already retried */
-        bool got_byte;                        /* a byte of this attempt's response arrived */
-        unsigned char state;                  /* where the exchange is (src/client/exchange.c) */
-        weft_co attempt;                      /* one attempt: connect, send, read the head */
+    struct {                                /* private */
+        struct weft__http_conn *conn;       /* the connection in use, or NULL */
+        const weft_url *target;             /* the URL being requested: ex->target or parsed */
+        weft_url parsed;                    /* url or a redirect's Location, parsed */
+        weft_http_method method;            /* the method being sent (a 303 turns it into GET) */
+        int64_t deadline;                   /* the effective deadline */
+        char *redirect_url;                 /* a redirect's target, allocated at the first one */
+        struct weft__http_connecting *dial; /* a new connection's connect, allocated meanwhile */
+        size_t head_len;                    /* request bytes in the connection's buffer */
+        size_t sent;                        /* request bytes (head, then body) sent so far */
+        bool body_apart;                    /* the body is sent after the head, from `body` */
+        bool fresh;                         /* the next attempt must use a new connection */
+        bool retried;                       /* a dead pooled connection was already retried */
+        bool got_byte;                      /* a byte of this attempt's response arrived */
+        unsigned char state;                /* where the exchange is (src/client/exchange.c) */
+        weft_co attempt;                    /* one attempt: connect, send, read the head */
     } priv;
 } weft_http_exchange;
 

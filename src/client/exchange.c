@@ -54,6 +54,7 @@ static void exchange_clear(weft_http_exchange *ex)
     memset(ex, 0, offsetof(weft_http_exchange, priv));
     ex->priv.conn = NULL;
     ex->priv.redirect_url = NULL;
+    ex->priv.dial = NULL;
     ex->priv.head_len = 0;
     ex->priv.body_apart = false;
     ex->priv.fresh = false;
@@ -139,6 +140,13 @@ static int exchange_fail(weft_http_exchange *ex, int err, weft_cx *cx)
     return err;
 }
 
+/* Frees the connect-by-name frame once the connect has ended (or been abandoned). */
+static void exchange_dial_end(weft_http_exchange *ex)
+{
+    free(ex->priv.dial);
+    ex->priv.dial = NULL;
+}
+
 /* Lets go of the connection: to the pool if reusable (idle since its response ended, at
  * idle_since), closed otherwise. */
 static void exchange_release(weft_http_exchange *ex, bool reusable, int64_t idle_since)
@@ -207,14 +215,14 @@ static void target_hostport(const weft_url *u, char *buf, size_t size)
     snprintf(buf, size, u->host_is_ipv6 ? "[%s]:%u" : "%s:%u", u->host, (unsigned)u->port);
 }
 
-/* Takes a pooled connection, or sets up a new one. Returns 0 when priv.conn is ready to use,
- * 1 when it still has to be connected, or an error. */
+/* Takes a pooled connection, or sets up a new one and its connect frame (priv.dial). Returns 0
+ * when priv.conn is ready to use, 1 when it still has to be connected, or an error. */
 static int exchange_acquire(weft_http_exchange *ex, weft_cx *cx)
 {
     weft_http_client *c = ex->client;
     ex->reused = false;
     if (!ex->priv.fresh) {
-        ex->priv.conn = weft__http_pool_take(c, &ex->priv.target, weft_cx_now(cx));
+        ex->priv.conn = weft__http_pool_take(c, ex->priv.target, weft_cx_now(cx));
         if (ex->priv.conn) {
             ex->reused = true;
             c->reuses++;
@@ -222,9 +230,13 @@ static int exchange_acquire(weft_http_exchange *ex, weft_cx *cx)
         }
     }
     ex->priv.fresh = false;
-    target_hostport(&ex->priv.target, ex->priv.hostport, sizeof ex->priv.hostport);
-    ex->priv.conn = weft__http_conn_new(c, &ex->priv.target);
-    return ex->priv.conn ? 1 : -ENOMEM;
+    ex->priv.dial = malloc(sizeof *ex->priv.dial);
+    if (!ex->priv.dial) return -ENOMEM;
+    target_hostport(ex->priv.target, ex->priv.dial->hostport, sizeof ex->priv.dial->hostport);
+    ex->priv.conn = weft__http_conn_new(c, ex->priv.target);
+    if (ex->priv.conn) return 1;
+    exchange_dial_end(ex);
+    return -ENOMEM;
 }
 
 /*
@@ -237,7 +249,7 @@ static int request_build(weft_http_exchange *ex)
     bool with_body = ex->priv.method == ex->method; /* a redirect to GET drops the body */
     weft_http_request req = {
         .method = ex->priv.method,
-        .url = &ex->priv.target,
+        .url = ex->priv.target,
         .headers = ex->headers,
         .nheaders = ex->nheaders,
         .body = with_body ? ex->body : NULL,
@@ -252,7 +264,34 @@ static int request_build(weft_http_exchange *ex)
     if (n == -ENOBUFS) return WEFT_EHTTP_TOOBIG; /* the head alone is over buffer_size */
     if (n < 0) return n;
     ex->priv.head_len = (size_t)n;
+    ex->priv.sent = 0;
     return 0;
+}
+
+/*
+ * Sends the request: the head from the connection's buffer, then a body that did not fit with it
+ * from the caller's memory. A leaf operation (0 once all is sent, WEFT_PENDING, or an error),
+ * not a write_all child: the head almost always goes in one send, and a child's frame and calls
+ * cost more than that send's own bookkeeping. Bounded: each pass sends bytes or returns.
+ */
+static int request_send(weft_http_exchange *ex, weft_cx *cx)
+{
+    struct weft__http_conn *conn = ex->priv.conn;
+    size_t body_len = ex->priv.body_apart ? ex->body_len : 0;
+    for (;;) {
+        size_t sent = ex->priv.sent, head_len = ex->priv.head_len;
+        int r;
+        if (sent < head_len)
+            r = weft_tcp_write_dl(&conn->stream, conn->buf + sent, head_len - sent,
+                                  ex->priv.deadline, cx);
+        else if (sent - head_len < body_len)
+            r = weft_tcp_write_dl(&conn->stream, (const char *)ex->body + (sent - head_len),
+                                  body_len - (sent - head_len), ex->priv.deadline, cx);
+        else
+            return 0;
+        if (r < 0) return r; /* WEFT_PENDING too */
+        ex->priv.sent += (size_t)r;
+    }
 }
 
 /* The request is out: prepare the parser for its response, in the same buffer. */
@@ -282,9 +321,10 @@ static int exchange_attempt(weft_http_exchange *ex, weft_cx *cx)
     r = exchange_acquire(ex, cx);
     if (r < 0) WEFT_RETURN(&ex->priv.attempt, r);
     if (r == 1) {
-        WEFT_AWAIT_CHILD(&ex->priv.attempt, &ex->priv.connect.co, r,
-                         weft_tcp_connect_host_dl(&ex->priv.connect, &ex->priv.conn->stream,
-                                                  ex->priv.hostport, ex->priv.deadline, cx));
+        WEFT_AWAIT_CHILD(&ex->priv.attempt, &ex->priv.dial->op.co, r,
+                         weft_tcp_connect_host_dl(&ex->priv.dial->op, &ex->priv.conn->stream,
+                                                  ex->priv.dial->hostport, ex->priv.deadline, cx));
+        exchange_dial_end(ex);
         if (r < 0) WEFT_RETURN(&ex->priv.attempt, r);
         ex->client->connects++;
         (void)weft_tcp_set_nodelay(&ex->priv.conn->stream, true); /* requests are one write */
@@ -292,14 +332,7 @@ static int exchange_attempt(weft_http_exchange *ex, weft_cx *cx)
     ex->timing.connected = weft_cx_now(cx);
     r = request_build(ex);
     if (r < 0) WEFT_RETURN(&ex->priv.attempt, r);
-    WEFT_AWAIT_CHILD(&ex->priv.attempt, &ex->priv.xfer.co, r,
-                     weft_tcp_write_all_dl(&ex->priv.xfer, &ex->priv.conn->stream,
-                                           ex->priv.conn->buf, ex->priv.head_len, ex->priv.deadline,
-                                           cx));
-    if (r == 0 && ex->priv.body_apart)
-        WEFT_AWAIT_CHILD(&ex->priv.attempt, &ex->priv.xfer.co, r,
-                         weft_tcp_write_all_dl(&ex->priv.xfer, &ex->priv.conn->stream, ex->body,
-                                               ex->body_len, ex->priv.deadline, cx));
+    WEFT_AWAIT(&ex->priv.attempt, r = request_send(ex, cx));
     if (r < 0) WEFT_RETURN(&ex->priv.attempt, r);
     ex->timing.sent = weft_cx_now(cx);
     response_begin(ex);
@@ -333,13 +366,14 @@ static int redirect_prepare(weft_http_exchange *ex, int status)
     if (ex->redirects >= ex->max_redirects) return WEFT_EHTTP_REDIRECTS;
     const weft_http_header *loc = weft_http_parser_header(&ex->priv.conn->parser, "location");
     char url[WEFT__HTTP_REDIRECT_URL_MAX]; /* the old target may point into redirect_url */
-    int n = weft__http_redirect_url(&ex->priv.target, loc->value, loc->value_len, url, sizeof url);
+    int n = weft__http_redirect_url(ex->priv.target, loc->value, loc->value_len, url, sizeof url);
     if (n < 0) return n;
     if (!ex->priv.redirect_url) ex->priv.redirect_url = malloc(WEFT__HTTP_REDIRECT_URL_MAX);
     if (!ex->priv.redirect_url) return -ENOMEM;
     memcpy(ex->priv.redirect_url, url, (size_t)n + 1);
     ex->effective_url = ex->priv.redirect_url;
-    int r = weft_url_parse(&ex->priv.target, ex->priv.redirect_url, (size_t)n);
+    ex->priv.target = &ex->priv.parsed;
+    int r = weft_url_parse(&ex->priv.parsed, ex->priv.redirect_url, (size_t)n);
     if (r < 0) return r;
     ex->priv.method = weft__http_redirect_method(status, ex->priv.method);
     return 0;
@@ -385,10 +419,11 @@ static int exchange_begin(weft_http_exchange *ex, weft_cx *cx)
     ex->priv.method = ex->method;
     if (!ex->client || (!ex->url && !ex->target) || ex->method == WEFT_HTTP_OTHER) return -EINVAL;
     if (ex->target) {
-        ex->priv.target = *ex->target; /* parsed once by the caller, for many requests */
+        ex->priv.target = ex->target; /* parsed once by the caller, for many requests: no copy */
         return 0;
     }
-    return weft_url_parse(&ex->priv.target, ex->url, strlen(ex->url));
+    ex->priv.target = &ex->priv.parsed;
+    return weft_url_parse(&ex->priv.parsed, ex->url, strlen(ex->url));
 }
 
 /* The final head is in: hand it to the caller. */
@@ -428,6 +463,7 @@ int weft_http_exchange_start(weft_http_exchange *ex, weft_cx *cx)
     ex->error = -ECANCELED;
     ex->priv.state = ST_FAILED;
     exchange_release(ex, false, 0);
+    exchange_dial_end(ex);
     WEFT_END(&ex->co, ex->status);
 }
 
@@ -482,6 +518,7 @@ void weft_http_exchange_close(weft_http_exchange *ex)
     if (conn) {
         exchange_release(ex, ex->priv.state == ST_DONE && conn_reusable(ex, conn), ex->timing.done);
     }
+    exchange_dial_end(ex); /* only if start was abandoned mid-connect without a cancel */
     free(ex->priv.redirect_url);
     ex->priv.redirect_url = NULL;
     ex->effective_url = ex->url;
