@@ -622,6 +622,7 @@ typedef struct weft_http_exchange {
         int64_t deadline;                   /* the effective deadline */
         char *redirect_url;                 /* a redirect's target, allocated at the first one */
         struct weft__http_connecting *dial; /* a new connection's connect, allocated meanwhile */
+        weft_tcp_connect_op connect;        /* or the connect to a numeric host's address */
         size_t head_len;                    /* request bytes in the connection's buffer */
         size_t sent;                        /* request bytes (head, then body) sent so far */
         bool body_apart;                    /* the body is sent after the head, from `body` */

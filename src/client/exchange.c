@@ -209,14 +209,9 @@ static int exchange_next_event(weft_http_exchange *ex, weft_http_event *ev, weft
  * One attempt: a connection, the request, the response head
  * ------------------------------------------------------------------------------------------- */
 
-/* u's host and port as weft_tcp_connect_host_dl takes them: "host:port", "[v6]:port". */
-static void target_hostport(const weft_url *u, char *buf, size_t size)
-{
-    snprintf(buf, size, u->host_is_ipv6 ? "[%s]:%u" : "%s:%u", u->host, (unsigned)u->port);
-}
-
-/* Takes a pooled connection, or sets up a new one and its connect frame (priv.dial). Returns 0
- * when priv.conn is ready to use, 1 when it still has to be connected, or an error. */
+/* Takes a pooled connection, or sets up a new one (and, for a host name, its connect frame
+ * priv.dial). Returns 0 when priv.conn is ready to use, 1 when it still has to be connected, or
+ * an error. */
 static int exchange_acquire(weft_http_exchange *ex, weft_cx *cx)
 {
     weft_http_client *c = ex->client;
@@ -230,13 +225,27 @@ static int exchange_acquire(weft_http_exchange *ex, weft_cx *cx)
         }
     }
     ex->priv.fresh = false;
-    ex->priv.dial = malloc(sizeof *ex->priv.dial);
-    if (!ex->priv.dial) return -ENOMEM;
-    target_hostport(ex->priv.target, ex->priv.dial->hostport, sizeof ex->priv.dial->hostport);
     ex->priv.conn = weft__http_conn_new(c, ex->priv.target);
-    if (ex->priv.conn) return 1;
-    exchange_dial_end(ex);
-    return -ENOMEM;
+    if (!ex->priv.conn) return -ENOMEM;
+    if (ex->priv.conn->host->numeric) return 1;
+    ex->priv.dial = malloc(sizeof *ex->priv.dial);
+    if (!ex->priv.dial) return -ENOMEM; /* the unconnected conn is released by close */
+    weft__http_hostport(ex->priv.target, ex->priv.dial->hostport, sizeof ex->priv.dial->hostport);
+    return 1;
+}
+
+/* Opens priv.conn's socket: to its host's address, or by name through priv.dial (freed once the
+ * connect has ended). A child coroutine (priv.attempt's); 0 or an error. */
+static int exchange_connect(weft_http_exchange *ex, weft_cx *cx)
+{
+    struct weft__http_conn *conn = ex->priv.conn;
+    if (!ex->priv.dial)
+        return weft_tcp_connect_dl(&ex->priv.connect, &conn->stream, &conn->host->addr,
+                                   ex->priv.deadline, cx);
+    int r = weft_tcp_connect_host_dl(&ex->priv.dial->op, &conn->stream, ex->priv.dial->hostport,
+                                     ex->priv.deadline, cx);
+    if (r != WEFT_PENDING) exchange_dial_end(ex);
+    return r;
 }
 
 /*
@@ -321,10 +330,8 @@ static int exchange_attempt(weft_http_exchange *ex, weft_cx *cx)
     r = exchange_acquire(ex, cx);
     if (r < 0) WEFT_RETURN(&ex->priv.attempt, r);
     if (r == 1) {
-        WEFT_AWAIT_CHILD(&ex->priv.attempt, &ex->priv.dial->op.co, r,
-                         weft_tcp_connect_host_dl(&ex->priv.dial->op, &ex->priv.conn->stream,
-                                                  ex->priv.dial->hostport, ex->priv.deadline, cx));
-        exchange_dial_end(ex);
+        weft_co_init(ex->priv.dial ? &ex->priv.dial->op.co : &ex->priv.connect.co);
+        WEFT_AWAIT(&ex->priv.attempt, r = exchange_connect(ex, cx));
         if (r < 0) WEFT_RETURN(&ex->priv.attempt, r);
         ex->client->connects++;
         (void)weft_tcp_set_nodelay(&ex->priv.conn->stream, true); /* requests are one write */

@@ -36,15 +36,19 @@ struct weft__http_conn {
     weft_http_header *fields;            /* the parser's field array (cfg.max_headers) */
 };
 
+/* The longest "host:port" text (weft__http_hostport), NUL included. */
+#define WEFT__HTTP_HOSTPORT_MAX (WEFT_URL_HOST_MAX + 9)
+
 /*
  * A new connection's connect by name: the resolution, the addresses found, the connect to each in
- * turn (about 1.2 KB). An exchange allocates it only while it opens a connection and frees it as
- * soon as the connect ends, so the exchange that every requesting task carries stays small and a
- * request on a pooled connection allocates nothing.
+ * turn (about 850 bytes). An exchange allocates it only while it opens a connection to a host
+ * name and frees it as soon as the connect ends, so the exchange that every requesting task
+ * carries stays small and a request on a pooled connection allocates nothing. A numeric host
+ * needs none of it: its address is parsed once, into its host record, and connected to directly.
  */
 struct weft__http_connecting {
-    weft_tcp_connect_host_op op;          /* the connect in progress */
-    char hostport[WEFT_URL_HOST_MAX + 9]; /* what it connects to: "host:port", "[v6]:port" */
+    weft_tcp_connect_host_op op;            /* the connect in progress */
+    char hostport[WEFT__HTTP_HOSTPORT_MAX]; /* what it connects to: "host:port", "[v6]:port" */
 };
 
 /* A host and port the client has talked to, and its idle connections (a stack: last in, first
@@ -55,8 +59,14 @@ struct weft__http_host {
     size_t nidle;                 /* connections on the stack */
     size_t nconns;                /* connections to this host, idle or in use */
     uint16_t port;
+    bool numeric;                     /* name is an IP address: connect to addr, no resolution */
+    weft_addr addr;                   /* that address and the port, if numeric */
     char name[WEFT_URL_HOST_MAX + 1]; /* as in the URL (IPv6 without brackets) */
 };
+
+/* u's host and port as weft_addr_parse and weft_tcp_connect_host_dl take them: "host:port",
+ * "[v6]:port", into buf (WEFT__HTTP_HOSTPORT_MAX bytes). */
+void weft__http_hostport(const weft_url *u, char *buf, size_t size);
 
 /*
  * Takes an idle connection to u's host and port off the pool, closing any found too old on the

@@ -95,6 +95,11 @@ static void hosts_trim(weft_http_client *c)
     }
 }
 
+void weft__http_hostport(const weft_url *u, char *buf, size_t size)
+{
+    snprintf(buf, size, u->host_is_ipv6 ? "[%s]:%u" : "%s:%u", u->host, (unsigned)u->port);
+}
+
 /* u's host record, created if needed. NULL if out of memory. */
 static struct weft__http_host *host_get(weft_http_client *c, const weft_url *u)
 {
@@ -105,6 +110,9 @@ static struct weft__http_host *host_get(weft_http_client *c, const weft_url *u)
     if (!h) return NULL;
     h->port = u->port;
     memcpy(h->name, u->host, strlen(u->host) + 1); /* weft_url guarantees it fits */
+    char hostport[WEFT__HTTP_HOSTPORT_MAX];
+    weft__http_hostport(u, hostport, sizeof hostport);
+    h->numeric = weft_addr_parse(&h->addr, hostport) == 0;
     h->next = c->hosts;
     c->hosts = h;
     c->nhosts++;
