@@ -54,13 +54,14 @@ struct until {
     weft_co co;
     int64_t deadline;
     int id;
-    int64_t woke;
+    int64_t started, woke;
 };
 
 static int until(void *frame, weft_cx *cx)
 {
     struct until *f = frame;
     WEFT_BEGIN(&f->co);
+    f->started = weft_time_now();
     WEFT_AWAIT(&f->co, weft_sleep_until(f->deadline, cx));
     f->woke = weft_time_now();
     order[order_len++] = f->id;
@@ -72,7 +73,7 @@ static void timers_expire_in_deadline_order_and_never_early(void **state)
     weft_runtime *rt = rt_of(state);
     enum { N = 40 };
     struct until u[N];
-    int64_t base = weft_time_now() + WEFT_MSEC(5);
+    int64_t base = weft_time_now() + WEFT_MSEC(20);
     order_len = 0;
     /* Spawned in a scrambled order: id i is due at base + i * 0.5 ms. */
     for (int k = 0; k < N; k++) {
@@ -82,10 +83,21 @@ static void timers_expire_in_deadline_order_and_never_early(void **state)
     }
     assert_int_equal(weft_runtime_run(rt), 0);
     assert_int_equal(order_len, N);
-    for (int i = 0; i < N; i++)
-        assert_int_equal(order[i], i);
     for (int k = 0; k < N; k++)
         assert_true(u[k].woke >= u[k].deadline);
+    /* The order is the deadlines' only if every sleeper was parked before the first one was due:
+     * one polled for the first time after its deadline (valgrind, a loaded machine) returns at
+     * once, in spawn order. */
+    int64_t last_start = 0;
+    for (int k = 0; k < N; k++)
+        if (u[k].started > last_start) last_start = u[k].started;
+    if (last_start >= base) {
+        print_message("first polls ended %.1f ms after the first deadline: order not checked\n",
+                      (double)(last_start - base) / 1e6);
+        return;
+    }
+    for (int i = 0; i < N; i++)
+        assert_int_equal(order[i], i);
 }
 
 static void a_past_deadline_returns_at_once(void **state)
