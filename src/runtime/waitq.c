@@ -249,12 +249,11 @@ void weft__waitq_close(weft_runtime *rt, weft_waitq *q)
  * Waiting
  * ------------------------------------------------------------------------------------------- */
 
-int weft__waitq_park(const weft_waitq *q, weft_cx *cx)
+/* Parks the polling task on wq (slot q_slot), whose node on it *link holds, if link is not NULL
+ * (node_link's answer, found by the caller). */
+static int park_at(struct weft__ext *x, struct weft__wq *wq, uint32_t q_slot, const uint32_t *link,
+                   const weft_cx *cx)
 {
-    struct weft__wq *wq = weft__waitq_lookup(cx->rt, q);
-    if (wq == NULL) return WEFT_ECLOSED;
-    struct weft__ext *x = cx->rt->ext;
-    uint32_t *link = node_link(x, cx->waker.slot, q->slot);
     if (link != NULL) { /* renew: same place in the queue, stamped for this poll */
         node_at(x, *link - 1)->epoch = x->wtasks[cx->waker.slot].epoch;
         return WEFT_PENDING;
@@ -268,7 +267,7 @@ int weft__waitq_park(const weft_waitq *q, weft_cx *cx)
     }
     struct weft__wnode *n = node_at(x, (uint32_t)slot);
     *n = (struct weft__wnode){.waker = cx->waker,
-                              .q = q->slot,
+                              .q = q_slot,
                               .task_next = t->head,
                               .epoch = t->epoch,
                               .flags = WEFT__WN_USED};
@@ -277,17 +276,24 @@ int weft__waitq_park(const weft_waitq *q, weft_cx *cx)
     return WEFT_PENDING;
 }
 
+int weft__waitq_park(const weft_waitq *q, weft_cx *cx)
+{
+    struct weft__wq *wq = weft__waitq_lookup(cx->rt, q);
+    if (wq == NULL) return WEFT_ECLOSED;
+    struct weft__ext *x = cx->rt->ext;
+    return park_at(x, wq, q->slot, node_link(x, cx->waker.slot, q->slot), cx);
+}
+
 unsigned weft__waitq_flags(const weft_waitq *q, const weft_cx *cx)
 {
     const struct weft__wnode *n = my_node(cx, q, NULL);
     return n != NULL ? n->flags : 0;
 }
 
-bool weft__waitq_may_take(const weft_waitq *q, size_t avail, const weft_cx *cx)
+/* weft__waitq_may_take on a queue already looked up, for the task whose node on it is n (or
+ * NULL: it has none). */
+static bool may_take_node(struct weft__wq *wq, struct weft__wnode *n, size_t avail)
 {
-    struct weft__wq *wq = weft__waitq_lookup(cx->rt, q);
-    if (wq == NULL) return false;
-    struct weft__wnode *n = my_node(cx, q, NULL);
     if (n != NULL && (n->flags & WEFT__WN_ONE)) {
         if (avail >= 1) return true;
         n->flags &= (uint8_t)~WEFT__WN_ONE; /* the unit went elsewhere: nothing to hold */
@@ -295,6 +301,13 @@ bool weft__waitq_may_take(const weft_waitq *q, size_t avail, const weft_cx *cx)
         return false;
     }
     return avail > wq->reserved;
+}
+
+bool weft__waitq_may_take(const weft_waitq *q, size_t avail, const weft_cx *cx)
+{
+    struct weft__wq *wq = weft__waitq_lookup(cx->rt, q);
+    if (wq == NULL) return false;
+    return may_take_node(wq, my_node(cx, q, NULL), avail);
 }
 
 void weft__waitq_done(const weft_waitq *q, const weft_cx *cx)
@@ -343,25 +356,34 @@ bool weft__deadline_due(weft_cx *cx, int64_t deadline)
     return false;
 }
 
+/*
+ * may_take, then park, done or leave, as the outcome says. The queue is looked up and the task's
+ * chain walked once for the whole call, not once per step (they were most of a channel
+ * operation's cost); the chain is usually empty, so a task that takes a unit without having
+ * waited touches no node at all.
+ */
 int weft__waitq_acquire(const weft_waitq *q, size_t avail, bool closed, int64_t deadline,
                         weft_cx *cx)
 {
-    if (weft__waitq_lookup(cx->rt, q) == NULL) return WEFT_ECLOSED;
-    if (weft__waitq_may_take(q, avail, cx)) {
+    struct weft__wq *wq = weft__waitq_lookup(cx->rt, q);
+    if (wq == NULL) return WEFT_ECLOSED;
+    struct weft__ext *x = cx->rt->ext;
+    uint32_t *link = node_link(x, cx->waker.slot, q->slot);
+    if (may_take_node(wq, link != NULL ? node_at(x, *link - 1) : NULL, avail)) {
         /* Out of budget: keep the place (and any turn) and run again after the others. */
-        if (weft_cx_budget_take(cx) != 0) return weft__waitq_park(q, cx);
-        weft__waitq_done(q, cx);
+        if (weft_cx_budget_take(cx) != 0) return park_at(x, wq, q->slot, link, cx);
+        if (link != NULL) drop_node(cx->rt, x, link, true);
         return 0;
     }
     if (closed) {
-        weft__waitq_leave(q, cx);
+        if (link != NULL) drop_node(cx->rt, x, link, false);
         return WEFT_ECLOSED;
     }
     if (weft__deadline_due(cx, deadline)) {
-        weft__waitq_leave(q, cx);
+        if (link != NULL) drop_node(cx->rt, x, link, false);
         return -ETIMEDOUT;
     }
-    return weft__waitq_park(q, cx);
+    return park_at(x, wq, q->slot, link, cx);
 }
 
 /* ---------------------------------------------------------------------------------------------
