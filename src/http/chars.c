@@ -20,11 +20,20 @@
 const unsigned char weft__http_class[256] = {CLASS_64(0), CLASS_64(64), CLASS_64(128),
                                              CLASS_64(192)};
 
-/* Whether every byte of s[0 .. len) is in class `bits`. */
+/* Whether every byte of s[0 .. len) is in class `bits` (one class bit). Four bytes a step, their
+ * classes ANDed together: one test and branch per four bytes instead of per byte (header values are
+ * most of what a response head is made of). */
 static bool all_in_class(const char *s, size_t len, unsigned bits)
 {
-    for (size_t i = 0; i < len; i++)
-        if (!(weft__http_class[(unsigned char)s[i]] & bits)) return false;
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    for (; len - i >= 4; i += 4) {
+        unsigned all = weft__http_class[u[i]] & weft__http_class[u[i + 1]] &
+                       weft__http_class[u[i + 2]] & weft__http_class[u[i + 3]];
+        if (!(all & bits)) return false;
+    }
+    for (; i < len; i++)
+        if (!(weft__http_class[u[i]] & bits)) return false;
     return true;
 }
 

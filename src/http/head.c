@@ -92,8 +92,8 @@ static int parse_request_line(weft_http_parser *p, char *line, size_t n)
 static int add_field(weft_http_parser *p, char *line, size_t n)
 {
     if (weft__http_is_ows((unsigned char)line[0])) return WEFT_EHTTP_PARSE; /* obs-fold */
-    size_t name_len = 0;
-    while (name_len < n && weft__http_is_tchar((unsigned char)line[name_len]))
+    size_t name_len = 0; /* no bound needed: line[n] is the CR, which is not a tchar */
+    while (weft__http_is_tchar((unsigned char)line[name_len]))
         name_len++;
     /* This also rejects "Name : value": whitespace before the colon has smuggled requests past
      * proxies that read the name differently (RFC 9112 §5.1). */
