@@ -362,17 +362,27 @@ static int accept_under(weft_runtime *rt, long k)
     return set.result[0];
 }
 
-static long accept_run(long k, const char *what)
+/*
+ * A scenario in a runtime of its own: `under` runs it once in rt with the task cancelled at
+ * suspension k (0: never) and returns the wrapper's result. Warms the runtime up with an
+ * uncancelled run, then compares the snapshots around the cancelled one.
+ */
+static long own_runtime_run(int (*under)(weft_runtime *rt, long k), long k, const char *what)
 {
     weft_runtime rt;
     assert_int_equal(weft_runtime_init(&rt), 0);
-    assert_int_equal(accept_under(&rt, 0), 0);
+    assert_int_equal(under(&rt, 0), 0);
     struct snapshot s0 = snapshot_take(&rt);
-    int r = accept_under(&rt, k);
+    int r = under(&rt, k);
     expect_outcome(&canceller, r, k, what);
     expect_same(s0, snapshot_take(&rt), what);
     assert_int_equal(weft_runtime_close(&rt), 0);
     return canceller.suspended;
+}
+
+static long accept_run(long k, const char *what)
+{
+    return own_runtime_run(accept_under, k, what);
 }
 
 static void cancel_accept_loop(void **state)
@@ -399,15 +409,7 @@ static int pipeline_under(weft_runtime *rt, long k)
 
 static long pipeline_run(long k, const char *what)
 {
-    weft_runtime rt;
-    assert_int_equal(weft_runtime_init(&rt), 0);
-    assert_int_equal(pipeline_under(&rt, 0), 0);
-    struct snapshot s0 = snapshot_take(&rt);
-    int r = pipeline_under(&rt, k);
-    expect_outcome(&canceller, r, k, what);
-    expect_same(s0, snapshot_take(&rt), what);
-    assert_int_equal(weft_runtime_close(&rt), 0);
-    return canceller.suspended;
+    return own_runtime_run(pipeline_under, k, what);
 }
 
 static void cancel_channel_pipeline(void **state)
