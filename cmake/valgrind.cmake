@@ -3,16 +3,18 @@
 #     valgrind --leak-check=full --error-exitcode=1 ...
 #
 # so that an invalid read or write, a use of uninitialised memory, or a block definitely or
-# possibly lost at exit fails that test. The options are kept here, in DartConfiguration.tcl
-# (written by include(CTest)), so any build tree configured with the tests can be checked without
-# rebuilding, e.g. the dev preset's:
+# possibly lost at exit fails that test. The options are set here and written into the build
+# tree (DartConfiguration.tcl, by include(CTest)), so any build tree configured with the tests
+# can be checked without rebuilding, e.g. the dev preset's:
 #
-#     ctest --preset dev -T memcheck -L unit -LE novalgrind -j 2
+#     ctest --test-dir build/dev -T memcheck -L unit -LE novalgrind -j 2
 #
 # -L unit: only the cmocka executables (weft_add_test). The other tests run shell scripts
-# (examples, install, curl); valgrind would check bash, not weft. -LE novalgrind: tests that make
-# no sense under valgrind, each labelled where it is declared, with the reason beside it
-# (docs/reliability.md lists them). A sanitizer build cannot run under valgrind: use a plain one.
+# (examples, install, curl); valgrind would check bash, not weft. Tests that cannot run under
+# valgrind are left out in one of two ways, each with its reason beside it: listed in
+# WEFT_VALGRIND_SKIP below, or labelled novalgrind where they are declared (then add
+# -LE novalgrind, as scripts/test does). docs/reliability.md lists them. A sanitizer build
+# cannot run under valgrind: use a plain one.
 if(NOT WEFT_BUILD_TESTS)
     return()
 endif()
