@@ -88,21 +88,9 @@ const weft_http_header *weft_http_parser_header(const weft_http_parser *p, const
     return NULL;
 }
 
-/*
- * Copies input up to and including the next LF into the head buffer. Fails with TOOBIG as soon
- * as the head would outgrow the buffer, before the line is complete: a peer that never sends LF
- * must not make us wait for more than the buffer holds.
- */
-static ssize_t collect_line(weft_http_parser *p, const char *data, size_t len, bool *complete)
-{
-    const char *lf = memchr(data, '\n', len);
-    size_t take = lf ? (size_t)(lf - data) + 1 : len;
-    if (take > p->priv.cfg.head_size - p->priv.head_len) return WEFT_EHTTP_TOOBIG;
-    memcpy(p->priv.cfg.head_buf + p->priv.head_len, data, take);
-    p->priv.head_len += take;
-    *complete = lf != NULL;
-    return (ssize_t)take;
-}
+/* Input copied into the head buffer at once, at most: enough for a typical head in one copy,
+ * little wasted when what follows the head (a body) is copied along and then ignored. */
+#define HEAD_COPY_MAX 512
 
 /* Moves to the state that reads the body the head announced, and reports HEAD. */
 static int begin_body(weft_http_parser *p, weft_http_event *ev)
@@ -149,26 +137,58 @@ static int end_of_trailers(weft_http_parser *p, weft_http_event *ev)
     return 0;
 }
 
+/* Parses one complete line, head_buf[line_start .. head_len), and moves past it. */
+static int take_line(weft_http_parser *p, weft_http_event *ev)
+{
+    bool trailers = p->priv.state == ST_TRAILERS;
+    int rc = weft__http_head_line(p, trailers);
+    p->priv.line_start = p->priv.head_len;
+    if (rc == 1) rc = trailers ? end_of_trailers(p, ev) : end_of_head(p, ev);
+    return rc;
+}
+
 /*
  * Collects and parses the lines of the head, or of the trailer section: every complete line the
  * input holds, until the section ends (with its event) or the input runs out mid-line. A 1xx
  * interim response ends without an event and the loop goes on with the next response's head.
+ *
+ * The input is copied into the head buffer a block at a time (one memcpy, not one per line) and
+ * the lines are found there; head_len grows only by the lines consumed, so bytes copied past the
+ * end of the head are simply left behind. Fails with TOOBIG as soon as a line would outgrow the
+ * buffer, before it is complete: a peer that never sends LF must not make us wait for more than
+ * the buffer holds.
  */
 static ssize_t step_lines(weft_http_parser *p, const char *data, size_t len, weft_http_event *ev)
 {
     size_t off = 0;
     while (off < len && ev->type == WEFT_HTTP_EV_NEED_MORE) {
-        bool trailers = p->priv.state == ST_TRAILERS;
-        bool complete;
-        ssize_t n = collect_line(p, data + off, len - off, &complete);
-        if (n < 0) return n;
-        off += (size_t)n;
-        if (!complete) break;
-        int rc = weft__http_head_line(p, trailers);
-        p->priv.line_start = p->priv.head_len;
-        if (rc == 1) rc = trailers ? end_of_trailers(p, ev) : end_of_head(p, ev);
-        if (rc < 0) return rc;
-        if (p->priv.state != ST_HEAD && p->priv.state != ST_TRAILERS) break;
+        char *at = p->priv.cfg.head_buf + p->priv.head_len;
+        size_t room = p->priv.cfg.head_size - p->priv.head_len;
+        size_t k = len - off < room ? len - off : room;
+        if (k > HEAD_COPY_MAX) k = HEAD_COPY_MAX;
+        memcpy(at, data + off, k);
+        const char *lf = memchr(at, '\n', k);
+        if (lf == NULL) { /* no complete line in the block */
+            if (k == room && len - off > room) return WEFT_EHTTP_TOOBIG;
+            p->priv.head_len += k;
+            off += k;
+            continue;
+        }
+        /* Each complete line of the block in turn, while the section goes on and no 1xx head
+         * restarted the buffer (then the rest is copied again, to its new place). */
+        size_t base = p->priv.head_len, used = 0;
+        while (lf != NULL) {
+            size_t take = (size_t)(lf - (at + used)) + 1;
+            p->priv.head_len += take;
+            used += take;
+            int rc = take_line(p, ev);
+            if (rc < 0) return rc;
+            if (p->priv.state != ST_HEAD && p->priv.state != ST_TRAILERS)
+                return (ssize_t)(off + used);
+            if (p->priv.head_len != base + used) break; /* a 1xx head ended: start over */
+            lf = memchr(at + used, '\n', k - used);
+        }
+        off += used;
     }
     return (ssize_t)off;
 }
