@@ -231,8 +231,9 @@ void weft_delayserver_get_stats(const weft_delayserver *srv, weft_delayserver_st
  * delay_ms: receives the delay. msg, msg_size: receive the decoded message (no NUL added);
  *    msg_size >= len always suffices.
  * Returns the message length (>= 0), or:
- *   -EINVAL        not of the form /{digits}/{message} (or more than 9 digits);
- *   -ERANGE        the delay is over max_delay_ms;
+ *   -EINVAL        not of the form /{digits}/{message};
+ *   -ERANGE        the delay is over max_delay_ms (any number of digits is read; a value past
+ *                  UINT32_MAX saturates, so it is over any max_delay_ms but UINT32_MAX);
  *   WEFT_EHTTP_URL a '%' not followed by two hex digits;
  *   -ENOBUFS       msg_size is too small.
  */
