@@ -264,10 +264,12 @@ static int request_build(weft_http_exchange *ex)
         .body = with_body ? ex->body : NULL,
         .body_len = with_body ? ex->body_len : 0,
     };
-    int n = weft_http_request_write(&req, conn->buf, conn->cap);
+    struct weft__http_line_cache *line =
+        &conn->host->line; /* the URL checked once, not per request */
+    int n = weft__http_request_write_cached(&req, line, conn->buf, conn->cap, true);
     ex->priv.body_apart = false;
     if (n == -ENOBUFS && req.body_len > 0) {
-        n = weft_http_request_write_head(&req, conn->buf, conn->cap);
+        n = weft__http_request_write_cached(&req, line, conn->buf, conn->cap, false);
         ex->priv.body_apart = true;
     }
     if (n == -ENOBUFS) return WEFT_EHTTP_TOOBIG; /* the head alone is over buffer_size */

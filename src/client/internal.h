@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http/http_internal.h" /* struct weft__http_line_cache */
 #include "weft/http.h"
 
 /*
@@ -59,9 +60,10 @@ struct weft__http_host {
     size_t nidle;                 /* connections on the stack */
     size_t nconns;                /* connections to this host, idle or in use */
     uint16_t port;
-    bool numeric;                     /* name is an IP address: connect to addr, no resolution */
-    weft_addr addr;                   /* that address and the port, if numeric */
-    char name[WEFT_URL_HOST_MAX + 1]; /* as in the URL (IPv6 without brackets) */
+    bool numeric;                      /* name is an IP address: connect to addr, no resolution */
+    weft_addr addr;                    /* that address and the port, if numeric */
+    char name[WEFT_URL_HOST_MAX + 1];  /* as in the URL (IPv6 without brackets) */
+    struct weft__http_line_cache line; /* the last request line + Host field written to it */
 };
 
 /* u's host and port as weft_addr_parse and weft_tcp_connect_host_dl take them: "host:port",

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "weft/http.h"
 
@@ -132,6 +133,41 @@ bool weft__http_is_token_list(const char *value, size_t len);
 /* Whether a Host value is made of what uri-host [":" port] may contain here: unreserved
  * characters, ':', and the brackets of an IPv6 literal (the structure is not checked further). */
 bool weft__http_is_host_value(const char *value, size_t len);
+
+/* ---------------------------------------------------------------------------------------------
+ * Writing requests (request.c)
+ * ------------------------------------------------------------------------------------------- */
+
+/* The longest request line + Host field a weft__http_line_cache keeps. */
+#define WEFT__HTTP_LINE_CACHE_MAX 256
+
+/*
+ * The request line and Host field of the last request written through it, kept for the next
+ * request to the same method and URL (the client keeps one per host record). Checking the URL and
+ * writing those two lines was ~470 instructions of every request; comparing the URL with what
+ * was cached is a few dozen. line_len 0 means empty: zeroed memory is a valid empty cache.
+ */
+struct weft__http_line_cache {
+    uint16_t line_len; /* the request line, CRLF included; 0: nothing cached */
+    uint16_t host_end; /* end of the Host field after it */
+    uint16_t path_at;  /* where the path starts in text */
+    uint16_t path_len; /* the URL's path_len and query_len (the query follows the path) */
+    uint16_t query_len;
+    uint16_t host_len; /* strlen of the URL's host */
+    uint16_t port;
+    bool host_is_ipv6;
+    weft_http_method method;
+    char text[WEFT__HTTP_LINE_CACHE_MAX]; /* request line, then Host field */
+};
+
+/*
+ * Like weft_http_request_write (with_body) or weft_http_request_write_head (!with_body), same
+ * output and errors; the request line and Host field come from lc when req's method and URL are
+ * those it holds, and are kept in lc otherwise (if they fit). The caller's fields and body are
+ * checked on every call.
+ */
+int weft__http_request_write_cached(const weft_http_request *req, struct weft__http_line_cache *lc,
+                                    char *buf, size_t size, bool with_body);
 
 /* ---------------------------------------------------------------------------------------------
  * Parser steps shared by parser.c (the state machine) and head.c (start lines and fields)

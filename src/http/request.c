@@ -106,14 +106,46 @@ static void put_host_field(writer *w, const weft_url *u, size_t host_len)
     PUT_LITERAL(w, "\r\n");
 }
 
-/* The whole head; the body too if with_body. Returns the length or a negative errno. */
-static int write_request(const weft_http_request *req, char *buf, size_t size, bool with_body)
+/* What the request line and Host field leave the same in every request: the checks of the caller's
+ * fields and body, which come after them. Returns 0 or -EINVAL. */
+static int check_rest(const weft_http_request *req, bool *has_host)
+{
+    if (!are_valid_headers(req, has_host) || (req->body_len && !req->body)) return -EINVAL;
+    return 0;
+}
+
+/* After the request line and Host field: the caller's fields, Content-Length, the blank line and
+ * the body if with_body. Returns the length or a negative errno. */
+static int write_rest(writer *w, const weft_http_request *req, bool with_body)
+{
+    for (size_t i = 0; i < req->nheaders; i++) {
+        put(w, req->headers[i].name, req->headers[i].name_len);
+        PUT_LITERAL(w, ": ");
+        put(w, req->headers[i].value, req->headers[i].value_len);
+        PUT_LITERAL(w, "\r\n");
+    }
+    if (req->body_len || req->method == WEFT_HTTP_POST || req->method == WEFT_HTTP_PUT) {
+        PUT_LITERAL(w, "Content-Length: ");
+        put_u64(w, req->body_len);
+        PUT_LITERAL(w, "\r\n");
+    }
+    PUT_LITERAL(w, "\r\n");
+    if (with_body) put(w, req->body, req->body_len);
+    if (w->overflow) return -ENOBUFS;
+    return w->len > INT_MAX ? -EOVERFLOW : (int)w->len;
+}
+
+/* The whole head; the body too if with_body. Returns the length or a negative errno. On success,
+ * *line_len is the request line's length (CRLF included) and *host_end where the Host field
+ * weft wrote ends (*line_len if the caller's fields have one). */
+static int write_request(const weft_http_request *req, char *buf, size_t size, bool with_body,
+                         size_t *line_len, size_t *host_end)
 {
     bool has_host = false;
     size_t host_len = 0;
     if (req->method <= WEFT_HTTP_OTHER || req->method > WEFT_HTTP_PATCH || !req->url ||
         (host_len = valid_host_len(req->url)) == 0 || !is_valid_target(req->url) ||
-        !are_valid_headers(req, &has_host) || (req->body_len && !req->body))
+        check_rest(req, &has_host) < 0)
         return -EINVAL;
 
     writer w = {.buf = buf, .size = size};
@@ -122,30 +154,76 @@ static int write_request(const weft_http_request *req, char *buf, size_t size, b
     put(&w, req->url->path, req->url->path_len);
     put(&w, req->url->query, req->url->query_len);
     PUT_LITERAL(&w, " HTTP/1.1\r\n");
+    *line_len = w.len;
     if (!has_host) put_host_field(&w, req->url, host_len);
-    for (size_t i = 0; i < req->nheaders; i++) {
-        put(&w, req->headers[i].name, req->headers[i].name_len);
-        PUT_LITERAL(&w, ": ");
-        put(&w, req->headers[i].value, req->headers[i].value_len);
-        PUT_LITERAL(&w, "\r\n");
-    }
-    if (req->body_len || req->method == WEFT_HTTP_POST || req->method == WEFT_HTTP_PUT) {
-        PUT_LITERAL(&w, "Content-Length: ");
-        put_u64(&w, req->body_len);
-        PUT_LITERAL(&w, "\r\n");
-    }
-    PUT_LITERAL(&w, "\r\n");
-    if (with_body) put(&w, req->body, req->body_len);
-    if (w.overflow) return -ENOBUFS;
-    return w.len > INT_MAX ? -EOVERFLOW : (int)w.len;
+    *host_end = w.len;
+    return write_rest(&w, req, with_body);
 }
 
 int weft_http_request_write(const weft_http_request *req, char *buf, size_t size)
 {
-    return write_request(req, buf, size, true);
+    size_t line_len, host_end;
+    return write_request(req, buf, size, true, &line_len, &host_end);
 }
 
 int weft_http_request_write_head(const weft_http_request *req, char *buf, size_t size)
 {
-    return write_request(req, buf, size, false);
+    size_t line_len, host_end;
+    return write_request(req, buf, size, false, &line_len, &host_end);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The request line and Host field, kept between requests
+ * ------------------------------------------------------------------------------------------- */
+
+/* Whether the cache holds what write_request writes for req's method and URL: the same method,
+ * host text, IPv6 flag, port, path and query, byte for byte. The host and target were checked
+ * when the text was cached, and the check depends on nothing else. */
+static bool line_cache_hit(const struct weft__http_line_cache *lc, const weft_http_request *req)
+{
+    const weft_url *u = req->url;
+    if (lc->line_len == 0 || !u || req->method != lc->method || u->port != lc->port ||
+        u->host_is_ipv6 != lc->host_is_ipv6 || u->path_len != lc->path_len ||
+        u->query_len != lc->query_len || !u->path || (u->query_len && !u->query))
+        return false;
+    const char *path = lc->text + lc->path_at;
+    const char *host = lc->text + lc->line_len + sizeof "Host: " - 1 + lc->host_is_ipv6;
+    return u->host[lc->host_len] == '\0' && memcmp(u->host, host, lc->host_len) == 0 &&
+           memcmp(u->path, path, u->path_len) == 0 &&
+           memcmp(u->query, path + u->path_len, u->query_len) == 0;
+}
+
+/* Keeps the request line and Host field just written to buf, if they fit the cache. */
+static void line_cache_fill(struct weft__http_line_cache *lc, const weft_http_request *req,
+                            const char *buf, size_t line_len, size_t host_end)
+{
+    lc->line_len = 0;
+    if (host_end == line_len || host_end > sizeof lc->text) return; /* the caller's Host */
+    const weft_url *u = req->url;
+    memcpy(lc->text, buf, host_end);
+    lc->method = req->method;
+    lc->port = u->port;
+    lc->host_is_ipv6 = u->host_is_ipv6;
+    lc->path_at = (uint16_t)(line_len - u->path_len - u->query_len - (sizeof " HTTP/1.1\r\n" - 1));
+    lc->path_len = u->path_len;
+    lc->query_len = u->query_len;
+    lc->host_len = (uint16_t)strlen(u->host);
+    lc->host_end = (uint16_t)host_end;
+    lc->line_len = (uint16_t)line_len;
+}
+
+int weft__http_request_write_cached(const weft_http_request *req, struct weft__http_line_cache *lc,
+                                    char *buf, size_t size, bool with_body)
+{
+    if (!line_cache_hit(lc, req)) {
+        size_t line_len, host_end;
+        int n = write_request(req, buf, size, with_body, &line_len, &host_end);
+        if (n >= 0) line_cache_fill(lc, req, buf, line_len, host_end);
+        return n;
+    }
+    bool has_host = false;
+    if (check_rest(req, &has_host) < 0) return -EINVAL;
+    writer w = {.buf = buf, .size = size};
+    put(&w, lc->text, has_host ? lc->line_len : lc->host_end);
+    return write_rest(&w, req, with_body);
 }

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "http/http_internal.h" /* weft__http_request_write_cached */
 #include "parse_driver.h"
 #include "weft/error.h"
 #include "weft/http.h"
@@ -383,6 +384,75 @@ static void test_write_invalid(void **state)
 }
 
 /* What the writer produces, the request parser reads back unchanged. */
+/* Writes req through the cache and without it: same result, same bytes. */
+static void expect_cached_same(struct weft__http_line_cache *lc, const weft_http_request *req)
+{
+    char want[512], got[512];
+    int n = weft_http_request_write(req, want, sizeof want);
+    assert_int_equal(weft__http_request_write_cached(req, lc, got, sizeof got, true), n);
+    if (n > 0) assert_memory_equal(got, want, (size_t)n);
+    n = weft_http_request_write_head(req, want, sizeof want);
+    assert_int_equal(weft__http_request_write_cached(req, lc, got, sizeof got, false), n);
+    if (n > 0) assert_memory_equal(got, want, (size_t)n);
+}
+
+/* The cached request line and Host field are used only for the very method and URL they were
+ * written for; anything else that differs is written (and checked) afresh. */
+static void test_write_cached(void **state)
+{
+    (void)state;
+    struct weft__http_line_cache lc = {0};
+    const char *urls[] = {
+        "http://example.com/a?b",    "http://example.com/a?b", "http://example.com/a?c",
+        "http://example.com/ab",     "http://example.com/a?b", "http://Example.com/a?b",
+        "http://example.com:81/a?b", "http://[::1]/a?b",       "http://[::2]/a?b",
+        "http://example.com/a?b",
+    };
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        weft_url u = url_of(urls[i]);
+        expect_cached_same(&lc, &(weft_http_request){.method = WEFT_HTTP_GET, .url = &u});
+    }
+    weft_url u = url_of("http://example.com/a?b");
+    expect_cached_same(&lc, &(weft_http_request){.method = WEFT_HTTP_GET, .url = &u});
+    expect_cached_same(&lc, &(weft_http_request){.method = WEFT_HTTP_HEAD, .url = &u});
+    expect_cached_same(&lc, &(weft_http_request){
+                                .method = WEFT_HTTP_POST, .url = &u, .body = "xy", .body_len = 2});
+    const weft_http_header host = {"Host", 4, "other", 5}, bad = {"X", 1, "a\r\nEvil: 1", 10};
+    expect_cached_same(
+        &lc,
+        &(weft_http_request){.method = WEFT_HTTP_POST, .url = &u, .headers = &host, .nheaders = 1});
+    expect_cached_same(
+        &lc,
+        &(weft_http_request){.method = WEFT_HTTP_POST, .url = &u, .headers = &bad, .nheaders = 1});
+    expect_cached_same(&lc, &(weft_http_request){.method = WEFT_HTTP_POST,
+                                                 .url = &u,
+                                                 .body_len = 1}); /* no body pointer */
+    /* A URL changed by hand after it was cached: the same pointers, new (invalid) contents. */
+    char path[] = "/a";
+    u.path = path;
+    u.path_len = 2;
+    expect_cached_same(&lc, &(weft_http_request){.method = WEFT_HTTP_GET, .url = &u});
+    path[1] = ' ';
+    expect_cached_same(&lc, &(weft_http_request){.method = WEFT_HTTP_GET, .url = &u});
+    path[1] = 'a';
+    u.host_is_ipv6 = true; /* "example.com" is no IPv6 literal: -EINVAL, not the cached line */
+    expect_cached_same(&lc, &(weft_http_request){.method = WEFT_HTTP_GET, .url = &u});
+    u = url_of("http://[::1]/");
+    expect_cached_same(&lc, &(weft_http_request){.method = WEFT_HTTP_GET, .url = &u});
+    u.host_is_ipv6 = false; /* "::1" as a host name: refused */
+    expect_cached_same(&lc, &(weft_http_request){.method = WEFT_HTTP_GET, .url = &u});
+    char small[8];
+    assert_int_equal(
+        weft__http_request_write_cached(&(weft_http_request){.method = WEFT_HTTP_GET, .url = &u},
+                                        &lc, small, sizeof small, true),
+        -EINVAL);
+    u = url_of("http://[::1]/");
+    assert_int_equal(
+        weft__http_request_write_cached(&(weft_http_request){.method = WEFT_HTTP_GET, .url = &u},
+                                        &lc, small, sizeof small, true),
+        -ENOBUFS);
+}
+
 static void test_write_then_parse(void **state)
 {
     (void)state;
@@ -421,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_write_headers_and_body),
         cmocka_unit_test(test_write_buffer_too_small),
         cmocka_unit_test(test_write_invalid),
+        cmocka_unit_test(test_write_cached),
         cmocka_unit_test(test_write_then_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
