@@ -434,8 +434,8 @@ void weft_xchan_destroy(weft_xchan *x);
 /*
  * weft_xchan_send_blocking - from any thread but the runtime's: copy item in, blocking the
  * calling thread while the channel is full. Returns 0, or WEFT_ECLOSED (closed before or while
- * waiting; nothing sent), or -ENOMEM (the item is in, but the wake-up could not be queued:
- * a receiver finds it the next time it polls).
+ * waiting; nothing sent), or -ENOMEM (the item is in, but the request to wake a receiver
+ * could not be queued: the runtime then wakes every waiting task, so it is not lost).
  */
 int weft_xchan_send_blocking(weft_xchan *x, const void *item);
 

@@ -100,6 +100,8 @@ struct weft__ext {
     struct weft__inbox_entry *spare; /* the other buffer: drained outside the lock */
     size_t spare_cap;
     bool poked;   /* the waker was woken and the inbox not yet drained */
+    bool lost;    /* a request could not be queued (no memory): the next drain wakes every
+                     waiter, so that no wake-up is lost */
     size_t doors; /* open weft_remote doors: the loop must wait for them */
 
     /* The blocking pool (blocking.c), NULL until the first job. */

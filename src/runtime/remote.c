@@ -53,12 +53,19 @@ static int append(struct weft__ext *x, const struct weft__inbox_entry *e)
     return 0;
 }
 
+/*
+ * A request that cannot be queued still wakes the poll, with `lost` set: the drain then wakes
+ * every task parked on a wait queue. Waits re-check what they wait for and renew their
+ * registration, so the waiter the request was for gets its item or its close, and the others
+ * just park again. (A lost WAKE_TASK is reported to weft_remote_wake's caller instead.)
+ */
 int weft__inbox_post(struct weft__ext *x, uint32_t kind, uint32_t slot, uint32_t gen, uint32_t n)
 {
     struct weft__inbox_entry e = {kind, slot, gen, n};
     pthread_mutex_lock(&x->lock);
     int r = append(x, &e);
-    bool poke = r == 0 && !x->poked;
+    if (r < 0) x->lost = true;
+    bool poke = !x->poked;
     if (poke) x->poked = true;
     pthread_mutex_unlock(&x->lock);
     if (poke) (void)weft_poll_waker_wake(&x->waker);
@@ -84,18 +91,31 @@ static void handle(weft_runtime *rt, const struct weft__inbox_entry *e)
     }
 }
 
+/* Wakes every task parked on a wait queue (after a lost request). Rare: a walk over the nodes. */
+static void wake_every_waiter(weft_runtime *rt, struct weft__ext *x)
+{
+    uint32_t records = x->nodes.nchunks * WEFT__CHUNK;
+    for (uint32_t slot = 0; slot < records; slot++) {
+        const struct weft__wnode *nd = weft__table_at(&x->nodes, sizeof *nd, slot);
+        if (nd->flags & WEFT__WN_USED) weft_waker_wake(rt, nd->waker);
+    }
+}
+
 void weft__inbox_drain(weft_runtime *rt, struct weft__ext *x)
 {
     pthread_mutex_lock(&x->lock);
     struct weft__inbox_entry *batch = x->inbox;
     size_t n = x->inbox_len, cap = x->inbox_cap;
+    bool lost = x->lost;
     x->inbox = x->spare;
     x->inbox_cap = x->spare_cap;
     x->inbox_len = 0;
     x->poked = false;
+    x->lost = false;
     pthread_mutex_unlock(&x->lock);
     for (size_t i = 0; i < n; i++)
         handle(rt, &batch[i]);
+    if (lost) wake_every_waiter(rt, x);
     x->spare = batch; /* only this thread touches the spare buffer */
     x->spare_cap = cap;
     if (x->pool != NULL) weft__pool_after_drain(rt, x);
