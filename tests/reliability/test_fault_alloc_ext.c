@@ -1,7 +1,7 @@
 /*
  * Out of memory at every allocation site of the parts test_fault_alloc.c does not reach: the
  * blocking pool and weft_resolve (and its lazy thread start failing), the cross-thread channel
- * and doors, the HTTP client following a redirect, and the tracer.
+ * and doors, the HTTP client following a redirect, the tracer, and a task group growing.
  *
  * As there: each scenario runs once to count the allocations, then once for each k with the k-th
  * failing. Every run must end every operation with its result or its documented error, let a
@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include <weft/blocking.h>
+#include <weft/group.h>
 #include <weft/tcp.h>
 #include <weft/trace.h>
 
@@ -757,6 +758,90 @@ static void trace_every_allocation_fails_once(void **state)
     print_message("trace: %ld allocations, each failed once: %d at start\n", total, start_failed);
 }
 
+/* ============================================================================================
+ * A task group: its handle array grows as tasks join, and a spawn that cannot grow it is refused
+ * ========================================================================================== */
+
+#define GROUP_N 20
+
+struct group_root {
+    weft_co co;
+    weft_group g;
+    int spawned, refused, shut;
+    int64_t deadline;
+};
+
+static struct bystander group_by[GROUP_N];
+static struct group_root group_frame;
+
+/* Spawns GROUP_N sleepers into a group, then shuts it down with a deadline none should reach. */
+static int group_root_task(void *frame, weft_cx *cx)
+{
+    struct group_root *f = frame;
+    WEFT_BEGIN(&f->co);
+    weft_group_init(&f->g, cx->rt);
+    for (int i = 0; i < GROUP_N; i++) {
+        bystander_prepare(&group_by[i]);
+        int r = weft_group_spawn(&f->g, bystander_task, &group_by[i]);
+        if (r == 0) {
+            f->spawned++;
+        } else if (r == -ENOMEM) {
+            f->refused++;
+            group_by[i].done = -1; /* never ran */
+        } else {
+            WEFT_RETURN(&f->co, r);
+        }
+    }
+    f->deadline = weft_deadline_in(WEFT_SEC(5));
+    WEFT_AWAIT(&f->co, f->shut = weft_group_shutdown_dl(&f->g, f->deadline, cx));
+    (void)weft_group_destroy(&f->g);
+    WEFT_END(&f->co, 0);
+}
+
+static int group_run(long k, long *count, bool *fired, const char *what)
+{
+    weft_runtime rt;
+    assert_int_equal(weft_runtime_init(&rt), 0);
+    memset(&group_frame, 0, sizeof group_frame);
+    fault_alloc_fail_at(k);
+    int r = weft_runtime_block_on(&rt, group_root_task, &group_frame);
+    *count = fault_alloc_count();
+    *fired = fault_alloc_failed();
+    fault_alloc_fail_at(0);
+    if (r != 0 && r != -ENOMEM) fail_msg("%s: block_on: %s", what, weft_strerror(r));
+    if (r == 0) {
+        if (group_frame.shut != 0) fail_msg("%s: %d tasks cancelled", what, group_frame.shut);
+        if (group_frame.spawned + group_frame.refused != GROUP_N)
+            fail_msg("%s: %d spawned, %d refused", what, group_frame.spawned, group_frame.refused);
+        for (int i = 0; i < GROUP_N; i++)
+            if (group_by[i].done != -1 && group_by[i].done != 3)
+                fail_msg("%s: sleeper %d did %d rounds", what, i, group_by[i].done);
+    }
+    expect_runtime_empty(&rt, what);
+    assert_int_equal(weft_runtime_close(&rt), 0);
+    return r == 0 ? group_frame.refused : 0;
+}
+
+static void group_every_allocation_fails_once(void **state)
+{
+    (void)state;
+    struct leak_snapshot before = leak_snapshot_take();
+    long total;
+    bool fired;
+    assert_int_equal(group_run(0, &total, &fired, "group, no fault"), 0);
+    expect_no_leak(before, "group, no fault");
+    int refused = 0;
+    for (long k = 1; k <= total; k++) {
+        char what[128];
+        long n;
+        snprintf(what, sizeof what, "group, allocation %ld of %ld fails", k, total);
+        refused += group_run(k, &n, &fired, what);
+        if (!fired) fail_msg("%s: only %ld allocations", what, n);
+        expect_no_leak(before, what);
+    }
+    print_message("group: %ld allocations, each failed once: %d spawns refused\n", total, refused);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -766,6 +851,7 @@ int main(void)
         cmocka_unit_test(xchan_close_allocation_fails),
         cmocka_unit_test(redirect_every_allocation_fails_once),
         cmocka_unit_test(trace_every_allocation_fails_once),
+        cmocka_unit_test(group_every_allocation_fails_once),
     };
     return cmocka_run_group_tests_name("fault_alloc_ext", tests, NULL, NULL);
 }
