@@ -194,11 +194,14 @@ static int exchange_next_event(weft_http_exchange *ex, weft_http_event *ev, weft
 {
     struct weft__http_conn *conn = ex->priv.conn;
     for (;;) {
-        ssize_t n =
-            weft_http_parser_feed(&conn->parser, conn->buf + conn->off, conn->len - conn->off, ev);
-        if (n < 0) return (int)n;
-        conn->off += (size_t)n;
-        if (ev->type != WEFT_HTTP_EV_NEED_MORE) return 0;
+        /* Nothing to parse and nothing the parser could report without input: read at once. */
+        if (conn->off < conn->len || !weft__http_parser_wants_input(&conn->parser)) {
+            ssize_t n = weft_http_parser_feed(&conn->parser, conn->buf + conn->off,
+                                              conn->len - conn->off, ev);
+            if (n < 0) return (int)n;
+            conn->off += (size_t)n;
+            if (ev->type != WEFT_HTTP_EV_NEED_MORE) return 0;
+        }
         int r = exchange_recv(ex, cx);
         if (r == 0) return conn_eof(conn, ev);
         if (r < 0) return r;
@@ -476,6 +479,16 @@ int weft_http_exchange_start(weft_http_exchange *ex, weft_cx *cx)
     WEFT_END(&ex->co, ex->status);
 }
 
+/* The response was read to the end. */
+static void exchange_done(weft_http_exchange *ex, weft_cx *cx)
+{
+    ex->priv.state = ST_DONE;
+    ex->priv.conn->responses++;
+    ex->data = NULL;
+    ex->data_len = 0;
+    ex->timing.done = weft_cx_now(cx);
+}
+
 int weft_http_exchange_read(weft_http_exchange *ex, weft_cx *cx)
 {
     if (ex->priv.state == ST_DONE) return 0;
@@ -491,11 +504,7 @@ int weft_http_exchange_read(weft_http_exchange *ex, weft_cx *cx)
         ex->body_received += ev.len;
         return (int)ev.len; /* at most the buffer's size, which fits an int */
     }
-    ex->priv.state = ST_DONE; /* the DONE event: HEAD came before start returned */
-    ex->priv.conn->responses++;
-    ex->data = NULL;
-    ex->data_len = 0;
-    ex->timing.done = weft_cx_now(cx);
+    exchange_done(ex, cx); /* the DONE event: HEAD came before start returned */
     return 0;
 }
 
@@ -513,6 +522,12 @@ int weft_http_exchange_read_all(weft_http_exchange *ex, void *buf, size_t size, 
         if (r < 0) return r; /* WEFT_PENDING too */
         if (ex->body_received > size) return exchange_fail(ex, WEFT_EHTTP_BODY_TOOBIG, cx);
         memcpy((char *)buf + at, ex->data, (size_t)r);
+        /* The body's last bytes: DONE is all the parser has left to say (asking it is a feed and
+         * a read for nothing), so the exchange ends here as the DONE event would end it. */
+        if (weft__http_parser_complete(ex->response)) {
+            exchange_done(ex, cx);
+            return (int)ex->body_received;
+        }
     }
 }
 

@@ -170,6 +170,26 @@ int weft__http_request_write_cached(const weft_http_request *req, struct weft__h
                                     char *buf, size_t size, bool with_body);
 
 /* ---------------------------------------------------------------------------------------------
+ * The parser's state, as the client looks at it (parser.c asserts these are its states' values)
+ * ------------------------------------------------------------------------------------------- */
+
+#define WEFT__HTTP_ST_COMPLETE 8 /* the message is complete: feed reports DONE */
+#define WEFT__HTTP_ST_FAILED   9 /* an error happened: feed reports it again */
+
+/* Whether p has read its whole message: feeding it (any input) would only report DONE. */
+static inline bool weft__http_parser_complete(const weft_http_parser *p)
+{
+    return p->priv.state == WEFT__HTTP_ST_COMPLETE;
+}
+
+/* Whether feeding p no input would only ask for more: it is neither complete nor failed. The
+ * client then reads at once instead of calling feed for nothing (~50 instructions a call). */
+static inline bool weft__http_parser_wants_input(const weft_http_parser *p)
+{
+    return p->priv.state != WEFT__HTTP_ST_COMPLETE && p->priv.state != WEFT__HTTP_ST_FAILED;
+}
+
+/* ---------------------------------------------------------------------------------------------
  * Parser steps shared by parser.c (the state machine) and head.c (start lines and fields)
  * ------------------------------------------------------------------------------------------- */
 

@@ -31,6 +31,8 @@ enum {
     ST_COMPLETE,      /* the message is complete; feed reports DONE */
     ST_FAILED,        /* an error happened; feed reports it again (priv.error) */
 };
+_Static_assert(ST_COMPLETE == WEFT__HTTP_ST_COMPLETE && ST_FAILED == WEFT__HTTP_ST_FAILED,
+               "http_internal.h's parser states are parser.c's");
 
 /* Where in a chunk-size line, chunk-size [ chunk-ext ] CRLF, the parser is (priv.chunk_state).
  * chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ( token / quoted-string ) ] ). */
