@@ -11,6 +11,7 @@
 #include <weft/coro.h>     /* stackless coroutines */
 #include <weft/addr.h>     /* numeric socket addresses */
 #include <weft/runtime.h>  /* the single-threaded runtime: tasks, timers, I/O */
+#include <weft/timer.h>    /* timers without a task: a callback (or a wake-up) at a deadline */
 #include <weft/tcp.h>      /* TCP streams and listeners on the runtime */
 #include <weft/sync.h>     /* channels, oneshot, notify, semaphore, mutex, wait group, xchan */
 #include <weft/select.h>   /* wait for the first of several leaf operations */

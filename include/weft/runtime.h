@@ -162,6 +162,8 @@ typedef struct weft_runtime {
                                     both are off: every trace hook tests only this */
     bool stop;                   /* weft_runtime_stop() was called */
     bool closing;                /* weft_runtime_close() is cancelling what is left */
+    /* started weft_timers (weft/timer.h), apart from the task timers; NULL before the first */
+    struct weft__timerq *callouts;
 } weft_runtime;
 
 /*
@@ -173,7 +175,8 @@ int weft_runtime_init(weft_runtime *rt);
 /*
  * weft_runtime_close - release rt. Whatever is still alive is released, never leaked: each
  * unfinished task is cancelled (its cleanup block runs, joiners are gone with it), each open
- * weft_io is closed (its fd too). Returns 0 if nothing was left, -EBUSY if something had to be
+ * weft_io is closed (its fd too), each started weft_timer is stopped without firing (its memory
+ * is then the caller's again). Returns 0 if nothing was left, -EBUSY if something had to be
  * cancelled or closed (debug builds also print what to stderr) — rt is released either way.
  * Returns -EBUSY and does nothing when called from inside a task of rt.
  */
@@ -191,9 +194,10 @@ int weft_runtime_close(weft_runtime *rt);
 int weft_runtime_block_on(weft_runtime *rt, weft_co_fn fn, void *frame);
 
 /*
- * weft_runtime_run - run the loop until no unfinished task is left or weft_runtime_stop() was
- * called. Returns 0 then; -errno if the poll layer failed; -EDEADLK if tasks remain that nothing
- * can ever wake (they stay suspended: cancel them or close rt); -EBUSY inside a task.
+ * weft_runtime_run - run the loop until no unfinished task and no started weft_timer
+ * (weft/timer.h) is left, or weft_runtime_stop() was called. Returns 0 then; -errno if the poll
+ * layer failed; -EDEADLK if tasks remain that nothing can ever wake (they stay suspended: cancel
+ * them or close rt); -EBUSY inside a task.
  */
 int weft_runtime_run(weft_runtime *rt);
 
@@ -201,9 +205,9 @@ int weft_runtime_run(weft_runtime *rt);
  * The loop in two halves, for programs that drive it themselves (to print what it does, to
  * interleave other work). weft_runtime_run is exactly:
  *
- *     while (weft_runtime_task_count(rt) > 0 && !stopped) {
+ *     while ((weft_runtime_task_count(rt) > 0 || started weft_timers) && !stopped) {
  *         weft_runtime_run_ready(rt);
- *         if (weft_runtime_task_count(rt) == 0) break;
+ *         if (weft_runtime_task_count(rt) == 0 && no started weft_timer) break;
  *         weft_runtime_park(rt);
  *     }
  */
@@ -218,9 +222,10 @@ size_t weft_runtime_run_ready(weft_runtime *rt);
 /*
  * weft_runtime_park - wait for something to happen, then make the tasks it concerns ready: one
  * weft_poll_wait, with a timeout of 0 if tasks are already ready, else until the next timer
- * deadline, else for ever; then each event wakes the waiter(s) of its fd and each expired timer
- * its task. Returns 0; -EDEADLK (without waiting) if nothing could ever end the wait (no ready
- * task, no timer, no open I/O resource); the poll layer's -errno; -EBUSY inside a task.
+ * deadline, else for ever; then each event wakes the waiter(s) of its fd, each expired task timer
+ * its task, and each expired weft_timer (weft/timer.h) fires. Returns 0; -EDEADLK (without
+ * waiting) if nothing could ever end the wait (no ready task, no timer, no open I/O resource); the
+ * poll layer's -errno; -EBUSY inside a task.
  */
 int weft_runtime_park(weft_runtime *rt);
 
@@ -525,7 +530,7 @@ typedef struct weft_runtime_stats {
     size_t ready;        /* in the ready queue */
     size_t io_open;      /* open weft_io resources (registrations with the poll layer) */
     size_t io_waiting;   /* tasks parked as an fd's reader or writer */
-    size_t timers;       /* armed timers */
+    size_t timers;       /* armed task timers plus started weft_timers (weft/timer.h) */
     size_t stale_events; /* events dropped since init: their fd was closed (token stale) */
     size_t task_bytes;   /* bytes of one task record (per-task overhead beyond its frame) */
     size_t io_bytes;     /* bytes of one I/O resource record */

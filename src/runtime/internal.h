@@ -119,6 +119,35 @@ size_t weft__task_cancel_all(weft_runtime *rt);
 void weft__task_timer_fired(weft_runtime *rt, weft__timer *timer);
 
 /* ---------------------------------------------------------------------------------------------
+ * weft_timers (timer.c): a queue of their own, rt->callouts, so that the loop can tell them from
+ * task timers without a tag and the task path is untouched.
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * Fires the weft_timers due at rt->now, in deadline order, except those started during this very
+ * pass (by a callback): they wait for the next one, so the pass is bounded. Returns how many fired.
+ */
+size_t weft__callouts_fire(weft_runtime *rt);
+
+/* Started weft_timers. O(1). */
+static inline size_t weft__callouts_len(const weft_runtime *rt)
+{
+    return rt->callouts != NULL ? weft__timerq_len(rt->callouts) : 0;
+}
+
+/* The earliest deadline of a started weft_timer, or -1 if none is started. O(1). */
+static inline int64_t weft__callouts_next(const weft_runtime *rt)
+{
+    return rt->callouts != NULL ? weft__timerq_next(rt->callouts) : -1;
+}
+
+/*
+ * Stops every started weft_timer without firing it and frees the queue (weft_runtime_close).
+ * Returns how many were started.
+ */
+size_t weft__callouts_close(weft_runtime *rt);
+
+/* ---------------------------------------------------------------------------------------------
  * I/O resources (io.c)
  * ------------------------------------------------------------------------------------------- */
 

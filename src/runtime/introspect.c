@@ -15,7 +15,7 @@ void weft_runtime_get_stats(const weft_runtime *rt, weft_runtime_stats *st)
     st->ready = rt->ready_len;
     st->io_open = rt->io_open;
     st->io_waiting = weft__io_count_waiting(rt);
-    st->timers = weft__timerq_len(rt->timers);
+    st->timers = weft__timerq_len(rt->timers) + weft__callouts_len(rt);
     st->stale_events = rt->stale_events;
     st->task_bytes = sizeof(struct weft__task);
     st->io_bytes = sizeof(struct weft__io);
@@ -81,6 +81,6 @@ size_t weft_runtime_dump(const weft_runtime *rt, FILE *out)
     }
     fprintf(out, "%zu task(s): %zu unfinished, %zu ready, %zu done; %zu fd(s) open; %zu timer(s)\n",
             n, rt->live_tasks, rt->ready_len, rt->done_tasks, rt->io_open,
-            weft__timerq_len(rt->timers));
+            weft__timerq_len(rt->timers) + weft__callouts_len(rt));
     return n;
 }

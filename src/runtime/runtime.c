@@ -10,7 +10,8 @@
  *   2. Park: weft_poll_wait() with a timeout of 0 if tasks are still ready, otherwise until the
  *      earliest timer deadline (forever if there is none).
  *   3. Each event's token names an I/O record: record its readiness and wake its waiters.
- *      Each expired timer names a task: wake it.
+ *      Each expired task timer names a task: wake it. Each expired weft_timer (weft/timer.h,
+ *      kept in a queue of their own) fires: its callback runs here, between polls of tasks.
  *
  * The work of a pass is proportional to the tasks that ran, the events that came back and the
  * timers that expired; nothing here walks all tasks or all sockets.
@@ -57,6 +58,7 @@ int weft_runtime_close(weft_runtime *rt)
     rt->closing = true;
     size_t tasks = weft__task_cancel_all(rt);
     size_t ext = rt->ext != NULL ? weft__ext_close(rt) : 0; /* breadth: joins pool threads */
+    size_t callouts = weft__callouts_close(rt); /* after the tasks: cleanup blocks may stop some */
     size_t ios = weft__io_close_all(rt);
     if (rt->trace != NULL) weft__trace_close(rt); /* ends the trace after the cancellations */
 #ifndef NDEBUG
@@ -68,6 +70,8 @@ int weft_runtime_close(weft_runtime *rt)
     if (ext != 0)
         fprintf(stderr, "weft_runtime_close: %zu wait queue(s), door(s) or job(s) left open\n",
                 ext);
+    if (callouts != 0)
+        fprintf(stderr, "weft_runtime_close: stopped %zu started weft_timer(s)\n", callouts);
 #endif
     weft__table_free(&rt->tasks);
     weft__table_free(&rt->ios);
@@ -76,7 +80,7 @@ int weft_runtime_close(weft_runtime *rt)
     rt->timers = NULL;
     weft_events_free(&rt->events);
     weft_poll_close(&rt->poll);
-    return tasks != 0 || ios != 0 || ext != 0 ? -EBUSY : 0;
+    return tasks != 0 || ios != 0 || ext != 0 || callouts != 0 ? -EBUSY : 0;
 }
 
 /* Step 1: poll ready tasks in FIFO order, at most WEFT__PASS_POLLS of them, until a stop. */
@@ -86,7 +90,7 @@ size_t weft_runtime_run_ready(weft_runtime *rt)
     return weft__tasks_run_ready(rt, WEFT__PASS_POLLS);
 }
 
-/* Wakes the task of every timer due at rt->now. Returns how many fired. */
+/* Wakes the task of every task timer due at rt->now, then fires the weft_timers due. */
 static size_t fire_timers(weft_runtime *rt)
 {
     size_t n = 0;
@@ -95,7 +99,21 @@ static size_t fire_timers(weft_runtime *rt)
         weft__task_timer_fired(rt, timer);
         n++;
     }
-    return n;
+    return n + weft__callouts_fire(rt);
+}
+
+/* The earliest deadline of either queue, or -1 if both are empty. */
+static int64_t next_deadline(const weft_runtime *rt)
+{
+    int64_t tasks = weft__timerq_next(rt->timers), callouts = weft__callouts_next(rt);
+    if (tasks < 0) return callouts;
+    return callouts >= 0 && callouts < tasks ? callouts : tasks;
+}
+
+/* True while weft_runtime_run has something to run for: an unfinished task, a started timer. */
+static bool has_work(const weft_runtime *rt)
+{
+    return rt->live_tasks != 0 || weft__callouts_len(rt) != 0;
 }
 
 /*
@@ -109,7 +127,7 @@ static int park_timeout(weft_runtime *rt, int64_t *timeout)
     if (rt->ready_len != 0) return 0;
     rt->now = weft_time_now();
     if (fire_timers(rt) != 0) return 0;
-    int64_t next = weft__timerq_next(rt->timers);
+    int64_t next = next_deadline(rt);
     if (next >= 0)
         *timeout = next - rt->now;
     else if (rt->io_open != 0 || (rt->ext != NULL && weft__ext_keepalive(rt))) /* breadth */
@@ -174,9 +192,9 @@ int weft_runtime_run(weft_runtime *rt)
     rt->stop = false;
     rt->now = weft_time_now();
     int r = 0;
-    while (rt->live_tasks != 0 && !rt->stop) {
+    while (has_work(rt) && !rt->stop) {
         weft_runtime_run_ready(rt);
-        if (rt->live_tasks == 0 || rt->stop) break;
+        if (!has_work(rt) || rt->stop) break;
         r = weft_runtime_park(rt);
         if (r < 0) break;
     }

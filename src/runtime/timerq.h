@@ -31,15 +31,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "weft/timer.h" /* weft__timer, the node */
+
 /*
- * One pending deadline, embedded in the owner's object. All fields belong to the queue; the owner
- * may read `deadline` while the timer is queued, and must not write any field.
+ * One pending deadline, embedded in the owner's object, is a weft__timer: a 16-byte node of
+ * deadline, insertion number and heap index. It is defined in the public weft/timer.h because the
+ * public weft_timer embeds it by value. All fields belong to the queue; the owner may read
+ * `deadline` while the timer is queued, and must not write any field.
  */
-typedef struct weft__timer {
-    int64_t deadline; /* CLOCK_MONOTONIC ns at which the timer is due. */
-    uint32_t seq;     /* Insertion number, modulo 2^32: equal deadlines fire first-in first-out. */
-    uint32_t pos;     /* Index in the queue's heap array plus one; 0 while not queued. */
-} weft__timer;
 
 /*
  * A heap entry, private to timerq.c. The deadline is copied next to the timer pointer so that
@@ -96,6 +95,12 @@ static inline bool weft__timerq_queued(const weft__timer *t)
 static inline int64_t weft__timerq_next(const weft__timerq *q)
 {
     return q->len ? q->heap[0].deadline : -1;
+}
+
+/* The earliest timer, left queued, or NULL if the queue is empty. Inline: O(1). */
+static inline weft__timer *weft__timerq_peek(const weft__timerq *q)
+{
+    return q->len ? q->heap[0].timer : NULL;
 }
 
 /*
