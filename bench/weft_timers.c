@@ -1,37 +1,29 @@
 /*
  * weft_timers: workload 4 (one-shot timers with random deadlines within the next second) on
- * weft's runtime, as an application gets timers from it: one task per timer, sleeping with
- * weft_sleep_until. The runtime has no lighter timer API than a task — a task's one timer is
- * how every deadline is kept — so this is the runtime-level figure; bench/timers/timers_weft
- * measures the timer queue alone, with no task around each timer.
+ * weft's runtime with weft_timer objects (weft/timer.h), as timers_libuv does with uv_timer_t:
+ * one caller-allocated timer per deadline, a callback when it fires, weft_runtime_run until all
+ * have. bench/weft_timers_tasks runs the same workload with a task per timer; bench/timers/
+ * timers_weft measures the timer queue alone.
  *
  *   weft_timers [timers [seed]]      (as bench/timers/: the same deadlines for the same seed)
  *
- * Set-up is spawning every task and polling each once, which arms its timer; then the loop runs
- * until all have fired. Prints the key=value line of bench/timers/timers_common.h: cpu_s, bytes
- * (peak RSS growth per timer: here a 16-byte frame, the task record and the queue's entry),
- * last_late_ms, and the rest.
+ * Set-up is starting every timer. Prints the key=value line of bench/timers/timers_common.h:
+ * cpu_s, bytes (peak RSS growth per timer: the 32-byte weft_timer and the queue's 16-byte heap
+ * slot, whose array has grown to the next power of two), last_late_ms, and the rest.
  */
 #define _GNU_SOURCE
 #include "timers/timers_common.h"
 
 #include "weft/runtime.h"
+#include "weft/timer.h"
 
 static struct bench_run r;
 
-/* One timer: a task whose frame is its resume point and its deadline. */
-struct sleeper {
-    weft_co co;
-    int64_t deadline;
-};
-
-static int sleeper(void *frame, weft_cx *cx)
+static void fired(weft_runtime *rt, weft_timer *t, void *arg)
 {
-    struct sleeper *f = frame;
-    WEFT_BEGIN(&f->co);
-    WEFT_AWAIT(&f->co, weft_sleep_until(f->deadline, cx));
-    bench_fired(&r, f->deadline);
-    WEFT_END(&f->co, 0);
+    (void)rt;
+    (void)arg;
+    bench_fired(&r, weft_timer_deadline(t));
 }
 
 static void check(int rc, const char *what)
@@ -46,27 +38,19 @@ int main(int argc, char **argv)
     bench_begin(&r, argc, argv);
     static weft_runtime rt;
     check(weft_runtime_init(&rt), "runtime");
-    struct sleeper *frames = calloc((size_t)r.timers, sizeof *frames);
-    if (frames == NULL) return perror("calloc"), 1;
+    weft_timer *timers = calloc((size_t)r.timers, sizeof *timers);
+    if (timers == NULL) return perror("calloc"), 1;
 
     int64_t start = bench_now_ns(); /* CLOCK_MONOTONIC, the clock weft's deadlines use */
     for (long i = 0; i < r.timers; i++) {
-        frames[i].deadline = start + (int64_t)(bench_random(&r.seed) % BENCH_SPAN_NS);
-        check(weft_task_spawn(&rt, sleeper, &frames[i], NULL), "spawn");
-    }
-    /* Poll each task once, so that every timer is armed before set-up ends. Bounded: each call
-     * polls up to the runtime's per-pass limit, and a sleeping task is not queued again. */
-    weft_runtime_stats st;
-    for (long pass = 0; pass <= r.timers; pass++) {
-        weft_runtime_get_stats(&rt, &st);
-        if (st.ready == 0) break;
-        weft_runtime_run_ready(&rt);
+        int64_t deadline = start + (int64_t)(bench_random(&r.seed) % BENCH_SPAN_NS);
+        check(weft_timer_start(&rt, &timers[i], deadline, fired, NULL), "start");
     }
     bench_setup_done(&r);
 
-    check(weft_runtime_run(&rt), "run");
-    int rc = bench_report(&r, "weft-runtime");
+    check(weft_runtime_run(&rt), "run"); /* returns once no timer is started */
+    int rc = bench_report(&r, "weft-timer");
     check(weft_runtime_close(&rt), "close");
-    free(frames);
+    free(timers);
     return rc;
 }
