@@ -56,8 +56,8 @@ static int add_content_length(framing_fields *f, const char *s, size_t len)
  */
 static int read_content_length(framing_fields *f, const weft_http_header *h)
 {
-    if (memchr(h->value, ',', h->value_len) == NULL)
-        return add_content_length(f, h->value, h->value_len);
+    if (add_content_length(f, h->value, h->value_len) == 0) return 0; /* digits: no comma */
+    if (memchr(h->value, ',', h->value_len) == NULL) return WEFT_EHTTP_PARSE;
     const char *pos = h->value, *end = h->value + h->value_len, *elem;
     size_t len;
     bool any = false;
@@ -127,7 +127,19 @@ static int read_host(framing_fields *f, const weft_http_header *h)
  */
 static bool name_is(const weft_http_header *h, const char *word)
 {
-    for (size_t i = 0; i < h->name_len; i++)
+    size_t n = h->name_len, i = 0;
+    if (n >= 8) { /* eight bytes a step, the last step overlapping the one before: 2 for 14 */
+        const uint64_t lower = 0x2020202020202020u;
+        for (;; i += 8) {
+            if (i > n - 8) i = n - 8;
+            uint64_t a, b;
+            memcpy(&a, h->name + i, 8);
+            memcpy(&b, word + i, 8);
+            if ((a | lower) != b) return false;
+            if (i == n - 8) return true;
+        }
+    }
+    for (; i < n; i++)
         if (((unsigned char)h->name[i] | 0x20) != (unsigned char)word[i]) return false;
     return true;
 }

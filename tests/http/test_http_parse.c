@@ -110,6 +110,14 @@ static const parse_case head_cases[] = {
      "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3, 3,,\r\n\r\nabc",
      .expect = "HEAD 200 \"OK\" 1.1 length:3 keep-alive\n  Content-Length: 3\n"
                "  Content-Length: 3, 3,,\nBODY \"abc\"\nDONE @END\n"},
+    {"framing field names in any case (compared eight bytes a step)",
+     "HTTP/1.1 200 OK\r\nCONTENT-LENGTH: 2\r\ncONNECTION: close\r\nContent-LengtH: 2\r\n\r\nok",
+     .expect = "HEAD 200 \"OK\" 1.1 length:2 close\n  CONTENT-LENGTH: 2\n  cONNECTION: close\n"
+               "  Content-LengtH: 2\nBODY \"ok\"\nDONE @END\n"},
+    {"names one byte off a framing name are other fields",
+     "HTTP/1.1 200 OK\r\nContent-Lengtx: 9\r\nXontent-Length: 9\r\nContent-Length: 0\r\n\r\n",
+     .expect = "HEAD 200 \"OK\" 1.1 length:0 keep-alive\n  Content-Lengtx: 9\n  Xontent-Length: 9\n"
+               "  Content-Length: 0\nDONE @END\n"},
     {"Content-Length with leading zeros", "HTTP/1.1 200 OK\r\nContent-Length: 007\r\n\r\n1234567",
      .expect = "HEAD 200 \"OK\" 1.1 length:7 keep-alive\n  Content-Length: 007\n"
                "BODY \"1234567\"\nDONE @END\n"},
