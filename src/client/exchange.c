@@ -105,7 +105,7 @@ static bool request_says_close(const weft_http_exchange *ex)
 static bool conn_reusable(const weft_http_exchange *ex, const struct weft__http_conn *conn)
 {
     return conn->parser.keep_alive && !conn->eof && conn->off == conn->len &&
-           !request_says_close(ex);
+           (ex->nheaders == 0 || !request_says_close(ex));
 }
 
 /*
@@ -542,9 +542,12 @@ void weft_http_exchange_close(weft_http_exchange *ex)
     if (conn) {
         exchange_release(ex, ex->priv.state == ST_DONE && conn_reusable(ex, conn), ex->timing.done);
     }
-    exchange_dial_end(ex); /* only if start was abandoned mid-connect without a cancel */
-    free(ex->priv.redirect_url);
-    ex->priv.redirect_url = NULL;
+    /* Both are NULL after almost every exchange: no call to free for nothing. */
+    if (ex->priv.dial) exchange_dial_end(ex); /* start abandoned mid-connect without a cancel */
+    if (ex->priv.redirect_url) {
+        free(ex->priv.redirect_url);
+        ex->priv.redirect_url = NULL;
+    }
     ex->effective_url = ex->url;
     ex->response = NULL;
     ex->data = NULL;
