@@ -176,6 +176,16 @@ int weft_http_request_write_head(const weft_http_request *req, char *buf, size_t
  * The request line and Host field, kept between requests
  * ------------------------------------------------------------------------------------------- */
 
+/* memcmp(a, b, n) == 0, without a call for the few bytes a host or a path usually has. */
+static bool same_bytes(const char *a, const char *b, size_t n)
+{
+    if (n > 16) return memcmp(a, b, n) == 0;
+    unsigned char diff = 0;
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)(a[i] ^ b[i]);
+    return diff == 0;
+}
+
 /* Whether the cache holds what write_request writes for req's method and URL: the same method,
  * host text, IPv6 flag, port, path and query, byte for byte. The host and target were checked
  * when the text was cached, and the check depends on nothing else. */
@@ -188,9 +198,9 @@ static bool line_cache_hit(const struct weft__http_line_cache *lc, const weft_ht
         return false;
     const char *path = lc->text + lc->path_at;
     const char *host = lc->text + lc->line_len + sizeof "Host: " - 1 + lc->host_is_ipv6;
-    return u->host[lc->host_len] == '\0' && memcmp(u->host, host, lc->host_len) == 0 &&
-           memcmp(u->path, path, u->path_len) == 0 &&
-           memcmp(u->query, path + u->path_len, u->query_len) == 0;
+    return u->host[lc->host_len] == '\0' && same_bytes(u->host, host, lc->host_len) &&
+           same_bytes(u->path, path, u->path_len) &&
+           same_bytes(u->query, path + u->path_len, u->query_len);
 }
 
 /* Keeps the request line and Host field just written to buf, if they fit the cache. */
@@ -220,6 +230,14 @@ int weft__http_request_write_cached(const weft_http_request *req, struct weft__h
         int n = write_request(req, buf, size, with_body, &line_len, &host_end);
         if (n >= 0) line_cache_fill(lc, req, buf, line_len, host_end);
         return n;
+    }
+    if (req->nheaders == 0 && req->body_len == 0 && req->method != WEFT_HTTP_POST &&
+        req->method != WEFT_HTTP_PUT) { /* the usual GET: the cached lines and the blank one */
+        size_t n = lc->host_end;
+        if (size < n + 2) return -ENOBUFS;
+        memcpy(buf, lc->text, n);
+        memcpy(buf + n, "\r\n", 2);
+        return (int)(n + 2);
     }
     bool has_host = false;
     if (check_rest(req, &has_host) < 0) return -EINVAL;

@@ -446,6 +446,15 @@ static void test_write_cached(void **state)
         weft__http_request_write_cached(&(weft_http_request){.method = WEFT_HTTP_GET, .url = &u},
                                         &lc, small, sizeof small, true),
         -EINVAL);
+    /* Every buffer size around the request's length, on a hit: the same length or -ENOBUFS. */
+    u = url_of("http://example.com:8080/a?b");
+    expect_cached_same(&lc, &(weft_http_request){.method = WEFT_HTTP_GET, .url = &u});
+    for (size_t size = 0; size < 64; size++) {
+        char want[64], got[64];
+        const weft_http_request get = {.method = WEFT_HTTP_GET, .url = &u};
+        assert_int_equal(weft__http_request_write_cached(&get, &lc, got, size, true),
+                         weft_http_request_write(&get, want, size));
+    }
     u = url_of("http://[::1]/");
     assert_int_equal(
         weft__http_request_write_cached(&(weft_http_request){.method = WEFT_HTTP_GET, .url = &u},
