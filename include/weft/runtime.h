@@ -21,6 +21,8 @@
  *     edge-triggered. The runtime remembers what the fd was last known to be ready for; a leaf
  *     operation (weft_tcp_read, say) tries the system call first and suspends only when it says
  *     EAGAIN. Reader and writer of one fd wait and wake separately.
+ *   - A weft_timer (weft/timer.h) is a deadline without a task: caller-allocated, it calls a
+ *     function (or wakes a task) when it fires. The counterpart of libuv's uv_timer_t.
  *   - Deadlines are absolute CLOCK_MONOTONIC nanoseconds (weft_time_now()). A wait never ends
  *     early: a sleep returns, and an I/O wait fails with -ETIMEDOUT, only once the clock has
  *     reached the deadline. Resolution is the poll layer's (nanoseconds, epoll_pwait2).

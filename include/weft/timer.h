@@ -74,11 +74,11 @@ typedef void weft_timer_fn(weft_runtime *rt, weft_timer *timer, void *arg);
 
 /* weft_timer - one timer. Caller-allocated, zeroed before first use; all fields are private. */
 struct weft_timer {
-    weft__timer node; /* its place in the runtime's queue of weft_timers */
+    weft__timer node;  /* its place in the runtime's queue of weft_timers */
     weft_timer_fn *fn; /* what to call; NULL: wake `u.waker` instead */
     union {
-        void *arg;         /* passed to fn */
-        weft_waker waker;  /* the task to wake (weft_timer_start_wake) */
+        void *arg;        /* passed to fn */
+        weft_waker waker; /* the task to wake (weft_timer_start_wake) */
     } u;
 };
 
