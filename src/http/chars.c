@@ -20,23 +20,6 @@
 const unsigned char weft__http_class[256] = {CLASS_64(0), CLASS_64(64), CLASS_64(128),
                                              CLASS_64(192)};
 
-/* Whether every byte of s[0 .. len) is in class `bits` (one class bit). Four bytes a step, their
- * classes ANDed together: one test and branch per four bytes instead of per byte (header values are
- * most of what a response head is made of). */
-static bool all_in_class(const char *s, size_t len, unsigned bits)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0;
-    for (; len - i >= 4; i += 4) {
-        unsigned all = weft__http_class[u[i]] & weft__http_class[u[i + 1]] &
-                       weft__http_class[u[i + 2]] & weft__http_class[u[i + 3]];
-        if (!(all & bits)) return false;
-    }
-    for (; i < len; i++)
-        if (!(weft__http_class[u[i]] & bits)) return false;
-    return true;
-}
-
 bool weft__http_is_uri_text(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
@@ -50,14 +33,9 @@ bool weft__http_is_uri_text(const char *s, size_t len)
     return true;
 }
 
-bool weft__http_is_field_text(const char *s, size_t len)
-{
-    return all_in_class(s, len, WEFT__HTTP_FIELD);
-}
-
 bool weft__http_is_token(const char *s, size_t len)
 {
-    return len > 0 && all_in_class(s, len, WEFT__HTTP_TCHAR);
+    return len > 0 && weft__http_all_in_class(s, len, WEFT__HTTP_TCHAR);
 }
 
 static unsigned char lower(unsigned char c)

@@ -110,9 +110,36 @@ static inline bool weft__http_is_unreserved(unsigned char c)
  */
 bool weft__http_is_uri_text(const char *s, size_t len);
 
+/*
+ * Whether every byte of s[0 .. len) is in class `bits` (one class bit). Four bytes a step, their
+ * classes ANDed together: one test and branch per four bytes instead of per byte (header values are
+ * most of what a response head is made of); the last step overlaps the one before instead of a
+ * byte loop for the remainder. Inline: the head parser calls it for every field, mostly on a
+ * few bytes, where a call cost a quarter of the check.
+ */
+static inline bool weft__http_all_in_class(const char *s, size_t len, unsigned bits)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (len < 4) {
+        for (size_t i = 0; i < len; i++)
+            if (!(weft__http_class[u[i]] & bits)) return false;
+        return true;
+    }
+    for (size_t i = 0;; i += 4) {
+        if (i > len - 4) i = len - 4;
+        unsigned all = weft__http_class[u[i]] & weft__http_class[u[i + 1]] &
+                       weft__http_class[u[i + 2]] & weft__http_class[u[i + 3]];
+        if (!(all & bits)) return false;
+        if (i == len - 4) return true;
+    }
+}
+
 /* Whether s[0 .. len) may be a field value or reason phrase: visible characters, obs-text,
  * spaces and tabs (no CR, LF, NUL or other control character). */
-bool weft__http_is_field_text(const char *s, size_t len);
+static inline bool weft__http_is_field_text(const char *s, size_t len)
+{
+    return weft__http_all_in_class(s, len, WEFT__HTTP_FIELD);
+}
 
 /* Whether s[0 .. len) is a non-empty token. */
 bool weft__http_is_token(const char *s, size_t len);

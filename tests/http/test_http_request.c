@@ -462,6 +462,25 @@ static void test_write_cached(void **state)
         -ENOBUFS);
 }
 
+/* The class check reads four bytes a step with an overlapping last step: a byte out of class is
+ * found at every position of every length. */
+static void test_field_text_every_position(void **state)
+{
+    (void)state;
+    for (size_t len = 0; len <= 13; len++) {
+        char s[16];
+        memset(s, 'a', sizeof s);
+        assert_true(weft__http_is_field_text(s, len));
+        for (size_t pos = 0; pos < len; pos++) {
+            s[pos] = '\n';
+            assert_false(weft__http_is_field_text(s, len));
+            s[pos] = 'a';
+        }
+        s[len] = '\n'; /* just past the end: not looked at */
+        assert_true(weft__http_is_field_text(s, len));
+    }
+}
+
 static void test_write_then_parse(void **state)
 {
     (void)state;
@@ -501,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_write_buffer_too_small),
         cmocka_unit_test(test_write_invalid),
         cmocka_unit_test(test_write_cached),
+        cmocka_unit_test(test_field_text_every_position),
         cmocka_unit_test(test_write_then_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
