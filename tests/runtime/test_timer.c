@@ -4,6 +4,8 @@
  * from their own callback (never firing twice in one pass), scale to many at once, show in the
  * stats, keep weft_runtime_run going, wake tasks, and are stopped by weft_runtime_close.
  * Timing checks are lower bounds only: a loaded machine may be late, never early.
+ * malloc and realloc are wrapped (the only way to run out of memory on demand) to check that a
+ * start that fails for want of memory leaves nothing started.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +17,31 @@
 #include <weft/timer.h>
 
 #include "runtime_test.h"
+
+void *__real_malloc(size_t size);
+void *__wrap_malloc(size_t size);
+void *__real_realloc(void *ptr, size_t size);
+void *__wrap_realloc(void *ptr, size_t size);
+
+static int malloc_failures, realloc_failures; /* the next calls that fail */
+
+void *__wrap_malloc(size_t size)
+{
+    if (malloc_failures > 0) {
+        malloc_failures--;
+        return NULL;
+    }
+    return __real_malloc(size);
+}
+
+void *__wrap_realloc(void *ptr, size_t size)
+{
+    if (realloc_failures > 0) {
+        realloc_failures--;
+        return NULL;
+    }
+    return __real_realloc(ptr, size);
+}
 
 /* What the callbacks saw, in firing order. Reset by each test. */
 enum { LOG_MAX = 10000 };
@@ -357,6 +384,45 @@ static void close_stops_started_timers(void **state)
     assert_int_equal(weft_runtime_close(&rt), 0);
 }
 
+/*
+ * Out of memory: the first start (which allocates the runtime's queue of weft_timers: a malloc,
+ * then a realloc for its array) and the start that must grow the array fail with -ENOMEM and
+ * leave the timer stopped; restarting a started timer needs no memory and still succeeds.
+ */
+static void a_start_without_memory_leaves_nothing_started(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    enum { MAX = 100000 };
+    struct probe *p = calloc(MAX, sizeof *p);
+    assert_non_null(p);
+    int64_t far = weft_deadline_in(WEFT_SEC(60));
+    malloc_failures = 1;
+    assert_int_equal(weft_timer_start(rt, &p[0].timer, far, record, &p[0]), -ENOMEM);
+    realloc_failures = 1;
+    assert_int_equal(weft_timer_start(rt, &p[0].timer, far, record, &p[0]), -ENOMEM);
+    assert_false(weft_timer_active(&p[0].timer));
+    assert_int_equal(rt_stats(rt).timers, 0);
+
+    assert_int_equal(weft_timer_start(rt, &p[0].timer, far, record, &p[0]), 0);
+    realloc_failures = 1; /* the next growth of the array fails */
+    int started = 1;
+    while (started < MAX && weft_timer_start(rt, &p[started].timer, far, record, NULL) == 0)
+        started++;
+    assert_true(started < MAX);
+    assert_int_equal(realloc_failures, 0);
+    assert_false(weft_timer_active(&p[started].timer));
+    assert_int_equal(rt_stats(rt).timers, (size_t)started);
+    realloc_failures = 1;
+    assert_int_equal(weft_timer_start(rt, &p[0].timer, far + 1, record, &p[0]), 0);
+    assert_int_equal(realloc_failures, 1); /* a restart did not ask for memory */
+    realloc_failures = 0;
+
+    for (int i = 0; i < started; i++)
+        assert_true(weft_timer_stop(rt, &p[i].timer));
+    assert_int_equal(rt_stats(rt).timers, 0);
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +439,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_timer_can_wake_a_task, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(bad_arguments_are_refused, rt_setup, rt_teardown),
         cmocka_unit_test(close_stops_started_timers),
+        cmocka_unit_test_setup_teardown(a_start_without_memory_leaves_nothing_started, rt_setup,
+                                        rt_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
