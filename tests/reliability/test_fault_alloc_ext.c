@@ -602,9 +602,28 @@ static int redirect_root_task(void *frame, weft_cx *cx)
 
 static struct redirect_root rroot;
 
+static size_t sync_jobs(const weft_runtime *rt)
+{
+    weft_sync_stats sy;
+    weft_sync_get_stats(rt, &sy);
+    return sy.jobs;
+}
+
+/* An exchange that failed while its host name was being looked up leaves the lookup to finish on
+ * the pool's thread; the job is freed when its completion reaches the loop. Run the loop until
+ * then (bounded), so that what is left can be counted. */
+static void drain_jobs(weft_runtime *rt)
+{
+    for (int i = 0; i < 1000 && sync_jobs(rt) != 0; i++) {
+        weft_runtime_run_ready(rt);
+        if (sync_jobs(rt) == 0) break;
+        assert_int_equal(weft_runtime_park(rt), 0);
+    }
+}
+
 /* Runtime, listener and client are set up before the faults are armed (their allocations are
  * test_fault_alloc.c's); the exchange, its redirect and the server's connections are not. */
-static int redirect_run(long k, long *count, bool *fired, const char *what)
+static int redirect_run(long k, long *count, bool *fired, const char *what, bool by_name)
 {
     weft_runtime rt;
     weft_tcp_listener l;
@@ -620,7 +639,11 @@ static int redirect_run(long k, long *count, bool *fired, const char *what)
     memset(&rroot, 0, sizeof rroot);
     rroot.srv.l = &l;
     rroot.cl.client = &client;
-    snprintf(rroot.cl.url, sizeof rroot.cl.url, "http://%s/a", host);
+    if (by_name) /* the same server through a host name: the connect-by-name path */
+        snprintf(rroot.cl.url, sizeof rroot.cl.url, "http://localhost:%u/a",
+                 (unsigned)weft_addr_port(&a));
+    else
+        snprintf(rroot.cl.url, sizeof rroot.cl.url, "http://%s/a", host);
     bystander_prepare(&rroot.by);
 
     fault_alloc_fail_at(k);
@@ -631,6 +654,7 @@ static int redirect_run(long k, long *count, bool *fired, const char *what)
     if (r != 0 && r != -ENOMEM) fail_msg("%s: block_on: %s", what, weft_strerror(r));
     if (r == 0 && rroot.sp_by == 0 && rroot.by.done != 3)
         fail_msg("%s: bystander did %d rounds", what, rroot.by.done);
+    drain_jobs(&rt);
     int close_r = weft_http_client_close(&client);
     if (close_r != 0) fail_msg("%s: client close: %s", what, weft_strerror(close_r));
     assert_int_equal(weft_tcp_listener_close(&rt, &l), 0);
@@ -644,27 +668,31 @@ static int redirect_run(long k, long *count, bool *fired, const char *what)
  * response, or a reset). */
 static const int redirect_outcomes[] = {-ENOMEM, WEFT_EHTTP_NORESPONSE, -ECONNRESET, -EPIPE};
 
-static void redirect_every_allocation_fails_once(void **state)
+/* by_name: the host is "localhost", resolved on the blocking pool, whose completion allocates on
+ * the pool's thread; the order and number of allocations can then shift between runs, so some
+ * faults may fall after the scenario's last allocation. */
+static void redirect_drive(bool by_name, const char *name)
 {
-    (void)state;
     struct leak_snapshot before = leak_snapshot_take();
     long total;
     bool fired;
-    assert_int_equal(redirect_run(0, &total, &fired, "redirect, no fault"), 0);
+    char what[128];
+    snprintf(what, sizeof what, "%s, no fault", name);
+    assert_int_equal(redirect_run(0, &total, &fired, what, by_name), 0);
     const struct follower *cl = &rroot.cl;
     assert_int_equal(cl->r, 3);
     assert_int_equal(cl->status, 200);
     assert_int_equal(cl->ex.redirects, 1);
     assert_string_equal(cl->body, "bee");
     assert_non_null(strstr(cl->effective, "/b"));
-    expect_no_leak(before, "redirect, no fault");
-    int failed = 0;
+    expect_no_leak(before, what);
+    int failed = 0, unreached = 0;
     for (long k = 1; k <= total; k++) {
-        char what[128];
         long n;
-        snprintf(what, sizeof what, "redirect, allocation %ld of %ld fails", k, total);
-        int r = redirect_run(k, &n, &fired, what);
-        if (!fired) fail_msg("%s: only %ld allocations", what, n);
+        snprintf(what, sizeof what, "%s, allocation %ld of %ld fails", name, k, total);
+        int r = redirect_run(k, &n, &fired, what, by_name);
+        if (!fired && !by_name) fail_msg("%s: only %ld allocations", what, n);
+        unreached += !fired;
         if (r == 0 && rroot.sp_cl == 0) {
             if (cl->r >= 0) {
                 if (cl->status != 200 || strcmp(cl->body, "bee") != 0 || cl->ex.redirects != 1)
@@ -682,8 +710,24 @@ static void redirect_every_allocation_fails_once(void **state)
         }
         expect_no_leak(before, what);
     }
-    print_message("redirect: %ld allocations, each failed once: %d cost the exchange\n", total,
+    /* By name, how many allocations a run makes depends on when the lookup completes (under
+     * valgrind, 3 of 16 were seen to fall outside a run): require that most faults were reached. */
+    long tolerated = by_name ? total / 2 : 0;
+    if (unreached > tolerated) fail_msg("%s: %d of %ld faults not reached", name, unreached, total);
+    print_message("%s: %ld allocations, each failed once: %d cost the exchange\n", name, total,
                   failed);
+}
+
+static void redirect_every_allocation_fails_once(void **state)
+{
+    (void)state;
+    redirect_drive(false, "redirect");
+}
+
+static void redirect_by_name_every_allocation_fails_once(void **state)
+{
+    (void)state;
+    redirect_drive(true, "redirect by name");
 }
 
 /* ============================================================================================
@@ -850,6 +894,7 @@ int main(void)
         cmocka_unit_test(xchan_every_allocation_fails_once),
         cmocka_unit_test(xchan_close_allocation_fails),
         cmocka_unit_test(redirect_every_allocation_fails_once),
+        cmocka_unit_test(redirect_by_name_every_allocation_fails_once),
         cmocka_unit_test(trace_every_allocation_fails_once),
         cmocka_unit_test(group_every_allocation_fails_once),
     };
