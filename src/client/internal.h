@@ -63,6 +63,7 @@ struct weft__http_host {
     bool numeric;                      /* name is an IP address: connect to addr, no resolution */
     weft_addr addr;                    /* that address and the port, if numeric */
     char name[WEFT_URL_HOST_MAX + 1];  /* as in the URL (IPv6 without brackets) */
+    size_t name_len;                   /* strlen(name) */
     struct weft__http_line_cache line; /* the last request line + Host field written to it */
 };
 

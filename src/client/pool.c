@@ -59,9 +59,9 @@ int weft_http_client_init(weft_http_client *c, weft_runtime *rt, const weft_http
 static bool same_host(const struct weft__http_host *h, const weft_url *u)
 {
     if (h->port != u->port) return false;
-    size_t len = strlen(u->host);
-    return memcmp(u->host, h->name, len + 1) == 0 ||
-           weft__http_equals_nocase(u->host, len, h->name);
+    /* Both arrays hold name_len + 1 bytes: no strlen of the URL's host when they are equal. */
+    if (memcmp(u->host, h->name, h->name_len + 1) == 0) return true;
+    return weft__http_equals_nocase(u->host, strlen(u->host), h->name);
 }
 
 /* Finds u's host record and moves it to the front of the list; NULL if there is none. */
@@ -109,7 +109,8 @@ static struct weft__http_host *host_get(weft_http_client *c, const weft_url *u)
     h = calloc(1, sizeof *h);
     if (!h) return NULL;
     h->port = u->port;
-    memcpy(h->name, u->host, strlen(u->host) + 1); /* weft_url guarantees it fits */
+    h->name_len = strlen(u->host);
+    memcpy(h->name, u->host, h->name_len + 1); /* weft_url guarantees it fits */
     char hostport[WEFT__HTTP_HOSTPORT_MAX];
     weft__http_hostport(u, hostport, sizeof hostport);
     h->numeric = weft_addr_parse(&h->addr, hostport) == 0;
