@@ -10,6 +10,7 @@
  * next waiter, so the unit reserved for it is never stranded.
  */
 #include "runtime/ext.h"
+#include "weft/trace.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -281,6 +282,7 @@ int weft__waitq_park(const weft_waitq *q, weft_cx *cx)
     struct weft__wq *wq = weft__waitq_lookup(cx->rt, q);
     if (wq == NULL) return WEFT_ECLOSED;
     struct weft__ext *x = cx->rt->ext;
+    weft_trace_note_wait(cx, "queue", q->slot); /* else the trace could only say "other" */
     return park_at(x, wq, q->slot, node_link(x, cx->waker.slot, q->slot), cx);
 }
 
@@ -383,6 +385,7 @@ int weft__waitq_acquire(const weft_waitq *q, size_t avail, bool closed, int64_t 
         if (link != NULL) drop_node(cx->rt, x, link, false);
         return -ETIMEDOUT;
     }
+    weft_trace_note_wait(cx, "queue", q->slot);
     return park_at(x, wq, q->slot, link, cx);
 }
 
