@@ -820,7 +820,13 @@ def section_targets(res, targets):
         label += (f" (`{prog}`: a task per timer)" if prog == "weft_timers_tasks"
                   else f" (`{prog}`: weft_timer objects)" if prog.startswith("weft_")
                   else f" (`{prog}`: the timer queue)")
-        if None not in t:
+        if None not in t and prog == "weft_timers_tasks":
+            # Context: each timer here is also a task (a 64-byte record, judged by the tasks
+            # target) with its own frame, so the bytes are the task's plus the timer's.
+            rows.append([label, f"{t[0]:.2f}× / {t[1]:.0f} B / {t[2]:.1f} ms",
+                         "context (a task per timer: the 64 B task record + the timer + the "
+                         "frame; the timer target is judged on the rows above)"])
+        elif None not in t:
             rows.append([label, f"{t[0]:.2f}× / {t[1]:.0f} B / {t[2]:.1f} ms",
                          verdict(t[0] <= 0.5 and t[1] <= 64 and t[2] < 50)])
         else:
