@@ -21,7 +21,7 @@
  * the old token; the generation in that token no longer matches the record, so the event is
  * dropped here and never wakes whoever uses the slot now.
  */
-#include "runtime/internal.h"
+#include "runtime/io_leaf.h"
 
 #include <errno.h>
 #include <unistd.h>
@@ -29,15 +29,6 @@
 static struct weft__io *io_at(const weft_runtime *rt, uint32_t slot)
 {
     return weft__table_at(&rt->ios, sizeof(struct weft__io), slot);
-}
-
-/* The record a handle names, or NULL if it was closed (or the handle is stale). */
-static struct weft__io *io_lookup(const weft_runtime *rt, const weft_io *io)
-{
-    if (io->gen == 0 || io->fd < 0 || io->slot >= weft__table_cap(&rt->ios)) return NULL;
-    struct weft__io *rec = io_at(rt, io->slot);
-    if (!rec->open || rec->gen != io->gen) return NULL;
-    return rec;
 }
 
 /* Takes a free record, growing the table if needed. Returns its slot, or -ENOMEM. */
@@ -108,7 +99,7 @@ static void wake_waiters(weft_runtime *rt, struct weft__io *rec)
 
 int weft_io_close(weft_runtime *rt, weft_io *io)
 {
-    struct weft__io *rec = io_lookup(rt, io);
+    struct weft__io *rec = weft__io_lookup(rt, io);
     if (rec == NULL) return WEFT_ECLOSED;
     int fd = rec->u.fd;
     wake_waiters(rt, rec);
@@ -161,6 +152,7 @@ void weft__io_dispatch(weft_runtime *rt, const weft_event *ev)
     for (int dir = WEFT_IO_READ; dir <= WEFT_IO_WRITE; dir++) {
         if (!(bits & WEFT__IO_ANY(dir))) continue;
         weft_waker w = rec->waiter[dir];
+        if (w.gen == 0) continue; /* nobody parked (an edge on the other half, usually) */
         rec->waiter[dir] = WEFT_WAKER_NONE;
         weft_waker_wake(rt, w);
     }
@@ -179,17 +171,10 @@ static bool deadline_passed(weft_runtime *rt, int64_t deadline)
     return rt->now >= deadline;
 }
 
-/* Forgets the task as a waiter on dir, if it is the one parked there. */
-static void unpark(struct weft__io *rec, weft_io_dir dir, const weft_cx *cx)
-{
-    if (weft_waker_equal(rec->waiter[dir], cx->waker)) rec->waiter[dir] = WEFT_WAKER_NONE;
-}
-
-/* Parks the task as dir's waiter with its deadline, or reports that the deadline has come. */
-static int park(struct weft__io *rec, weft_io_dir dir, int64_t deadline, weft_cx *cx)
+int weft__io_park(struct weft__io *rec, weft_io_dir dir, int64_t deadline, weft_cx *cx)
 {
     if (deadline_passed(cx->rt, deadline)) {
-        unpark(rec, dir, cx);
+        weft__io_unpark(rec, dir, cx);
         return -ETIMEDOUT;
     }
     rec->waiter[dir] = cx->waker;
@@ -210,25 +195,17 @@ int weft_cx_budget_take(weft_cx *cx)
 
 int weft_io_ready(weft_io *io, weft_io_dir dir, int64_t deadline, weft_cx *cx)
 {
-    struct weft__io *rec = io_lookup(cx->rt, io);
-    if (rec == NULL) return WEFT_ECLOSED;
-    if (!(rec->ready & WEFT__IO_ANY(dir))) return park(rec, dir, deadline, cx);
-    if (weft_cx_budget_take(cx) != 0) return WEFT_PENDING;
-    unpark(rec, dir, cx);
-    return 0;
+    return weft__io_ready_at(weft__io_lookup(cx->rt, io), dir, deadline, cx);
 }
 
 int weft_io_wait(weft_io *io, weft_io_dir dir, int64_t deadline, weft_cx *cx)
 {
-    struct weft__io *rec = io_lookup(cx->rt, io);
-    if (rec == NULL) return WEFT_ECLOSED;
-    rec->ready &= (uint8_t)~WEFT__IO_ANY(dir);
-    return park(rec, dir, deadline, cx);
+    return weft__io_wait_at(weft__io_lookup(cx->rt, io), dir, deadline, cx);
 }
 
 void weft_io_drained(weft_io *io, weft_io_dir dir, weft_cx *cx)
 {
-    struct weft__io *rec = io_lookup(cx->rt, io);
+    struct weft__io *rec = weft__io_lookup(cx->rt, io);
     if (rec != NULL) rec->ready &= (uint8_t)~WEFT__IO_READY(dir);
 }
 

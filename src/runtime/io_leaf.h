@@ -1,0 +1,80 @@
+/*
+ * The leaf-operation protocol of weft/runtime.h section 7, for the runtime's own stream
+ * operations (tcp.c), with the I/O record looked up once per attempt.
+ *
+ * The public protocol names the resource by its handle at each step: weft_io_ready looks the
+ * record up, and weft_io_drained or weft_io_wait looks it up again after the system call. Here the
+ * lookup happens once and the steps take the record: the system call in between runs no other
+ * code of the runtime, so the record cannot be closed or reused under it. The common case — the
+ * fd is ready, the call moves bytes — is inline and makes no call of its own; parking is not.
+ *
+ * weft_io_ready and weft_io_wait (io.c) are these same steps behind a lookup, so the two forms
+ * cannot drift apart.
+ */
+#ifndef WEFT_RUNTIME_IO_LEAF_H
+#define WEFT_RUNTIME_IO_LEAF_H
+
+#include <errno.h>
+#include <sys/types.h>
+
+#include "runtime/internal.h"
+
+/* The record a handle names, or NULL if it was closed (or the handle is stale). */
+static inline struct weft__io *weft__io_lookup(const weft_runtime *rt, const weft_io *io)
+{
+    if (io->gen == 0 || io->fd < 0 || io->slot >= weft__table_cap(&rt->ios)) return NULL;
+    struct weft__io *rec = weft__table_at(&rt->ios, sizeof(struct weft__io), io->slot);
+    if (!rec->open || rec->gen != io->gen) return NULL;
+    return rec;
+}
+
+/* Forgets the task as dir's waiter, if it is the one named there: a task woken some other way (its
+ * timer) may still be. */
+static inline void weft__io_unpark(struct weft__io *rec, weft_io_dir dir, const weft_cx *cx)
+{
+    if (weft_waker_equal(rec->waiter[dir], cx->waker)) rec->waiter[dir] = WEFT_WAKER_NONE;
+}
+
+/* Parks the task as dir's waiter with its deadline (WEFT_PENDING), or reports that the deadline
+ * has come (-ETIMEDOUT). The readiness bits are the caller's business. */
+int weft__io_park(struct weft__io *rec, weft_io_dir dir, int64_t deadline, weft_cx *cx);
+
+/* weft_io_ready on a looked-up record (NULL: closed). */
+static inline int weft__io_ready_at(struct weft__io *rec, weft_io_dir dir, int64_t deadline,
+                                    weft_cx *cx)
+{
+    if (rec == NULL) return WEFT_ECLOSED;
+    if (!(rec->ready & WEFT__IO_ANY(dir))) return weft__io_park(rec, dir, deadline, cx);
+    if (cx->budget == 0) return weft_cx_budget_take(cx); /* spent: queued again, PENDING */
+    cx->budget--;
+    weft__io_unpark(rec, dir, cx);
+    return 0;
+}
+
+/* weft_io_wait on a looked-up record (NULL: closed). */
+static inline int weft__io_wait_at(struct weft__io *rec, weft_io_dir dir, int64_t deadline,
+                                   weft_cx *cx)
+{
+    if (rec == NULL) return WEFT_ECLOSED;
+    rec->ready &= (uint8_t)~WEFT__IO_ANY(dir);
+    return weft__io_park(rec, dir, deadline, cx);
+}
+
+/*
+ * The end of a stream transfer that asked for `want` bytes and got n (or -1 and errno): n >= 0
+ * is the result, and a short one (0 < n < want) means the kernel buffer was just emptied (read)
+ * or filled (write), so the readiness is dropped as weft_io_drained would drop it; EAGAIN parks
+ * the task; any other error is -errno. want == 0 never counts as short.
+ */
+static inline int weft__io_result_at(struct weft__io *rec, weft_io_dir dir, ssize_t n, size_t want,
+                                     int64_t deadline, weft_cx *cx)
+{
+    if (n >= 0) {
+        if (n > 0 && (size_t)n < want) rec->ready &= (uint8_t)~WEFT__IO_READY(dir);
+        return (int)n;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return weft__io_wait_at(rec, dir, deadline, cx);
+    return -errno;
+}
+
+#endif
