@@ -25,6 +25,7 @@
 
 #include "runtime/internal.h"
 #include "weft/sync.h"
+#include "weft/trace.h"
 
 /* Flags of a wait node. */
 enum {
@@ -44,15 +45,22 @@ struct weft__wnode {
     uint8_t flags;      /* WEFT__WN_* */
 };
 
-/* One wait queue. */
+/*
+ * One wait queue. A waiter that finds the queue empty takes the fast slot, kept in the record
+ * itself, instead of a node: with one waiter at a time (a channel between two tasks) no node is
+ * ever allocated or linked. The fast slot's waiter is always the oldest, ahead of every node.
+ */
 struct weft__wq {
-    uint32_t head;      /* first node: slot + 1, 0 = empty */
-    uint32_t tail;      /* last node */
-    uint32_t len;       /* nodes in the queue */
-    uint32_t reserved;  /* nodes holding a turn (WEFT__WN_ONE) */
-    uint32_t gen;       /* generation: bumped when closed; never 0 */
-    uint32_t next_free; /* free-list link while free: slot + 1 */
-    uint8_t open;       /* 1 while in use */
+    uint32_t head;       /* first node: slot + 1, 0 = none */
+    uint32_t tail;       /* last node */
+    uint32_t len;        /* waiters: the fast slot's, if any, and the nodes */
+    uint32_t reserved;   /* waiters holding a turn (WEFT__WN_ONE) */
+    uint32_t gen;        /* generation: bumped when closed; never 0 */
+    uint32_t next_free;  /* free-list link while free: slot + 1 */
+    weft_waker solo;     /* the fast slot's waiter, if solo_flags != 0 */
+    uint32_t solo_epoch; /* its task's epoch when last registered or renewed */
+    uint8_t solo_flags;  /* the fast slot's WEFT__WN_* flags; 0 = the slot is empty */
+    uint8_t open;        /* 1 while in use */
     uint8_t permit;     /* a stored turn: a wake-one (or a lapsed turn) found nobody to take it */
     /* Called when a lapse empties the queue (a blocking job whose awaiter went away). */
     void (*on_empty)(weft_runtime *rt, void *owner);
@@ -63,6 +71,7 @@ struct weft__wq {
 struct weft__wtask {
     uint32_t head;  /* the task's first node: slot + 1, 0 = none */
     uint32_t epoch; /* bumped after each pending poll */
+    uint32_t solo;  /* the queue whose fast slot it holds (at most one): slot + 1, 0 = none */
 };
 
 /* One request from another thread, waiting in the inbox. */
@@ -89,7 +98,7 @@ struct weft__ext {
     struct weft__wtask *wtasks; /* per-task state, wtasks_cap entries */
     uint32_t wtasks_cap;
     size_t queues_open; /* queues not yet closed */
-    size_t nodes_used;  /* nodes in queues */
+    size_t nodes_used;  /* waiters in queues: nodes and fast slots */
 
     /* The inbox (remote.c): requests from other threads, drained by the runtime's thread. */
     pthread_mutex_t lock;            /* guards everything in this group */
@@ -125,8 +134,15 @@ int weft__waitq_open(weft_runtime *rt, weft_waitq *q);
 /* Closes q: every waiter is woken (and dropped); q becomes stale. Harmless on a stale q. */
 void weft__waitq_close(weft_runtime *rt, weft_waitq *q);
 
-/* The queue record q names, or NULL if it is closed (stale). */
-struct weft__wq *weft__waitq_lookup(const weft_runtime *rt, const weft_waitq *q);
+/* The queue record q names, or NULL if it is closed (stale). Inline: every operation needs it. */
+static inline struct weft__wq *weft__waitq_lookup(const weft_runtime *rt, const weft_waitq *q)
+{
+    const struct weft__ext *x = rt->ext;
+    if (x == NULL || q->slot >= weft__table_cap(&x->queues)) return NULL;
+    struct weft__wq *wq = weft__table_at(&x->queues, sizeof *wq, q->slot);
+    if (!wq->open || wq->gen != q->gen) return NULL; /* gen is never 0: a zeroed q fails here */
+    return wq;
+}
 
 /*
  * Registers the polling task on q, or renews its registration (keeping its place).
@@ -156,6 +172,10 @@ size_t weft__waitq_wake(weft_runtime *rt, const weft_waitq *q, size_t n);
 /* Wakes every waiter (WEFT__WN_ALL); turns are unchanged. */
 void weft__waitq_wake_all(weft_runtime *rt, const weft_waitq *q);
 
+/* Wakes every task waiting on any queue of x (after a lost cross-thread request). Rare: a walk
+ * over all the queue and node records. Flags and turns are unchanged. */
+void weft__waitq_wake_every(weft_runtime *rt, struct weft__ext *x);
+
 /* Turns held on q (units that later arrivals must leave alone). 0 for a stale q. */
 size_t weft__waitq_reserved(const weft_runtime *rt, const weft_waitq *q);
 
@@ -167,6 +187,68 @@ size_t weft__waitq_reserved(const weft_runtime *rt, const weft_waitq *q);
  */
 int weft__waitq_acquire(const weft_waitq *q, size_t avail, bool closed, int64_t deadline,
                         weft_cx *cx);
+
+/* ---------------------------------------------------------------------------------------------
+ * Fast paths, inline so that a channel operation compiles into one function. Each handles only
+ * the cases that need no node — nobody else waits, or the only waiter is in the fast slot — and
+ * answers "not handled" for everything else, which then takes the general functions above.
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * May the polling task take one of `avail` units of wq without the general path? Yes if avail
+ * >= 1, its budget is not spent, and either nobody waits on wq (so nothing is reserved) or it is
+ * the fast slot's waiter and holds the turn (the slot is then released: the turn is used up).
+ * Spends one unit of budget when it says yes.
+ */
+static inline bool weft__waitq_take_fast(struct weft__wq *wq, size_t avail, weft_cx *cx)
+{
+    if (avail == 0 || cx->budget == 0) return false;
+    if (wq->len != 0) {
+        if (!(wq->solo_flags & WEFT__WN_ONE) || !weft_waker_equal(wq->solo, cx->waker))
+            return false;
+        cx->rt->ext->wtasks[cx->waker.slot].solo = 0; /* served: out of the fast slot */
+        cx->rt->ext->nodes_used--;
+        wq->solo_flags = 0;
+        wq->reserved--;
+        wq->len--;
+    }
+    cx->budget--;
+    return true;
+}
+
+/*
+ * Parks the polling task in wq's fast slot (q_slot: wq's slot) if the queue is empty and the
+ * task holds no fast slot yet. Returns WEFT_PENDING, or 0: not handled (take the general path).
+ */
+static inline int weft__waitq_park_fast(struct weft__wq *wq, uint32_t q_slot, weft_cx *cx)
+{
+    struct weft__ext *x = cx->rt->ext;
+    uint32_t task = cx->waker.slot;
+    if (wq->len != 0 || task >= x->wtasks_cap || x->wtasks[task].solo != 0) return 0;
+    weft_trace_note_wait(cx, "queue", q_slot);
+    wq->solo = cx->waker;
+    wq->solo_epoch = x->wtasks[task].epoch;
+    wq->solo_flags = WEFT__WN_USED;
+    wq->len = 1;
+    x->wtasks[task].solo = q_slot + 1;
+    x->nodes_used++;
+    return WEFT_PENDING;
+}
+
+/* weft__waitq_wake(rt, q, 1) for a queue already looked up: the general path only if a node
+ * waits without a turn. */
+static inline void weft__waitq_wake_one_fast(weft_runtime *rt, struct weft__wq *wq,
+                                             const weft_waitq *q)
+{
+    if (wq->len == wq->reserved) return; /* nobody waits without a turn */
+    if (wq->solo_flags != 0 && !(wq->solo_flags & WEFT__WN_ONE)) {
+        wq->solo_flags |= WEFT__WN_ONE;
+        wq->reserved++;
+        weft_waker_wake(rt, wq->solo);
+        return;
+    }
+    weft__waitq_wake(rt, q, 1);
+}
 
 /* A channel's ring (sync.c): copy an item in at the back, or out from the front. */
 void weft__ring_push(weft_chan *ch, const void *item);

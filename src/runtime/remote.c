@@ -91,16 +91,6 @@ static void handle(weft_runtime *rt, const struct weft__inbox_entry *e)
     }
 }
 
-/* Wakes every task parked on a wait queue (after a lost request). Rare: a walk over the nodes. */
-static void wake_every_waiter(weft_runtime *rt, struct weft__ext *x)
-{
-    uint32_t records = x->nodes.nchunks * WEFT__CHUNK;
-    for (uint32_t slot = 0; slot < records; slot++) {
-        const struct weft__wnode *nd = weft__table_at(&x->nodes, sizeof *nd, slot);
-        if (nd->flags & WEFT__WN_USED) weft_waker_wake(rt, nd->waker);
-    }
-}
-
 void weft__inbox_drain(weft_runtime *rt, struct weft__ext *x)
 {
     pthread_mutex_lock(&x->lock);
@@ -115,7 +105,7 @@ void weft__inbox_drain(weft_runtime *rt, struct weft__ext *x)
     pthread_mutex_unlock(&x->lock);
     for (size_t i = 0; i < n; i++)
         handle(rt, &batch[i]);
-    if (lost) wake_every_waiter(rt, x);
+    if (lost) weft__waitq_wake_every(rt, x);
     x->spare = batch; /* only this thread touches the spare buffer */
     x->spare_cap = cap;
     if (x->pool != NULL) weft__pool_after_drain(rt, x);

@@ -18,22 +18,60 @@
  * Channels
  * ------------------------------------------------------------------------------------------- */
 
+/* The i-th item from the oldest (i < cap). head + i < 2 * cap: a subtraction, not a division. */
 static unsigned char *ring_at(const weft_chan *ch, size_t i)
 {
-    return ch->buf + ((ch->head + i) % ch->cap) * ch->item_size;
+    size_t k = ch->head + i;
+    return ch->buf + (k >= ch->cap ? k - ch->cap : k) * ch->item_size;
+}
+
+/* memcpy of one item; the usual sizes (an int, a pointer) as plain moves rather than a call. */
+static void item_copy(void *dst, const void *src, size_t size)
+{
+    switch (size) {
+    case sizeof(uint32_t): memcpy(dst, src, sizeof(uint32_t)); return;
+    case sizeof(uint64_t): memcpy(dst, src, sizeof(uint64_t)); return;
+    default: memcpy(dst, src, size); return;
+    }
 }
 
 void weft__ring_push(weft_chan *ch, const void *item)
 {
-    memcpy(ring_at(ch, ch->len), item, ch->item_size);
+    item_copy(ring_at(ch, ch->len), item, ch->item_size);
     ch->len++;
 }
 
 void weft__ring_pop(weft_chan *ch, void *item)
 {
-    memcpy(item, ring_at(ch, 0), ch->item_size);
-    ch->head = (ch->head + 1) % ch->cap;
+    item_copy(item, ring_at(ch, 0), ch->item_size);
+    ch->head = ch->head + 1 == ch->cap ? 0 : ch->head + 1;
     ch->len--;
+}
+
+/*
+ * Steps 1 to 3 of a send or receive on its own side's queue q (avail: free slots or items):
+ * 0 to go ahead and move one item, else the operation's result. The cases that need no wait node
+ * (nobody else waits; the fast slot's waiter was handed its turn; an empty queue to wait on with
+ * no deadline) are decided inline; the rest go through weft__waitq_acquire.
+ */
+static int chan_acquire(weft_waitq *q, size_t avail, bool closed, int64_t deadline, weft_cx *cx)
+{
+    struct weft__wq *wq = weft__waitq_lookup(cx->rt, q);
+    if (wq != NULL) {
+        if (weft__waitq_take_fast(wq, avail, cx)) return 0;
+        if (avail == 0 && !closed && deadline == WEFT_NO_DEADLINE) {
+            int r = weft__waitq_park_fast(wq, q->slot, cx);
+            if (r != 0) return r;
+        }
+    }
+    return weft__waitq_acquire(q, avail, closed, deadline, cx);
+}
+
+/* One item or one slot became available: hand the turn to the other side's first waiter. */
+static void chan_wake(weft_runtime *rt, const weft_waitq *q)
+{
+    struct weft__wq *wq = weft__waitq_lookup(rt, q);
+    if (wq != NULL) weft__waitq_wake_one_fast(rt, wq, q);
 }
 
 int weft_chan_init(weft_chan *ch, weft_runtime *rt, void *buf, size_t item_size, size_t cap)
@@ -79,19 +117,19 @@ int weft_chan_send_dl(weft_chan *ch, const void *item, int64_t deadline, weft_cx
         weft__waitq_leave(&ch->sendq, cx);
         return WEFT_ECLOSED;
     }
-    int r = weft__waitq_acquire(&ch->sendq, ch->cap - ch->len, false, deadline, cx);
+    int r = chan_acquire(&ch->sendq, ch->cap - ch->len, false, deadline, cx);
     if (r != 0) return r;
     weft__ring_push(ch, item);
-    weft__waitq_wake(ch->rt, &ch->recvq, 1);
+    chan_wake(ch->rt, &ch->recvq);
     return 0;
 }
 
 int weft_chan_recv_dl(weft_chan *ch, void *item, int64_t deadline, weft_cx *cx)
 {
-    int r = weft__waitq_acquire(&ch->recvq, ch->len, ch->closed, deadline, cx);
+    int r = chan_acquire(&ch->recvq, ch->len, ch->closed, deadline, cx);
     if (r != 0) return r;
     weft__ring_pop(ch, item);
-    weft__waitq_wake(ch->rt, &ch->sendq, 1);
+    chan_wake(ch->rt, &ch->sendq);
     return 0;
 }
 
@@ -100,7 +138,7 @@ int weft_chan_try_send(weft_chan *ch, const void *item)
     if (ch->closed) return WEFT_ECLOSED;
     if (ch->cap - ch->len <= weft__waitq_reserved(ch->rt, &ch->sendq)) return -EAGAIN;
     weft__ring_push(ch, item);
-    weft__waitq_wake(ch->rt, &ch->recvq, 1);
+    chan_wake(ch->rt, &ch->recvq);
     return 0;
 }
 
@@ -108,7 +146,7 @@ int weft_chan_try_recv(weft_chan *ch, void *item)
 {
     if (ch->len > 0 && ch->len > weft__waitq_reserved(ch->rt, &ch->recvq)) {
         weft__ring_pop(ch, item);
-        weft__waitq_wake(ch->rt, &ch->sendq, 1);
+        chan_wake(ch->rt, &ch->sendq);
         return 0;
     }
     return ch->closed && ch->len == 0 ? WEFT_ECLOSED : -EAGAIN;

@@ -8,6 +8,14 @@
  * is what makes the queue FIFO. A waiter that goes away while holding a turn — it timed out, its
  * task was cancelled, or it stopped polling (a select branch that lost) — passes the turn to the
  * next waiter, so the unit reserved for it is never stranded.
+ *
+ * The fast slot. A task that waits on an empty queue is kept in the queue record itself
+ * (wq->solo) rather than in a node, and its task's record says which queue that is (at most one
+ * per task). Only a second waiter on the same queue, or a task already waiting elsewhere in its
+ * fast slot (a select), takes a node. Most queues never have two waiters at once — a channel
+ * between two tasks, a mutex with one contender — so they never touch the node tables: finding
+ * "my" registration is one compare, and waking the waiter is one flag. Order is unchanged: the
+ * fast slot is only taken when the queue is empty, so its waiter is older than every node.
  */
 #include "runtime/ext.h"
 #include "weft/trace.h"
@@ -84,23 +92,34 @@ static uint32_t *node_link(const struct weft__ext *x, uint32_t task_slot, uint32
     return NULL;
 }
 
-struct weft__wq *weft__waitq_lookup(const weft_runtime *rt, const weft_waitq *q)
+/*
+ * Where a task waits on one queue: the flags of its registration (NULL: it has none there) and,
+ * for a node, the link in the task's chain that holds it (NULL for the fast slot).
+ */
+struct wref {
+    uint8_t *flags;
+    uint32_t *link;
+};
+
+/* Task w's registration on wq (slot q_slot): the fast slot is one compare, a node a chain walk. */
+static struct wref find(struct weft__ext *x, struct weft__wq *wq, uint32_t q_slot, weft_waker w)
 {
-    const struct weft__ext *x = rt->ext;
-    if (x == NULL || q->gen == 0 || q->slot >= weft__table_cap(&x->queues)) return NULL;
-    struct weft__wq *wq = wq_at(x, q->slot);
-    if (!wq->open || wq->gen != q->gen) return NULL;
-    return wq;
+    struct wref r = {NULL, NULL};
+    if (wq->solo_flags != 0 && weft_waker_equal(wq->solo, w)) {
+        r.flags = &wq->solo_flags;
+        return r;
+    }
+    r.link = node_link(x, w.slot, q_slot);
+    if (r.link != NULL) r.flags = &node_at(x, *r.link - 1)->flags;
+    return r;
 }
 
-/* The polling task's node on q (and the queue), or NULL. */
-static struct weft__wnode *my_node(const weft_cx *cx, const weft_waitq *q, uint32_t **link)
+/* The polling task's registration on q, and the queue (*wq, NULL if q is stale). */
+static struct wref my_ref(const weft_cx *cx, const weft_waitq *q, struct weft__wq **wq)
 {
-    if (weft__waitq_lookup(cx->rt, q) == NULL) return NULL;
-    uint32_t *l = node_link(cx->rt->ext, cx->waker.slot, q->slot);
-    if (l == NULL) return NULL;
-    if (link != NULL) *link = l;
-    return node_at(cx->rt->ext, *l - 1);
+    struct wref none = {NULL, NULL};
+    *wq = weft__waitq_lookup(cx->rt, q);
+    return *wq != NULL ? find(cx->rt->ext, *wq, q->slot, cx->waker) : none;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -141,6 +160,13 @@ static void q_unlink(struct weft__ext *x, struct weft__wq *wq, uint32_t slot)
 static size_t wake_n(weft_runtime *rt, struct weft__ext *x, struct weft__wq *wq, size_t n)
 {
     size_t woken = 0;
+    if (n == 0 || wq->len == wq->reserved) return 0; /* nobody waits without a turn */
+    if (wq->solo_flags != 0 && !(wq->solo_flags & WEFT__WN_ONE)) {
+        wq->solo_flags |= WEFT__WN_ONE;
+        wq->reserved++;
+        weft_waker_wake(rt, wq->solo);
+        woken++;
+    }
     for (uint32_t s = wq->head; s != 0 && woken < n; s = node_at(x, s - 1)->next) {
         struct weft__wnode *node = node_at(x, s - 1);
         if (node->flags & WEFT__WN_ONE) continue;
@@ -159,9 +185,17 @@ static void pass_turn(weft_runtime *rt, struct weft__ext *x, struct weft__wq *wq
 }
 
 /*
- * Removes the node that *link holds from its task's chain and its queue. A waiter going away
- * (rather than being served) passes on its turn, and the queue's owner hears when it empties.
+ * A waiter has left wq. One going away rather than being served passes on its turn, and the
+ * queue's owner hears when it empties.
  */
+static void after_leaving(weft_runtime *rt, struct weft__wq *wq, bool had_turn, bool served)
+{
+    if (served) return;
+    if (had_turn) pass_turn(rt, rt->ext, wq);
+    if (wq->len == 0 && wq->on_empty != NULL) wq->on_empty(rt, wq->owner);
+}
+
+/* Removes the node that *link holds from its task's chain and its queue. */
 static void drop_node(weft_runtime *rt, struct weft__ext *x, uint32_t *link, bool served)
 {
     uint32_t slot = *link - 1;
@@ -171,9 +205,34 @@ static void drop_node(weft_runtime *rt, struct weft__ext *x, uint32_t *link, boo
     *link = n->task_next;
     q_unlink(x, wq, slot);
     node_free(x, slot);
-    if (served) return;
-    if (had_turn) pass_turn(rt, x, wq);
-    if (wq->len == 0 && wq->on_empty != NULL) wq->on_empty(rt, wq->owner);
+    after_leaving(rt, wq, had_turn, served);
+}
+
+/* Empties wq's fast slot (without waking its waiter). */
+static void solo_clear(struct weft__ext *x, struct weft__wq *wq)
+{
+    x->wtasks[wq->solo.slot].solo = 0;
+    if (wq->solo_flags & WEFT__WN_ONE) wq->reserved--;
+    wq->solo_flags = 0;
+    wq->len--;
+    x->nodes_used--;
+}
+
+/* Removes the waiter in wq's fast slot. */
+static void drop_solo(weft_runtime *rt, struct weft__ext *x, struct weft__wq *wq, bool served)
+{
+    bool had_turn = (wq->solo_flags & WEFT__WN_ONE) != 0;
+    solo_clear(x, wq);
+    after_leaving(rt, wq, had_turn, served);
+}
+
+/* Removes the registration r (found on wq). */
+static void drop(weft_runtime *rt, struct weft__wq *wq, struct wref r, bool served)
+{
+    if (r.link != NULL)
+        drop_node(rt, rt->ext, r.link, served);
+    else
+        drop_solo(rt, rt->ext, wq, served);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -229,6 +288,11 @@ void weft__waitq_close(weft_runtime *rt, weft_waitq *q)
     *q = (weft_waitq){0, 0};
     if (wq == NULL) return;
     struct weft__ext *x = rt->ext;
+    if (wq->solo_flags != 0) {
+        weft_waker w = wq->solo;
+        solo_clear(x, wq);
+        weft_waker_wake(rt, w); /* it retries, finds the queue stale: WEFT_ECLOSED */
+    }
     while (wq->head != 0) {
         uint32_t slot = wq->head - 1;
         weft_waker w = node_at(x, slot)->waker;
@@ -250,22 +314,38 @@ void weft__waitq_close(weft_runtime *rt, weft_waitq *q)
  * Waiting
  * ------------------------------------------------------------------------------------------- */
 
-/* Parks the polling task on wq (slot q_slot), whose node on it *link holds, if link is not NULL
- * (node_link's answer, found by the caller). */
-static int park_at(struct weft__ext *x, struct weft__wq *wq, uint32_t q_slot, const uint32_t *link,
+/* Takes wq's fast slot for the polling task, whose per-task state is t. */
+static void solo_take(struct weft__ext *x, struct weft__wq *wq, uint32_t q_slot,
+                      struct weft__wtask *t, const weft_cx *cx)
+{
+    wq->solo = cx->waker;
+    wq->solo_epoch = t->epoch;
+    wq->solo_flags = WEFT__WN_USED;
+    wq->len = 1;
+    t->solo = q_slot + 1;
+    x->nodes_used++;
+}
+
+/* Parks the polling task on wq (slot q_slot), where r is its registration (find's answer). */
+static int park_at(struct weft__ext *x, struct weft__wq *wq, uint32_t q_slot, struct wref r,
                    const weft_cx *cx)
 {
-    if (link != NULL) { /* renew: same place in the queue, stamped for this poll */
-        node_at(x, *link - 1)->epoch = x->wtasks[cx->waker.slot].epoch;
+    if (r.flags != NULL) { /* renew: same place in the queue, stamped for this poll */
+        uint32_t epoch = x->wtasks[cx->waker.slot].epoch;
+        if (r.link != NULL)
+            node_at(x, *r.link - 1)->epoch = epoch;
+        else
+            wq->solo_epoch = epoch;
+        return WEFT_PENDING;
+    }
+    struct weft__wtask *t = wtask_get(x, cx->waker.slot);
+    if (t == NULL) return -ENOMEM;
+    if (wq->len == 0 && t->solo == 0) {
+        solo_take(x, wq, q_slot, t, cx);
         return WEFT_PENDING;
     }
     int64_t slot = node_alloc(x);
     if (slot < 0) return (int)slot;
-    struct weft__wtask *t = wtask_get(x, cx->waker.slot);
-    if (t == NULL) {
-        node_free(x, (uint32_t)slot);
-        return -ENOMEM;
-    }
     struct weft__wnode *n = node_at(x, (uint32_t)slot);
     *n = (struct weft__wnode){.waker = cx->waker,
                               .q = q_slot,
@@ -283,22 +363,23 @@ int weft__waitq_park(const weft_waitq *q, weft_cx *cx)
     if (wq == NULL) return WEFT_ECLOSED;
     struct weft__ext *x = cx->rt->ext;
     weft_trace_note_wait(cx, "queue", q->slot); /* else the trace could only say "other" */
-    return park_at(x, wq, q->slot, node_link(x, cx->waker.slot, q->slot), cx);
+    return park_at(x, wq, q->slot, find(x, wq, q->slot, cx->waker), cx);
 }
 
 unsigned weft__waitq_flags(const weft_waitq *q, const weft_cx *cx)
 {
-    const struct weft__wnode *n = my_node(cx, q, NULL);
-    return n != NULL ? n->flags : 0;
+    struct weft__wq *wq;
+    struct wref r = my_ref(cx, q, &wq);
+    return r.flags != NULL ? *r.flags : 0;
 }
 
-/* weft__waitq_may_take on a queue already looked up, for the task whose node on it is n (or
- * NULL: it has none). */
-static bool may_take_node(struct weft__wq *wq, struct weft__wnode *n, size_t avail)
+/* weft__waitq_may_take on a queue already looked up, for the task whose registration on it has
+ * the flags *flags (flags NULL: it has none). */
+static bool may_take_ref(struct weft__wq *wq, uint8_t *flags, size_t avail)
 {
-    if (n != NULL && (n->flags & WEFT__WN_ONE)) {
+    if (flags != NULL && (*flags & WEFT__WN_ONE)) {
         if (avail >= 1) return true;
-        n->flags &= (uint8_t)~WEFT__WN_ONE; /* the unit went elsewhere: nothing to hold */
+        *flags &= (uint8_t)~WEFT__WN_ONE; /* the unit went elsewhere: nothing to hold */
         wq->reserved--;
         return false;
     }
@@ -307,21 +388,23 @@ static bool may_take_node(struct weft__wq *wq, struct weft__wnode *n, size_t ava
 
 bool weft__waitq_may_take(const weft_waitq *q, size_t avail, const weft_cx *cx)
 {
-    struct weft__wq *wq = weft__waitq_lookup(cx->rt, q);
-    if (wq == NULL) return false;
-    return may_take_node(wq, my_node(cx, q, NULL), avail);
+    struct weft__wq *wq;
+    struct wref r = my_ref(cx, q, &wq);
+    return wq != NULL && may_take_ref(wq, r.flags, avail);
 }
 
 void weft__waitq_done(const weft_waitq *q, const weft_cx *cx)
 {
-    uint32_t *link;
-    if (my_node(cx, q, &link) != NULL) drop_node(cx->rt, cx->rt->ext, link, true);
+    struct weft__wq *wq;
+    struct wref r = my_ref(cx, q, &wq);
+    if (r.flags != NULL) drop(cx->rt, wq, r, true);
 }
 
 void weft__waitq_leave(const weft_waitq *q, const weft_cx *cx)
 {
-    uint32_t *link;
-    if (my_node(cx, q, &link) != NULL) drop_node(cx->rt, cx->rt->ext, link, false);
+    struct weft__wq *wq;
+    struct wref r = my_ref(cx, q, &wq);
+    if (r.flags != NULL) drop(cx->rt, wq, r, false);
 }
 
 size_t weft__waitq_wake(weft_runtime *rt, const weft_waitq *q, size_t n)
@@ -335,10 +418,27 @@ void weft__waitq_wake_all(weft_runtime *rt, const weft_waitq *q)
     struct weft__wq *wq = weft__waitq_lookup(rt, q);
     if (wq == NULL) return;
     struct weft__ext *x = rt->ext;
+    if (wq->solo_flags != 0) {
+        wq->solo_flags |= WEFT__WN_ALL;
+        weft_waker_wake(rt, wq->solo);
+    }
     for (uint32_t s = wq->head; s != 0; s = node_at(x, s - 1)->next) {
         struct weft__wnode *node = node_at(x, s - 1);
         node->flags |= WEFT__WN_ALL;
         weft_waker_wake(rt, node->waker);
+    }
+}
+
+void weft__waitq_wake_every(weft_runtime *rt, struct weft__ext *x)
+{
+    uint32_t queues = weft__table_cap(&x->queues), nodes = weft__table_cap(&x->nodes);
+    for (uint32_t slot = 0; slot < queues; slot++) {
+        const struct weft__wq *wq = wq_at(x, slot);
+        if (wq->open && wq->solo_flags != 0) weft_waker_wake(rt, wq->solo);
+    }
+    for (uint32_t slot = 0; slot < nodes; slot++) {
+        const struct weft__wnode *n = node_at(x, slot);
+        if (n->flags & WEFT__WN_USED) weft_waker_wake(rt, n->waker);
     }
 }
 
@@ -370,23 +470,23 @@ int weft__waitq_acquire(const weft_waitq *q, size_t avail, bool closed, int64_t 
     struct weft__wq *wq = weft__waitq_lookup(cx->rt, q);
     if (wq == NULL) return WEFT_ECLOSED;
     struct weft__ext *x = cx->rt->ext;
-    uint32_t *link = node_link(x, cx->waker.slot, q->slot);
-    if (may_take_node(wq, link != NULL ? node_at(x, *link - 1) : NULL, avail)) {
+    struct wref r = find(x, wq, q->slot, cx->waker);
+    if (may_take_ref(wq, r.flags, avail)) {
         /* Out of budget: keep the place (and any turn) and run again after the others. */
-        if (weft_cx_budget_take(cx) != 0) return park_at(x, wq, q->slot, link, cx);
-        if (link != NULL) drop_node(cx->rt, x, link, true);
+        if (weft_cx_budget_take(cx) != 0) return park_at(x, wq, q->slot, r, cx);
+        if (r.flags != NULL) drop(cx->rt, wq, r, true);
         return 0;
     }
     if (closed) {
-        if (link != NULL) drop_node(cx->rt, x, link, false);
+        if (r.flags != NULL) drop(cx->rt, wq, r, false);
         return WEFT_ECLOSED;
     }
     if (weft__deadline_due(cx, deadline)) {
-        if (link != NULL) drop_node(cx->rt, x, link, false);
+        if (r.flags != NULL) drop(cx->rt, wq, r, false);
         return -ETIMEDOUT;
     }
     weft_trace_note_wait(cx, "queue", q->slot);
-    return park_at(x, wq, q->slot, link, cx);
+    return park_at(x, wq, q->slot, r, cx);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -395,8 +495,16 @@ int weft__waitq_acquire(const weft_waitq *q, size_t avail, bool closed, int64_t 
 
 void weft__waitq_after_poll(weft_runtime *rt, struct weft__ext *x, uint32_t task_slot)
 {
-    if (task_slot >= x->wtasks_cap || x->wtasks[task_slot].head == 0) return;
+    if (task_slot >= x->wtasks_cap) return;
     struct weft__wtask *t = &x->wtasks[task_slot];
+    if (t->solo != 0) {
+        struct weft__wq *wq = wq_at(x, t->solo - 1);
+        if (wq->solo_epoch != t->epoch) drop_solo(rt, x, wq, false); /* not renewed: it lapses */
+    }
+    if (t->head == 0) { /* the common case: at most a fast slot */
+        t->epoch++;
+        return;
+    }
     uint32_t *link = &t->head;
     while (*link != 0) {
         struct weft__wnode *n = node_at(x, *link - 1);
@@ -412,6 +520,7 @@ void weft__waitq_task_done(weft_runtime *rt, struct weft__ext *x, uint32_t task_
 {
     if (task_slot >= x->wtasks_cap) return;
     struct weft__wtask *t = &x->wtasks[task_slot];
+    if (t->solo != 0) drop_solo(rt, x, wq_at(x, t->solo - 1), false);
     while (t->head != 0)
         drop_node(rt, x, &t->head, false);
     t->epoch++;
