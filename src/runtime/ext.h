@@ -57,8 +57,8 @@ struct weft__wq {
     uint32_t reserved;   /* waiters holding a turn (WEFT__WN_ONE) */
     uint32_t gen;        /* generation: bumped when closed; never 0 */
     uint32_t next_free;  /* free-list link while free: slot + 1 */
-    weft_waker solo;     /* the fast slot's waiter, if solo_flags != 0 */
-    uint32_t solo_epoch; /* its task's epoch when last registered or renewed */
+    weft_waker solo;     /* the fast slot's waiter, if solo_flags != 0 (its epoch stamp is
+                            in its task's struct weft__wtask) */
     uint8_t solo_flags;  /* the fast slot's WEFT__WN_* flags; 0 = the slot is empty */
     uint8_t open;        /* 1 while in use */
     uint8_t permit;     /* a stored turn: a wake-one (or a lapsed turn) found nobody to take it */
@@ -69,9 +69,10 @@ struct weft__wq {
 
 /* Per-task wait state, indexed by task slot. */
 struct weft__wtask {
-    uint32_t head;  /* the task's first node: slot + 1, 0 = none */
-    uint32_t epoch; /* bumped after each pending poll */
-    uint32_t solo;  /* the queue whose fast slot it holds (at most one): slot + 1, 0 = none */
+    uint32_t head;       /* the task's first node: slot + 1, 0 = none */
+    uint32_t epoch;      /* bumped after each pending poll */
+    uint32_t solo;       /* the queue whose fast slot it holds (at most one): slot + 1, 0 = none */
+    uint32_t solo_epoch; /* the epoch when that fast slot was last registered or renewed */
 };
 
 /* One request from another thread, waiting in the inbox. */
@@ -140,8 +141,9 @@ static inline struct weft__wq *weft__waitq_lookup(const weft_runtime *rt, const 
     const struct weft__ext *x = rt->ext;
     if (x == NULL || q->slot >= weft__table_cap(&x->queues)) return NULL;
     struct weft__wq *wq = weft__table_at(&x->queues, sizeof *wq, q->slot);
-    if (!wq->open || wq->gen != q->gen) return NULL; /* gen is never 0: a zeroed q fails here */
-    return wq;
+    /* Enough for `open` too: a record's gen moves on when it is closed, so no handle names a
+     * free one; gen is never 0, so a zeroed q fails here. */
+    return wq->gen == q->gen ? wq : NULL;
 }
 
 /*
@@ -194,6 +196,28 @@ int weft__waitq_acquire(const weft_waitq *q, size_t avail, bool closed, int64_t 
  * answers "not handled" for everything else, which then takes the general functions above.
  * ------------------------------------------------------------------------------------------- */
 
+/* Puts task w, whose per-task state is t, in the fast slot of the empty queue wq (slot q_slot). */
+static inline void weft__waitq_solo_take(struct weft__ext *x, struct weft__wq *wq, uint32_t q_slot,
+                                         struct weft__wtask *t, weft_waker w)
+{
+    wq->solo = w;
+    wq->solo_flags = WEFT__WN_USED;
+    wq->len = 1;
+    t->solo = q_slot + 1;
+    t->solo_epoch = t->epoch;
+    x->nodes_used++;
+}
+
+/* Empties wq's fast slot (without waking its waiter, without passing on a turn). */
+static inline void weft__waitq_solo_clear(struct weft__ext *x, struct weft__wq *wq)
+{
+    x->wtasks[wq->solo.slot].solo = 0;
+    if (wq->solo_flags & WEFT__WN_ONE) wq->reserved--;
+    wq->solo_flags = 0;
+    wq->len--;
+    x->nodes_used--;
+}
+
 /*
  * May the polling task take one of `avail` units of wq without the general path? Yes if avail
  * >= 1, its budget is not spent, and either nobody waits on wq (so nothing is reserved) or it is
@@ -206,11 +230,7 @@ static inline bool weft__waitq_take_fast(struct weft__wq *wq, size_t avail, weft
     if (wq->len != 0) {
         if (!(wq->solo_flags & WEFT__WN_ONE) || !weft_waker_equal(wq->solo, cx->waker))
             return false;
-        cx->rt->ext->wtasks[cx->waker.slot].solo = 0; /* served: out of the fast slot */
-        cx->rt->ext->nodes_used--;
-        wq->solo_flags = 0;
-        wq->reserved--;
-        wq->len--;
+        weft__waitq_solo_clear(cx->rt->ext, wq); /* served: its turn is used up */
     }
     cx->budget--;
     return true;
@@ -224,14 +244,11 @@ static inline int weft__waitq_park_fast(struct weft__wq *wq, uint32_t q_slot, we
 {
     struct weft__ext *x = cx->rt->ext;
     uint32_t task = cx->waker.slot;
-    if (wq->len != 0 || task >= x->wtasks_cap || x->wtasks[task].solo != 0) return 0;
+    if (wq->len != 0 || task >= x->wtasks_cap) return 0;
+    struct weft__wtask *t = &x->wtasks[task];
+    if (t->solo != 0) return 0;
     weft_trace_note_wait(cx, "queue", q_slot);
-    wq->solo = cx->waker;
-    wq->solo_epoch = x->wtasks[task].epoch;
-    wq->solo_flags = WEFT__WN_USED;
-    wq->len = 1;
-    x->wtasks[task].solo = q_slot + 1;
-    x->nodes_used++;
+    weft__waitq_solo_take(x, wq, q_slot, t, cx->waker);
     return WEFT_PENDING;
 }
 

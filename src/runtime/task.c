@@ -119,7 +119,8 @@ static struct weft__task *ready_pop(weft_runtime *rt)
     return NULL;
 }
 
-void weft__task_wake(weft_runtime *rt, struct weft__task *t)
+/* weft__task_wake's body, inline into weft_waker_wake: a channel operation's wake-up is one call. */
+static inline void task_wake(weft_runtime *rt, struct weft__task *t)
 {
     if (t->state == WEFT__TASK_WAITING) {
         WEFT__TRACE(rt, wake, t);
@@ -131,10 +132,16 @@ void weft__task_wake(weft_runtime *rt, struct weft__task *t)
     /* READY: already queued. DONE: nothing to do. */
 }
 
+void weft__task_wake(weft_runtime *rt, struct weft__task *t)
+{
+    task_wake(rt, t);
+}
+
 void weft_waker_wake(weft_runtime *rt, weft_waker w)
 {
-    struct weft__task *t = weft__task_lookup(rt, w.slot, w.gen);
-    if (t != NULL) weft__task_wake(rt, t);
+    if (w.slot >= weft__table_cap(&rt->tasks)) return; /* also WEFT_WAKER_NONE's */
+    struct weft__task *t = weft__task_at(rt, w.slot);
+    if (t->gen == w.gen && w.gen != 0) task_wake(rt, t); /* a FREE record wakes nothing */
 }
 
 void weft__task_timer_fired(weft_runtime *rt, weft__timer *timer)

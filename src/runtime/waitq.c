@@ -208,21 +208,11 @@ static void drop_node(weft_runtime *rt, struct weft__ext *x, uint32_t *link, boo
     after_leaving(rt, wq, had_turn, served);
 }
 
-/* Empties wq's fast slot (without waking its waiter). */
-static void solo_clear(struct weft__ext *x, struct weft__wq *wq)
-{
-    x->wtasks[wq->solo.slot].solo = 0;
-    if (wq->solo_flags & WEFT__WN_ONE) wq->reserved--;
-    wq->solo_flags = 0;
-    wq->len--;
-    x->nodes_used--;
-}
-
 /* Removes the waiter in wq's fast slot. */
 static void drop_solo(weft_runtime *rt, struct weft__ext *x, struct weft__wq *wq, bool served)
 {
     bool had_turn = (wq->solo_flags & WEFT__WN_ONE) != 0;
-    solo_clear(x, wq);
+    weft__waitq_solo_clear(x, wq);
     after_leaving(rt, wq, had_turn, served);
 }
 
@@ -290,7 +280,7 @@ void weft__waitq_close(weft_runtime *rt, weft_waitq *q)
     struct weft__ext *x = rt->ext;
     if (wq->solo_flags != 0) {
         weft_waker w = wq->solo;
-        solo_clear(x, wq);
+        weft__waitq_solo_clear(x, wq);
         weft_waker_wake(rt, w); /* it retries, finds the queue stale: WEFT_ECLOSED */
     }
     while (wq->head != 0) {
@@ -314,34 +304,22 @@ void weft__waitq_close(weft_runtime *rt, weft_waitq *q)
  * Waiting
  * ------------------------------------------------------------------------------------------- */
 
-/* Takes wq's fast slot for the polling task, whose per-task state is t. */
-static void solo_take(struct weft__ext *x, struct weft__wq *wq, uint32_t q_slot,
-                      struct weft__wtask *t, const weft_cx *cx)
-{
-    wq->solo = cx->waker;
-    wq->solo_epoch = t->epoch;
-    wq->solo_flags = WEFT__WN_USED;
-    wq->len = 1;
-    t->solo = q_slot + 1;
-    x->nodes_used++;
-}
-
 /* Parks the polling task on wq (slot q_slot), where r is its registration (find's answer). */
 static int park_at(struct weft__ext *x, struct weft__wq *wq, uint32_t q_slot, struct wref r,
                    const weft_cx *cx)
 {
     if (r.flags != NULL) { /* renew: same place in the queue, stamped for this poll */
-        uint32_t epoch = x->wtasks[cx->waker.slot].epoch;
+        struct weft__wtask *t = &x->wtasks[cx->waker.slot];
         if (r.link != NULL)
-            node_at(x, *r.link - 1)->epoch = epoch;
+            node_at(x, *r.link - 1)->epoch = t->epoch;
         else
-            wq->solo_epoch = epoch;
+            t->solo_epoch = t->epoch;
         return WEFT_PENDING;
     }
     struct weft__wtask *t = wtask_get(x, cx->waker.slot);
     if (t == NULL) return -ENOMEM;
     if (wq->len == 0 && t->solo == 0) {
-        solo_take(x, wq, q_slot, t, cx);
+        weft__waitq_solo_take(x, wq, q_slot, t, cx->waker);
         return WEFT_PENDING;
     }
     int64_t slot = node_alloc(x);
@@ -497,10 +475,8 @@ void weft__waitq_after_poll(weft_runtime *rt, struct weft__ext *x, uint32_t task
 {
     if (task_slot >= x->wtasks_cap) return;
     struct weft__wtask *t = &x->wtasks[task_slot];
-    if (t->solo != 0) {
-        struct weft__wq *wq = wq_at(x, t->solo - 1);
-        if (wq->solo_epoch != t->epoch) drop_solo(rt, x, wq, false); /* not renewed: it lapses */
-    }
+    if (t->solo != 0 && t->solo_epoch != t->epoch) /* not renewed in this poll: it lapses */
+        drop_solo(rt, x, wq_at(x, t->solo - 1), false);
     if (t->head == 0) { /* the common case: at most a fast slot */
         t->epoch++;
         return;

@@ -1,0 +1,411 @@
+/*
+ * Tests of the wait queues' fast slot (src/runtime/waitq.c, ext.h): a task that waits on an empty
+ * queue is kept in the queue record instead of a node, and channel operations decide the cases
+ * that need no node inline. These tests drive the borders between the two: a second waiter
+ * arriving while the fast slot is held, the fast slot's waiter leaving (with and without a turn)
+ * while nodes wait behind it, a task that waits on two queues at once (a select: one fast slot,
+ * one node), a task out of budget, a deadline, and a long ping-pong that must leave nothing
+ * registered. The fixture checks that no wait queue or waiter is left behind.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <weft/select.h>
+
+#include "sync_test.h"
+
+static size_t waiters(weft_runtime *rt)
+{
+    return sync_stats(rt).waiters;
+}
+
+struct chan_fix {
+    int storage[4];
+    weft_chan ch;
+};
+
+static void chan_open(weft_runtime *rt, struct chan_fix *c, size_t cap)
+{
+    assert_true(cap <= 4);
+    assert_int_equal(weft_chan_init(&c->ch, rt, c->storage, sizeof c->storage[0], cap), 0);
+}
+
+/* Receives one item (with a deadline unless 0) and returns it, or the error. */
+struct receiver {
+    weft_co co;
+    weft_chan *ch;
+    int64_t deadline;
+    int item, result;
+};
+
+static int receiver(void *frame, weft_cx *cx)
+{
+    struct receiver *f = frame;
+    WEFT_BEGIN(&f->co);
+    WEFT_AWAIT(&f->co, f->result = weft_chan_recv_dl(
+                           f->ch, &f->item, f->deadline ? f->deadline : WEFT_NO_DEADLINE, cx));
+    WEFT_END(&f->co, f->result == 0 ? f->item : f->result);
+}
+
+static weft_task spawn_receiver(weft_runtime *rt, struct receiver *r, weft_chan *ch)
+{
+    *r = (struct receiver){.ch = ch};
+    weft_task t;
+    assert_int_equal(weft_task_spawn(rt, receiver, r, &t), 0);
+    return t;
+}
+
+/*
+ * R0 waits in the fast slot, R1 and R2 in nodes behind it. R0 goes away without a turn: the
+ * fast slot is free again, but R3, arriving now, must still queue behind R1 and R2.
+ */
+static void fast_slot_leaver_keeps_fifo_for_nodes(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct chan_fix c;
+    chan_open(rt, &c, 4);
+    struct receiver r[4];
+    weft_task t[4];
+    for (int i = 0; i < 3; i++)
+        t[i] = spawn_receiver(rt, &r[i], &c.ch);
+    weft_runtime_run_ready(rt);
+    assert_int_equal(waiters(rt), 3);
+    assert_int_equal(weft_task_cancel(rt, t[0]), 1);
+    assert_int_equal(waiters(rt), 2);
+    t[3] = spawn_receiver(rt, &r[3], &c.ch);
+    weft_runtime_run_ready(rt);
+    assert_int_equal(waiters(rt), 3);
+    for (int v = 100; v < 103; v++)
+        assert_int_equal(weft_chan_try_send(&c.ch, &v), 0);
+    assert_int_equal(weft_runtime_run(rt), 0);
+    assert_int_equal(weft_task_result(rt, t[0]), -ECANCELED);
+    assert_int_equal(weft_task_result(rt, t[1]), 100);
+    assert_int_equal(weft_task_result(rt, t[2]), 101);
+    assert_int_equal(weft_task_result(rt, t[3]), 102);
+    weft_chan_destroy(&c.ch);
+}
+
+/*
+ * The fast slot's waiter is handed the turn for an item and cancelled before it runs, with
+ * nobody behind it: the item must not stay reserved for it.
+ */
+static void fast_slot_turn_is_not_stranded(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct chan_fix c;
+    chan_open(rt, &c, 1);
+    struct receiver r;
+    weft_task t = spawn_receiver(rt, &r, &c.ch);
+    weft_runtime_run_ready(rt);
+    int v = 42, w = 0;
+    assert_int_equal(weft_chan_try_send(&c.ch, &v), 0);
+    assert_int_equal(weft_chan_try_recv(&c.ch, &w), -EAGAIN); /* reserved for r */
+    assert_int_equal(weft_task_cancel(rt, t), 1);
+    assert_int_equal(weft_task_result(rt, t), -ECANCELED);
+    assert_int_equal(waiters(rt), 0);
+    assert_int_equal(weft_chan_try_recv(&c.ch, &w), 0);
+    assert_int_equal(w, 42);
+    weft_chan_destroy(&c.ch);
+}
+
+/*
+ * A second waiter arrives while the first holds the fast slot and the first is then served:
+ * the second is woken by the next item, not before, and both get their own item.
+ */
+static void second_waiter_behind_the_fast_slot(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct chan_fix c;
+    chan_open(rt, &c, 1);
+    struct receiver r0, r1;
+    weft_task t0 = spawn_receiver(rt, &r0, &c.ch);
+    weft_runtime_run_ready(rt);
+    weft_task t1 = spawn_receiver(rt, &r1, &c.ch);
+    weft_runtime_run_ready(rt);
+    assert_int_equal(waiters(rt), 2);
+    int v = 1;
+    assert_int_equal(weft_chan_try_send(&c.ch, &v), 0);
+    weft_runtime_run_ready(rt);
+    assert_int_equal(weft_task_result(rt, t0), 1);
+    assert_int_equal(weft_task_result(rt, t1), -EAGAIN); /* still waiting */
+    assert_int_equal(waiters(rt), 1);
+    v = 2;
+    assert_int_equal(weft_chan_try_send(&c.ch, &v), 0);
+    assert_int_equal(weft_runtime_run(rt), 0);
+    assert_int_equal(weft_task_result(rt, t1), 2);
+    weft_chan_destroy(&c.ch);
+}
+
+/*
+ * R1 runs after the fast slot's waiter R0 was handed the turn for the only item but before R0
+ * runs: R1 must wait, and R0 gets the item (FIFO, no barging past the fast slot).
+ */
+static void no_barging_past_the_fast_slot(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct chan_fix c;
+    chan_open(rt, &c, 1);
+    struct receiver r0, r1;
+    weft_task t0 = spawn_receiver(rt, &r0, &c.ch);
+    weft_runtime_run_ready(rt);
+    weft_task t1 = spawn_receiver(rt, &r1, &c.ch); /* queued to run before r0 is woken */
+    int v = 3;
+    assert_int_equal(weft_chan_try_send(&c.ch, &v), 0);
+    weft_runtime_run_ready(rt);
+    assert_int_equal(weft_task_result(rt, t0), 3);
+    assert_int_equal(weft_task_result(rt, t1), -EAGAIN);
+    v = 4;
+    assert_int_equal(weft_chan_try_send(&c.ch, &v), 0);
+    assert_int_equal(weft_runtime_run(rt), 0);
+    assert_int_equal(weft_task_result(rt, t1), 4);
+    weft_chan_destroy(&c.ch);
+}
+
+/* Selects over two channel receives; returns the winning case's index. */
+struct chooser {
+    weft_co co;
+    weft_select sel;
+    weft_chan *a, *b;
+    int item;
+};
+
+static int chooser(void *frame, weft_cx *cx)
+{
+    struct chooser *f = frame;
+    WEFT_BEGIN(&f->co);
+    WEFT_SELECT(&f->co, &f->sel,
+                weft_select_case(&f->sel, 0, weft_chan_recv(f->a, &f->item, cx)) ||
+                    weft_select_case(&f->sel, 1, weft_chan_recv(f->b, &f->item, cx)));
+    WEFT_END(&f->co, f->sel.which);
+}
+
+/*
+ * A select over two empty channels holds A's fast slot and a node on B (a task has one fast
+ * slot). B's case wins: the item comes from B only, A keeps nothing registered and its next
+ * item is free for anyone, and R, queued on B behind the chooser, is served next.
+ */
+static void select_holds_one_fast_slot_and_a_node(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct chan_fix a, b;
+    chan_open(rt, &a, 1);
+    chan_open(rt, &b, 1);
+    struct chooser ch = {.a = &a.ch, .b = &b.ch};
+    weft_task tc;
+    assert_int_equal(weft_task_spawn(rt, chooser, &ch, &tc), 0);
+    weft_runtime_run_ready(rt);
+    struct receiver r;
+    weft_task tr = spawn_receiver(rt, &r, &b.ch);
+    weft_runtime_run_ready(rt);
+    assert_int_equal(waiters(rt), 3);
+    int v = 7, w = 0;
+    assert_int_equal(weft_chan_try_send(&b.ch, &v), 0);
+    weft_runtime_run_ready(rt);
+    assert_int_equal(weft_task_result(rt, tc), 1);
+    assert_int_equal(ch.item, 7);
+    assert_int_equal(waiters(rt), 1); /* R; the chooser's place on A lapsed */
+    v = 8;
+    assert_int_equal(weft_chan_try_send(&a.ch, &v), 0);
+    assert_int_equal(weft_chan_try_recv(&a.ch, &w), 0);
+    assert_int_equal(w, 8);
+    v = 9;
+    assert_int_equal(weft_chan_try_send(&b.ch, &v), 0);
+    assert_int_equal(weft_runtime_run(rt), 0);
+    assert_int_equal(weft_task_result(rt, tr), 9);
+    weft_chan_destroy(&a.ch);
+    weft_chan_destroy(&b.ch);
+}
+
+/*
+ * Both cases of a select are handed a turn before it runs (A's in the fast slot, B's in a node).
+ * A wins; B's turn passes on, so B's item stays free for a later taker.
+ */
+static void select_loser_with_a_turn_passes_it_on(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct chan_fix a, b;
+    chan_open(rt, &a, 1);
+    chan_open(rt, &b, 1);
+    struct chooser ch = {.a = &a.ch, .b = &b.ch};
+    weft_task tc;
+    assert_int_equal(weft_task_spawn(rt, chooser, &ch, &tc), 0);
+    weft_runtime_run_ready(rt);
+    int v = 1, w = 0;
+    assert_int_equal(weft_chan_try_send(&a.ch, &v), 0);
+    v = 2;
+    assert_int_equal(weft_chan_try_send(&b.ch, &v), 0);
+    assert_int_equal(weft_chan_try_recv(&b.ch, &w), -EAGAIN); /* reserved for the chooser */
+    weft_runtime_run_ready(rt);
+    assert_int_equal(weft_task_result(rt, tc), 0);
+    assert_int_equal(ch.item, 1);
+    assert_int_equal(waiters(rt), 0);
+    assert_int_equal(weft_chan_try_recv(&b.ch, &w), 0);
+    assert_int_equal(w, 2);
+    weft_chan_destroy(&a.ch);
+    weft_chan_destroy(&b.ch);
+}
+
+/* Sends and receives on its own channel `rounds` times; every operation completes at once. */
+struct looper {
+    weft_co co;
+    weft_chan *ch;
+    int i, rounds, item, result;
+    const int *other_polls; /* the other task's poll count, read when this one finishes */
+    int other_polls_seen;
+};
+
+static int looper(void *frame, weft_cx *cx)
+{
+    struct looper *f = frame;
+    WEFT_BEGIN(&f->co);
+    for (f->i = 0; f->i < f->rounds; f->i++) {
+        WEFT_AWAIT(&f->co, f->result = weft_chan_send(f->ch, &f->i, cx));
+        if (f->result != 0) break;
+        WEFT_AWAIT(&f->co, f->result = weft_chan_recv(f->ch, &f->item, cx));
+        if (f->result != 0 || f->item != f->i) break;
+    }
+    f->other_polls_seen = *f->other_polls;
+    WEFT_END(&f->co, f->result == 0 ? f->i : f->result);
+}
+
+/* Counts its polls, yielding until `*stop` is set (at most `max` polls). */
+struct counter {
+    weft_co co;
+    const bool *stop;
+    int polls, max;
+};
+
+static int counter(void *frame, weft_cx *cx)
+{
+    struct counter *f = frame;
+    WEFT_BEGIN(&f->co);
+    while (++f->polls < f->max && !*f->stop)
+        WEFT_TASK_YIELD(&f->co, cx);
+    WEFT_END(&f->co, 0);
+}
+
+/*
+ * A task whose channel operations never have to wait still yields when its budget is spent
+ * (the fast paths spend it too), and picks up where it was.
+ */
+static void fast_paths_spend_the_budget(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct chan_fix c;
+    chan_open(rt, &c, 1);
+    bool stop = false;
+    struct counter k = {.stop = &stop, .max = 10000};
+    struct looper l = {.ch = &c.ch, .rounds = 1000, .other_polls = &k.polls};
+    weft_task tl, tk;
+    assert_int_equal(weft_task_spawn(rt, looper, &l, &tl), 0);
+    assert_int_equal(weft_task_spawn(rt, counter, &k, &tk), 0);
+    for (int i = 0; i < 10000 && !task_done(rt, tl); i++)
+        weft_runtime_run_ready(rt);
+    assert_int_equal(weft_task_result(rt, tl), 1000);
+    /* 2000 operations at WEFT_RUNTIME_BUDGET per resume: the counter ran in between. */
+    assert_true(l.other_polls_seen >= 2000 / WEFT_RUNTIME_BUDGET - 1);
+    stop = true;
+    assert_int_equal(weft_runtime_run(rt), 0);
+    assert_int_equal(weft_task_result(rt, tk), 0);
+    weft_chan_destroy(&c.ch);
+}
+
+/*
+ * A receive with a deadline waits in the fast slot; an item before the deadline serves it and
+ * leaves no timer armed.
+ */
+static void fast_slot_with_a_deadline_is_served(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct chan_fix c;
+    chan_open(rt, &c, 1);
+    struct receiver r = {.ch = &c.ch, .deadline = weft_deadline_in(WEFT_SEC(30))};
+    weft_task t;
+    assert_int_equal(weft_task_spawn(rt, receiver, &r, &t), 0);
+    weft_runtime_run_ready(rt);
+    assert_int_equal(waiters(rt), 1);
+    assert_int_equal(rt_stats(rt).timers, 1);
+    int v = 5;
+    assert_int_equal(weft_chan_try_send(&c.ch, &v), 0);
+    assert_int_equal(weft_runtime_run(rt), 0);
+    assert_int_equal(weft_task_result(rt, t), 5);
+    assert_int_equal(rt_stats(rt).timers, 0);
+    weft_chan_destroy(&c.ch);
+}
+
+/* Two tasks pass a counter back and forth through two channels of one slot, as
+ * bench/weft_tasks does. */
+struct player {
+    weft_co co;
+    weft_chan *in, *out;
+    int rounds, ball, result;
+    bool serves;
+};
+
+static int player(void *frame, weft_cx *cx)
+{
+    struct player *f = frame;
+    WEFT_BEGIN(&f->co);
+    while (f->rounds-- > 0) {
+        if (f->serves) {
+            WEFT_AWAIT(&f->co, f->result = weft_chan_send(f->out, &f->ball, cx));
+            if (f->result != 0) break;
+        }
+        WEFT_AWAIT(&f->co, f->result = weft_chan_recv(f->in, &f->ball, cx));
+        if (f->result != 0) break;
+        f->ball++;
+        if (!f->serves) {
+            WEFT_AWAIT(&f->co, f->result = weft_chan_send(f->out, &f->ball, cx));
+            if (f->result != 0) break;
+        }
+    }
+    WEFT_END(&f->co, f->result);
+}
+
+/* Every hop goes through the fast slot; the ball must come back 2 * rounds times, in order. */
+static void ping_pong_through_fast_slots(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct chan_fix ping, pong;
+    chan_open(rt, &ping, 1);
+    chan_open(rt, &pong, 1);
+    struct player a = {.in = &pong.ch, .out = &ping.ch, .rounds = 5000, .serves = true};
+    struct player b = {.in = &ping.ch, .out = &pong.ch, .rounds = 5000};
+    weft_task ta, tb;
+    assert_int_equal(weft_task_spawn(rt, player, &a, &ta), 0);
+    assert_int_equal(weft_task_spawn(rt, player, &b, &tb), 0);
+    assert_int_equal(weft_runtime_run(rt), 0);
+    assert_int_equal(weft_task_result(rt, ta), 0);
+    assert_int_equal(weft_task_result(rt, tb), 0);
+    assert_int_equal(a.ball, 10000);
+    assert_int_equal(b.ball, 9999);
+    weft_chan_destroy(&ping.ch);
+    weft_chan_destroy(&pong.ch);
+}
+
+int main(void)
+{
+    alarm(60); /* a lost wake-up would park forever: make it a failure instead */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(fast_slot_leaver_keeps_fifo_for_nodes, rt_setup,
+                                        sync_teardown),
+        cmocka_unit_test_setup_teardown(fast_slot_turn_is_not_stranded, rt_setup, sync_teardown),
+        cmocka_unit_test_setup_teardown(second_waiter_behind_the_fast_slot, rt_setup,
+                                        sync_teardown),
+        cmocka_unit_test_setup_teardown(no_barging_past_the_fast_slot, rt_setup, sync_teardown),
+        cmocka_unit_test_setup_teardown(select_holds_one_fast_slot_and_a_node, rt_setup,
+                                        sync_teardown),
+        cmocka_unit_test_setup_teardown(select_loser_with_a_turn_passes_it_on, rt_setup,
+                                        sync_teardown),
+        cmocka_unit_test_setup_teardown(fast_paths_spend_the_budget, rt_setup, sync_teardown),
+        cmocka_unit_test_setup_teardown(fast_slot_with_a_deadline_is_served, rt_setup,
+                                        sync_teardown),
+        cmocka_unit_test_setup_teardown(ping_pong_through_fast_slots, rt_setup, sync_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
