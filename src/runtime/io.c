@@ -162,13 +162,16 @@ void weft__io_dispatch(weft_runtime *rt, const weft_event *ev)
  * The leaf-operation protocol
  * ------------------------------------------------------------------------------------------- */
 
-/* True once deadline has come. The cached clock is checked first; the real one only if needed. */
-static bool deadline_passed(weft_runtime *rt, int64_t deadline)
+/*
+ * True once deadline has come by the runtime's clock (weft_cx_now), read after every park. Not
+ * the real clock: a parked task's timer is armed for the deadline anyway, so a deadline that has
+ * come since the last park wakes it at the next one, and this check then says so. Reading the
+ * clock here cost a clock_gettime on every park of a request with a deadline, to report a
+ * timeout one pass of the loop sooner.
+ */
+static bool deadline_passed(const weft_runtime *rt, int64_t deadline)
 {
-    if (deadline == WEFT_NO_DEADLINE) return false;
-    if (rt->now >= deadline) return true;
-    rt->now = weft_time_now();
-    return rt->now >= deadline;
+    return deadline != WEFT_NO_DEADLINE && rt->now >= deadline;
 }
 
 int weft__io_park(struct weft__io *rec, weft_io_dir dir, int64_t deadline, weft_cx *cx)

@@ -6,7 +6,7 @@
  * record up, and weft_io_drained or weft_io_wait looks it up again after the system call. Here the
  * lookup happens once and the steps take the record: the system call in between runs no other
  * code of the runtime, so the record cannot be closed or reused under it. The common case — the
- * fd is ready, the call moves bytes — is inline and makes no call of its own; parking is not.
+ * fd is ready, the call moves bytes — is inline; parking is not.
  *
  * weft_io_ready and weft_io_wait (io.c) are these same steps behind a lookup, so the two forms
  * cannot drift apart.
@@ -61,18 +61,14 @@ static inline int weft__io_wait_at(struct weft__io *rec, weft_io_dir dir, int64_
 }
 
 /*
- * The end of a stream transfer that asked for `want` bytes and got n (or -1 and errno): n >= 0
- * is the result, and a short one (0 < n < want) means the kernel buffer was just emptied (read)
- * or filled (write), so the readiness is dropped as weft_io_drained would drop it; EAGAIN parks
- * the task; any other error is -errno. want == 0 never counts as short.
+ * The end of an attempt that got n (or -1 and errno): n >= 0 is the result; EAGAIN parks the
+ * task; any other error is -errno. A short stream transfer is the caller's to report, through
+ * weft_io_drained (see tcp.c).
  */
-static inline int weft__io_result_at(struct weft__io *rec, weft_io_dir dir, ssize_t n, size_t want,
+static inline int weft__io_result_at(struct weft__io *rec, weft_io_dir dir, ssize_t n,
                                      int64_t deadline, weft_cx *cx)
 {
-    if (n >= 0) {
-        if (n > 0 && (size_t)n < want) rec->ready &= (uint8_t)~WEFT__IO_READY(dir);
-        return (int)n;
-    }
+    if (n >= 0) return (int)n;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return weft__io_wait_at(rec, dir, deadline, cx);
     return -errno;
 }
