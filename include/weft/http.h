@@ -630,7 +630,7 @@ typedef struct weft_http_exchange {
         bool retried;                       /* a dead pooled connection was already retried */
         bool got_byte;                      /* a byte of this attempt's response arrived */
         unsigned char state;                /* where the exchange is (src/client/exchange.c) */
-        weft_co attempt;                    /* one attempt: connect, send, read the head */
+        unsigned char phase;                /* where its attempt is: connect, send, read the head */
     } priv;
 } weft_http_exchange;
 

@@ -1,9 +1,10 @@
 /*
  * An exchange: one request and its response.
  *
- * weft_http_exchange_start is a loop over *attempts*. An attempt (exchange_attempt, a child
- * coroutine) gets a connection — from the pool, or a new one — writes the request and reads up
- * to the response head. What happens next is decided in the loop, in one place:
+ * weft_http_exchange_start is a loop over *attempts*. An attempt (attempt_begin, then
+ * exchange_attempt, a leaf operation that keeps its phase in the exchange) gets a connection —
+ * from the pool, or a new one — writes the request and reads up to the response head. What happens
+ * next is decided in the loop, in one place:
  *
  *   - the attempt failed on a reused connection before any byte of a response came back: the
  *     server had probably closed it while it sat in the pool, so an idempotent request is sent
@@ -36,6 +37,13 @@ enum {
     ST_FAILED, /* an error ended it (ex->error) */
 };
 
+/* Where an attempt is (priv.phase), once attempt_begin has a connection for it. */
+enum {
+    PHASE_CONNECT, /* the new connection's connect is under way */
+    PHASE_SEND,    /* the request is in the buffer, being sent */
+    PHASE_HEAD,    /* the request is out; reading up to the response head */
+};
+
 /* A redirect's body is read and dropped, so that its connection can be reused, up to this many
  * bytes; for a larger one, closing the connection is cheaper than waiting. */
 #define DRAIN_MAX 65536
@@ -61,7 +69,6 @@ static void exchange_clear(weft_http_exchange *ex)
     ex->priv.retried = false;
     ex->priv.got_byte = false;
     ex->priv.state = ST_NEW;
-    weft_co_init(&ex->priv.attempt);
 }
 
 void weft_http_exchange_init(weft_http_exchange *ex, weft_http_client *client,
@@ -238,7 +245,8 @@ static int exchange_acquire(weft_http_exchange *ex, weft_cx *cx)
 }
 
 /* Opens priv.conn's socket: to its host's address, or by name through priv.dial (freed once the
- * connect has ended). A child coroutine (priv.attempt's); 0 or an error. */
+ * connect has ended). A child coroutine (its frame is priv.connect or priv.dial->op); 0 or an
+ * error. */
 static int exchange_connect(weft_http_exchange *ex, weft_cx *cx)
 {
     struct weft__http_conn *conn = ex->priv.conn;
@@ -324,34 +332,60 @@ static void response_begin(weft_http_exchange *ex)
     conn->off = conn->len = 0;
 }
 
-/* Returns the status of the response head, or an error. Leaves priv.conn set either way
- * (except when no connection could be set up). */
+/* The connection is open: serialise the request into its buffer; sending is next. */
+static int attempt_request(weft_http_exchange *ex, weft_cx *cx)
+{
+    ex->timing.connected = weft_cx_now(cx);
+    ex->priv.phase = PHASE_SEND;
+    return request_build(ex);
+}
+
+/*
+ * Starts an attempt: takes a pooled connection (and builds the request), or sets up a new one to
+ * be connected. Returns 0 (await exchange_attempt next) or an error. Leaves priv.conn set either
+ * way, except when no connection could be set up.
+ */
+static int attempt_begin(weft_http_exchange *ex, weft_cx *cx)
+{
+    ex->priv.got_byte = false;
+    int r = exchange_acquire(ex, cx);
+    if (r < 0) return r;
+    if (r == 0) return attempt_request(ex, cx);
+    weft_co_init(ex->priv.dial ? &ex->priv.dial->op.co : &ex->priv.connect.co);
+    ex->priv.phase = PHASE_CONNECT;
+    return 0;
+}
+
+/*
+ * The rest of an attempt, as a leaf operation over priv.phase — connect, send the request, read
+ * up to the response head — rather than a child coroutine: a pooled connection goes through it
+ * with no frame of its own to enter and leave on each of its two polls (the second, when the
+ * response has come, runs it from the head read on). Returns the status of the response head,
+ * WEFT_PENDING, or an error. Leaves priv.conn set either way.
+ */
 static int exchange_attempt(weft_http_exchange *ex, weft_cx *cx)
 {
     int r;
-    weft_http_event ev;
-    WEFT_BEGIN(&ex->priv.attempt);
-    ex->priv.got_byte = false;
-    r = exchange_acquire(ex, cx);
-    if (r < 0) WEFT_RETURN(&ex->priv.attempt, r);
-    if (r == 1) {
-        weft_co_init(ex->priv.dial ? &ex->priv.dial->op.co : &ex->priv.connect.co);
-        WEFT_AWAIT(&ex->priv.attempt, r = exchange_connect(ex, cx));
-        if (r < 0) WEFT_RETURN(&ex->priv.attempt, r);
+    if (ex->priv.phase == PHASE_CONNECT) {
+        r = exchange_connect(ex, cx); /* a child coroutine: priv.dial->op or priv.connect */
+        if (r != 0) return r;         /* WEFT_PENDING too */
         ex->client->connects++;
         (void)weft_tcp_set_nodelay(&ex->priv.conn->stream, true); /* requests are one write */
+        r = attempt_request(ex, cx);
+        if (r < 0) return r;
     }
-    ex->timing.connected = weft_cx_now(cx);
-    r = request_build(ex);
-    if (r < 0) WEFT_RETURN(&ex->priv.attempt, r);
-    WEFT_AWAIT(&ex->priv.attempt, r = request_send(ex, cx));
-    if (r < 0) WEFT_RETURN(&ex->priv.attempt, r);
-    ex->timing.sent = weft_cx_now(cx);
-    response_begin(ex);
-    WEFT_AWAIT(&ex->priv.attempt, r = exchange_next_event(ex, &ev, cx));
-    if (r < 0) WEFT_RETURN(&ex->priv.attempt, r);
+    if (ex->priv.phase == PHASE_SEND) {
+        r = request_send(ex, cx);
+        if (r != 0) return r;
+        ex->timing.sent = weft_cx_now(cx);
+        response_begin(ex);
+        ex->priv.phase = PHASE_HEAD;
+    }
+    weft_http_event ev;
+    r = exchange_next_event(ex, &ev, cx);
+    if (r != 0) return r;
     ex->timing.head = weft_cx_now(cx);
-    WEFT_END(&ex->priv.attempt, ex->priv.conn->parser.status);
+    return ex->priv.conn->parser.status;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -455,7 +489,8 @@ int weft_http_exchange_start(weft_http_exchange *ex, weft_cx *cx)
     r = exchange_begin(ex, cx);
     if (r < 0) WEFT_RETURN(&ex->co, exchange_fail(ex, r, cx));
     for (;;) { /* bounded: one retry per hop, max_redirects hops */
-        WEFT_AWAIT_CHILD(&ex->co, &ex->priv.attempt, r, exchange_attempt(ex, cx));
+        r = attempt_begin(ex, cx);
+        if (r == 0) WEFT_AWAIT(&ex->co, r = exchange_attempt(ex, cx));
         if (r < 0 && may_retry(ex, r)) {
             exchange_retry(ex);
             continue;
