@@ -27,6 +27,17 @@
 #include "weft/sync.h"
 #include "weft/trace.h"
 
+/* WEFT__NOINLINE - keep a slow path out of line, so that its caller's fast path stays short
+ * (no saved registers on the way in and out). Only a hint: nothing breaks without it. */
+#if defined(__has_attribute)
+#if __has_attribute(noinline)
+#define WEFT__NOINLINE __attribute__((noinline))
+#endif
+#endif
+#ifndef WEFT__NOINLINE
+#define WEFT__NOINLINE
+#endif
+
 /* Flags of a wait node. */
 enum {
     WEFT__WN_USED = 1u << 0, /* the record is in use */
@@ -64,8 +75,12 @@ struct weft__wq {
     uint8_t permit;     /* a stored turn: a wake-one (or a lapsed turn) found nobody to take it */
     /* Called when a lapse empties the queue (a blocking job whose awaiter went away). */
     void (*on_empty)(weft_runtime *rt, void *owner);
-    void *owner; /* passed to on_empty */
+    void *owner;          /* passed to on_empty */
+    struct weft__wq *peer; /* a channel's other queue (sync.c): a send wakes its receivers
+                              without looking their queue up; NULL for other objects */
 };
+
+_Static_assert(sizeof(struct weft__wq) <= 64, "a queue record fits one cache line");
 
 /* Per-task wait state, indexed by task slot. */
 struct weft__wtask {

@@ -49,14 +49,15 @@ void weft__ring_pop(weft_chan *ch, void *item)
 }
 
 /*
- * Steps 1 to 3 of a send or receive on its own side's queue q (avail: free slots or items):
- * 0 to go ahead and move one item, else the operation's result. The cases that need no wait node
- * (nobody else waits; the fast slot's waiter was handed its turn; an empty queue to wait on with
- * no deadline) are decided inline; the rest go through weft__waitq_acquire.
+ * Steps 1 to 3 of a send or receive on its own side's queue q (wq: its record, NULL if stale;
+ * avail: free slots or items): 0 to go ahead and move one item, else the operation's result.
+ * The cases that need no wait node (nobody else waits; the fast slot's waiter was handed its
+ * turn; an empty queue to wait on with no deadline) are decided inline; the rest go through
+ * weft__waitq_acquire.
  */
-static int chan_acquire(weft_waitq *q, size_t avail, bool closed, int64_t deadline, weft_cx *cx)
+static int chan_acquire(struct weft__wq *wq, weft_waitq *q, size_t avail, bool closed,
+                        int64_t deadline, weft_cx *cx)
 {
-    struct weft__wq *wq = weft__waitq_lookup(cx->rt, q);
     if (wq != NULL) {
         if (weft__waitq_take_fast(wq, avail, cx)) return 0;
         if (avail == 0 && !closed && deadline == WEFT_NO_DEADLINE) {
@@ -68,6 +69,12 @@ static int chan_acquire(weft_waitq *q, size_t avail, bool closed, int64_t deadli
 }
 
 /* One item or one slot became available: hand the turn to the other side's first waiter. */
+static void chan_wake_peer(weft_runtime *rt, struct weft__wq *wq, const weft_waitq *peer_q)
+{
+    if (wq != NULL) weft__waitq_wake_one_fast(rt, wq->peer, peer_q);
+}
+
+/* The same, when the caller has not looked up a queue of the channel. */
 static void chan_wake(weft_runtime *rt, const weft_waitq *q)
 {
     struct weft__wq *wq = weft__waitq_lookup(rt, q);
@@ -86,6 +93,10 @@ int weft_chan_init(weft_chan *ch, weft_runtime *rt, void *buf, size_t item_size,
         weft__waitq_close(rt, &ch->recvq);
         return r;
     }
+    struct weft__wq *recv = weft__waitq_lookup(rt, &ch->recvq);
+    struct weft__wq *send = weft__waitq_lookup(rt, &ch->sendq);
+    recv->peer = send; /* both close together, in weft_chan_destroy */
+    send->peer = recv;
     ch->rt = rt;
     ch->buf = buf;
     ch->item_size = item_size;
@@ -117,19 +128,21 @@ int weft_chan_send_dl(weft_chan *ch, const void *item, int64_t deadline, weft_cx
         weft__waitq_leave(&ch->sendq, cx);
         return WEFT_ECLOSED;
     }
-    int r = chan_acquire(&ch->sendq, ch->cap - ch->len, false, deadline, cx);
+    struct weft__wq *wq = weft__waitq_lookup(cx->rt, &ch->sendq);
+    int r = chan_acquire(wq, &ch->sendq, ch->cap - ch->len, false, deadline, cx);
     if (r != 0) return r;
     weft__ring_push(ch, item);
-    chan_wake(ch->rt, &ch->recvq);
+    chan_wake_peer(ch->rt, wq, &ch->recvq);
     return 0;
 }
 
 int weft_chan_recv_dl(weft_chan *ch, void *item, int64_t deadline, weft_cx *cx)
 {
-    int r = chan_acquire(&ch->recvq, ch->len, ch->closed, deadline, cx);
+    struct weft__wq *wq = weft__waitq_lookup(cx->rt, &ch->recvq);
+    int r = chan_acquire(wq, &ch->recvq, ch->len, ch->closed, deadline, cx);
     if (r != 0) return r;
     weft__ring_pop(ch, item);
-    chan_wake(ch->rt, &ch->sendq);
+    chan_wake_peer(ch->rt, wq, &ch->sendq);
     return 0;
 }
 

@@ -471,24 +471,28 @@ int weft__waitq_acquire(const weft_waitq *q, size_t avail, bool closed, int64_t 
  * The hooks: after a poll, when a task finishes, at close
  * ------------------------------------------------------------------------------------------- */
 
-void weft__waitq_after_poll(weft_runtime *rt, struct weft__ext *x, uint32_t task_slot)
+/* Drops t's waits that were not renewed in the poll that just returned (epoch t->epoch). */
+static WEFT__NOINLINE void lapse(weft_runtime *rt, struct weft__ext *x, struct weft__wtask *t)
 {
-    if (task_slot >= x->wtasks_cap) return;
-    struct weft__wtask *t = &x->wtasks[task_slot];
-    if (t->solo != 0 && t->solo_epoch != t->epoch) /* not renewed in this poll: it lapses */
+    if (t->solo != 0 && t->solo_epoch != t->epoch)
         drop_solo(rt, x, wq_at(x, t->solo - 1), false);
-    if (t->head == 0) { /* the common case: at most a fast slot */
-        t->epoch++;
-        return;
-    }
     uint32_t *link = &t->head;
     while (*link != 0) {
         struct weft__wnode *n = node_at(x, *link - 1);
         if (n->epoch != t->epoch)
-            drop_node(rt, x, link, false); /* not renewed in this poll: it lapses */
+            drop_node(rt, x, link, false);
         else
             link = &n->task_next;
     }
+}
+
+void weft__waitq_after_poll(weft_runtime *rt, struct weft__ext *x, uint32_t task_slot)
+{
+    if (task_slot >= x->wtasks_cap) return;
+    struct weft__wtask *t = &x->wtasks[task_slot];
+    /* The common case, decided before anything else: no node, and the fast slot (if any)
+     * renewed. */
+    if (t->head != 0 || (t->solo != 0 && t->solo_epoch != t->epoch)) lapse(rt, x, t);
     t->epoch++;
 }
 
