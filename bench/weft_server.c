@@ -19,7 +19,7 @@
  *   buffer at all: its frame is 24 bytes, taken from a pool that grows in chunks as connections
  *   arrive (workload 3 reads that growth), plus the runtime's task and socket records.
  * - Responses are written out of one shared block holding the response many times over; a
- *   connection remembers only how many bytes of them it still owes. While it owes
+ *   connection remembers only how many of them it still owes. While it owes
  *   responses it does not read, so a client that never reads cannot make it buffer.
  * - Sockets get TCP_NODELAY, as in epoll_server. The rest — one epoll registration per socket
  *   for its whole life, a short read taken as "drained", no EPOLLOUT unless a write came up
@@ -60,14 +60,15 @@ static long live_conns, served, parse_errors;
 
 /*
  * A connection's frame: everything it keeps while idle. 24 bytes. The responses it owes are a
- * byte count: every response is the same, so the bytes still to write are the last `out_left`
- * bytes of that many copies, wherever a short write stopped.
+ * count: every response is the same, so what is still to write is `owed` copies of it, less the
+ * first `part` bytes of the first one if a short write stopped inside it.
  */
 struct conn {
-    weft_co co;             /* the coroutine's resume point */
-    weft_tcp_stream s;      /* the socket */
-    unsigned out_left : 31; /* bytes of owed responses not yet written */
-    unsigned split : 1;     /* the first part of a split request is in held[s.io.slot] */
+    weft_co co;         /* the coroutine's resume point */
+    weft_tcp_stream s;  /* the socket */
+    unsigned owed : 16; /* responses not yet written in full */
+    unsigned part : 15; /* bytes of the first of them already written */
+    unsigned split : 1; /* the first part of a split request is in held[s.io.slot] */
 };
 
 _Static_assert(sizeof(struct conn) == 24, "a connection's frame is 24 bytes");
@@ -170,47 +171,52 @@ static void hold_drop(struct conn *c)
  * Parses the requests in in_buf[0 .. len) with the shared parser: owes a response for each
  * complete GET and keeps an incomplete last request for the next read. Returns 0, or -1 if the
  * bytes are not a sequence of GET requests (the connection is then closed). At most
- * IN_SIZE / 18 requests fit in one read ("GET / HTTP/1.0\r\n\r\n" is the shortest), so
- * out_left cannot overflow.
+ * IN_SIZE / 18 requests fit in one read ("GET / HTTP/1.0\r\n\r\n" is the shortest), and a
+ * connection does not read while it owes responses, so owed cannot overflow.
  */
 static int take_requests(struct conn *c, size_t len)
 {
     size_t off = 0;
     while (off < len) {
         size_t start = off;
-        weft_http_event ev = {0};
+        weft_http_event ev;
         weft_http_parser_reset(&parser, WEFT_HTTP_OTHER);
         do {
             ssize_t n = weft_http_parser_feed(&parser, in_buf + off, len - off, &ev);
             if (n < 0) return -1;
             off += (size_t)n;
+            /* A request without a body is complete at its head: no feed for the DONE. */
+            if (ev.type == WEFT_HTTP_EV_HEAD && parser.body_kind == WEFT_HTTP_BODY_NONE) break;
         } while (ev.type != WEFT_HTTP_EV_DONE && ev.type != WEFT_HTTP_EV_NEED_MORE);
         if (ev.type == WEFT_HTTP_EV_NEED_MORE) return hold(c, in_buf + start, len - start);
         if (parser.method != WEFT_HTTP_GET) return -1;
-        c->out_left += bench_response_len;
+        c->owed++;
     }
     hold_drop(c);
     return 0;
 }
 
-/* Where in out_block the next owed byte is, and how many of them one write may take. */
-static size_t out_off(const struct conn *c)
-{
-    return (bench_response_len - c->out_left % bench_response_len) % bench_response_len;
-}
-
+/* How many of the owed bytes one write may take: they start at out_block + c->part. */
 static size_t out_len(const struct conn *c)
 {
-    size_t room = OUT_COPIES * bench_response_len - out_off(c);
-    return c->out_left < room ? c->out_left : room;
+    size_t copies = c->owed < OUT_COPIES ? c->owed : OUT_COPIES;
+    return copies * bench_response_len - c->part;
 }
 
-/* Accounts for n bytes written. */
+/* Accounts for n bytes written by a write of out_len(c) bytes. A whole write, the usual case,
+ * needs no division. */
 static void wrote(struct conn *c, size_t n)
 {
-    size_t before = c->out_left / bench_response_len;
-    c->out_left -= (unsigned)n;
-    served += (long)(before - c->out_left / bench_response_len);
+    size_t done, total = c->part + n;
+    if (n == out_len(c)) {
+        done = c->owed < OUT_COPIES ? c->owed : OUT_COPIES;
+        c->part = 0;
+    } else {
+        done = total / bench_response_len;
+        c->part = (unsigned)(total % bench_response_len);
+    }
+    c->owed -= (unsigned)done;
+    served += (long)done;
 }
 
 /*
@@ -241,12 +247,12 @@ static int conn_body(struct conn *c, weft_cx *cx)
             parse_errors++;
             break;
         }
-        while (c->out_left > 0) {
-            WEFT_AWAIT(&c->co, n = weft_tcp_write(&c->s, out_block + out_off(c), out_len(c), cx));
+        while (c->owed > 0) {
+            WEFT_AWAIT(&c->co, n = weft_tcp_write(&c->s, out_block + c->part, out_len(c), cx));
             if (n < 0) break;
             wrote(c, (size_t)n);
         }
-        if (c->out_left > 0) break; /* the write failed */
+        if (c->owed > 0) break; /* the write failed */
     }
     hold_drop(c);
     weft_tcp_close(cx->rt, &c->s);

@@ -33,6 +33,11 @@ bool weft__http_is_uri_text(const char *s, size_t len)
     return true;
 }
 
+bool weft__http_is_field_text_by_table(const char *s, size_t len)
+{
+    return weft__http_all_in_class(s, len, WEFT__HTTP_FIELD);
+}
+
 bool weft__http_is_token(const char *s, size_t len)
 {
     return len > 0 && weft__http_all_in_class(s, len, WEFT__HTTP_TCHAR);

@@ -29,6 +29,14 @@ typedef struct framing_fields {
 static int content_length_value(const char *s, size_t len, uint64_t *v)
 {
     *v = 0;
+    if (len <= 19) { /* 10^19 - 1 < 2^64: no overflow check (a division by 10) per digit */
+        for (size_t i = 0; i < len; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (!weft__http_is_digit(c)) return WEFT_EHTTP_PARSE;
+            *v = *v * 10 + (uint64_t)(c - '0');
+        }
+        return 0;
+    }
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (!weft__http_is_digit(c)) return WEFT_EHTTP_PARSE;
@@ -108,9 +116,7 @@ static int read_connection(framing_fields *f, const weft_http_header *h)
 
 bool weft__http_is_host_value(const char *value, size_t len)
 {
-    for (size_t i = 0; i < len; i++)
-        if (!(weft__http_class[(unsigned char)value[i]] & WEFT__HTTP_HOST)) return false;
-    return true;
+    return weft__http_all_in_class(value, len, WEFT__HTTP_HOST);
 }
 
 static int read_host(framing_fields *f, const weft_http_header *h)
@@ -144,6 +150,15 @@ static bool name_is(const weft_http_header *h, const char *word)
     return true;
 }
 
+/* name_is for a four-byte name such as "host": one four-byte compare. */
+static bool name_is4(const char *name, const char *word)
+{
+    uint32_t a, b;
+    memcpy(&a, name, 4);
+    memcpy(&b, word, 4);
+    return (a | 0x20202020u) == b;
+}
+
 /*
  * One field, if it is one of those that matter here. Most fields are not, and their names' lengths
  * say so before any byte is compared: the test that runs for every field is a switch on a length.
@@ -158,7 +173,7 @@ static int read_field(const weft_http_parser *p, framing_fields *f, const weft_h
     case sizeof "connection" - 1:
         return name_is(h, "connection") ? read_connection(f, h) : 0;
     case sizeof "host" - 1:
-        return p->priv.is_request && name_is(h, "host") ? read_host(f, h) : 0;
+        return p->priv.is_request && name_is4(h->name, "host") ? read_host(f, h) : 0;
     default:
         return 0;
     }

@@ -13,6 +13,7 @@
  * weft_http_parser_feed() runs steps until one produces an event or the input runs out. Every
  * step consumes at least one byte or changes the state, so the loop always ends.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "http/http_internal.h"
@@ -51,16 +52,22 @@ enum {
     CH_LF,          /* after the line's CR */
 };
 
-/* Clears the results and the per-message state; keeps the config and the parser's kind. */
+/*
+ * Clears the results and the per-message state; keeps the config and the parser's kind, which
+ * sit between the two (so two clears of fixed size, not a save, a clear of everything and a
+ * restore: the compiler writes each as a few wide stores).
+ */
+#define PRIV_KEPT_END offsetof(weft_http_parser, priv.state) /* cfg and is_request end here */
+_Static_assert(offsetof(weft_http_parser, priv.cfg) < PRIV_KEPT_END &&
+                   offsetof(weft_http_parser, priv.is_request) < PRIV_KEPT_END,
+               "start_message keeps the fields of priv before state");
+
 static void start_message(weft_http_parser *p, weft_http_method method)
 {
-    weft_http_parser_config cfg = p->priv.cfg;
-    unsigned char is_request = p->priv.is_request;
-    memset(p, 0, sizeof *p);
-    p->priv.cfg = cfg;
-    p->priv.is_request = is_request;
-    p->headers = cfg.headers;
-    p->method = is_request ? WEFT_HTTP_OTHER : method;
+    memset(p, 0, offsetof(weft_http_parser, priv));
+    memset((char *)p + PRIV_KEPT_END, 0, sizeof *p - PRIV_KEPT_END);
+    p->headers = p->priv.cfg.headers;
+    p->method = p->priv.is_request ? WEFT_HTTP_OTHER : method;
 }
 
 void weft_http_parser_init_response(weft_http_parser *p, weft_http_method method,
@@ -139,58 +146,39 @@ static int end_of_trailers(weft_http_parser *p, weft_http_event *ev)
     return 0;
 }
 
-/* Parses one complete line, head_buf[line_start .. head_len), and moves past it. */
-static int take_line(weft_http_parser *p, weft_http_event *ev)
-{
-    bool trailers = p->priv.state == ST_TRAILERS;
-    int rc = weft__http_head_line(p, trailers);
-    p->priv.line_start = p->priv.head_len;
-    if (rc == 1) rc = trailers ? end_of_trailers(p, ev) : end_of_head(p, ev);
-    return rc;
-}
-
 /*
  * Collects and parses the lines of the head, or of the trailer section: every complete line the
  * input holds, until the section ends (with its event) or the input runs out mid-line. A 1xx
  * interim response ends without an event and the loop goes on with the next response's head.
  *
  * The input is copied into the head buffer a block at a time (one memcpy, not one per line) and
- * the lines are found there; head_len grows only by the lines consumed, so bytes copied past the
- * end of the head are simply left behind. Fails with TOOBIG as soon as a line would outgrow the
- * buffer, before it is complete: a peer that never sends LF must not make us wait for more than
- * the buffer holds.
+ * head.c parses the lines there, all of a block's in one call; a partial line at the end of a
+ * block stays where it was copied, to be completed by the next block. Fails with TOOBIG as soon
+ * as a line would outgrow the buffer, before it is complete: a peer that never sends LF must not
+ * make us wait for more than the buffer holds.
  */
 static ssize_t step_lines(weft_http_parser *p, const char *data, size_t len, weft_http_event *ev)
 {
+    bool trailers = p->priv.state == ST_TRAILERS;
     size_t off = 0;
-    while (off < len && ev->type == WEFT_HTTP_EV_NEED_MORE) {
-        char *at = p->priv.cfg.head_buf + p->priv.head_len;
-        size_t room = p->priv.cfg.head_size - p->priv.head_len;
+    while (off < len) {
+        size_t base = p->priv.head_len, room = p->priv.cfg.head_size - base;
         size_t k = len - off < room ? len - off : room;
         if (k > HEAD_COPY_MAX) k = HEAD_COPY_MAX;
-        memcpy(at, data + off, k);
-        const char *lf = memchr(at, '\n', k);
-        if (lf == NULL) { /* no complete line in the block */
-            if (k == room && len - off > room) return WEFT_EHTTP_TOOBIG;
-            p->priv.head_len += k;
-            off += k;
-            continue;
-        }
-        /* Each complete line of the block in turn, while the section goes on and no 1xx head
-         * restarted the buffer (then the rest is copied again, to its new place). */
-        size_t base = p->priv.head_len, used = 0;
-        while (lf != NULL) {
-            size_t take = (size_t)(lf - (at + used)) + 1;
-            p->priv.head_len += take;
-            used += take;
-            int rc = take_line(p, ev);
+        memcpy(p->priv.cfg.head_buf + base, data + off, k);
+        int rc = weft__http_head_lines(p, base + k, trailers);
+        if (rc < 0) return rc;
+        if (rc == 1) { /* the section ended at head_len */
+            size_t used = p->priv.head_len - base;
+            rc = trailers ? end_of_trailers(p, ev) : end_of_head(p, ev);
             if (rc < 0) return rc;
-            if (p->priv.state != ST_HEAD && p->priv.state != ST_TRAILERS)
-                return (ssize_t)(off + used);
-            if (p->priv.head_len != base + used) break; /* a 1xx head ended: start over */
-            lf = memchr(at + used, '\n', k - used);
+            off += used;
+            if (ev->type != WEFT_HTTP_EV_NEED_MORE) return (ssize_t)off;
+            continue; /* a 1xx head ended: the rest starts over at the buffer's start */
         }
-        off += used;
+        if (k == room && len - off > room) return WEFT_EHTTP_TOOBIG;
+        p->priv.head_len = base + k; /* a partial line, if any, waits here for its LF */
+        off += k;
     }
     return (ssize_t)off;
 }
