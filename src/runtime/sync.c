@@ -122,6 +122,31 @@ void weft_chan_close(weft_chan *ch)
     weft__waitq_wake_all(ch->rt, &ch->sendq);
 }
 
+/*
+ * A send that could not take a slot at once (chan_acquire), then the item in. Kept out of line:
+ * the send that goes straight through then saves no registers.
+ */
+static WEFT__NOINLINE int chan_send_slow(weft_chan *ch, const void *item, struct weft__wq *wq,
+                                         int64_t deadline, weft_cx *cx)
+{
+    int r = chan_acquire(wq, &ch->sendq, ch->cap - ch->len, false, deadline, cx);
+    if (r != 0) return r;
+    weft__ring_push(ch, item);
+    chan_wake_peer(ch->rt, wq, &ch->recvq);
+    return 0;
+}
+
+/* The same for a receive. */
+static WEFT__NOINLINE int chan_recv_slow(weft_chan *ch, void *item, struct weft__wq *wq,
+                                         int64_t deadline, weft_cx *cx)
+{
+    int r = chan_acquire(wq, &ch->recvq, ch->len, ch->closed, deadline, cx);
+    if (r != 0) return r;
+    weft__ring_pop(ch, item);
+    chan_wake_peer(ch->rt, wq, &ch->sendq);
+    return 0;
+}
+
 int weft_chan_send_dl(weft_chan *ch, const void *item, int64_t deadline, weft_cx *cx)
 {
     if (ch->closed) {
@@ -129,8 +154,8 @@ int weft_chan_send_dl(weft_chan *ch, const void *item, int64_t deadline, weft_cx
         return WEFT_ECLOSED;
     }
     struct weft__wq *wq = weft__waitq_lookup(cx->rt, &ch->sendq);
-    int r = chan_acquire(wq, &ch->sendq, ch->cap - ch->len, false, deadline, cx);
-    if (r != 0) return r;
+    if (wq == NULL || !weft__waitq_take_fast(wq, ch->cap - ch->len, cx))
+        return chan_send_slow(ch, item, wq, deadline, cx);
     weft__ring_push(ch, item);
     chan_wake_peer(ch->rt, wq, &ch->recvq);
     return 0;
@@ -139,8 +164,8 @@ int weft_chan_send_dl(weft_chan *ch, const void *item, int64_t deadline, weft_cx
 int weft_chan_recv_dl(weft_chan *ch, void *item, int64_t deadline, weft_cx *cx)
 {
     struct weft__wq *wq = weft__waitq_lookup(cx->rt, &ch->recvq);
-    int r = chan_acquire(wq, &ch->recvq, ch->len, ch->closed, deadline, cx);
-    if (r != 0) return r;
+    if (wq == NULL || !weft__waitq_take_fast(wq, ch->len, cx))
+        return chan_recv_slow(ch, item, wq, deadline, cx);
     weft__ring_pop(ch, item);
     chan_wake_peer(ch->rt, wq, &ch->sendq);
     return 0;
