@@ -29,6 +29,8 @@
 #include "bench_common.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,11 +66,11 @@ static long live_conns, served, parse_errors;
  * first `part` bytes of the first one if a short write stopped inside it.
  */
 struct conn {
-    weft_co co;         /* the coroutine's resume point */
-    weft_tcp_stream s;  /* the socket */
-    unsigned owed : 16; /* responses not yet written in full */
-    unsigned part : 15; /* bytes of the first of them already written */
-    unsigned split : 1; /* the first part of a split request is in held[s.io.slot] */
+    weft_co co;        /* the coroutine's resume point */
+    weft_tcp_stream s; /* the socket */
+    uint16_t owed;     /* responses not yet written in full */
+    uint8_t part;      /* bytes of the first of them already written (main checks it fits) */
+    bool split;        /* the first part of a split request is in held[s.io.slot] */
 };
 
 _Static_assert(sizeof(struct conn) == 24, "a connection's frame is 24 bytes");
@@ -153,7 +155,7 @@ static int hold(struct conn *c, const char *data, size_t len)
         held_cap = cap;
     }
     if (!c->split && (held[slot] = malloc(sizeof *held[slot])) == NULL) return -1;
-    c->split = 1;
+    c->split = true;
     memmove(held[slot]->data, data, len);
     held[slot]->len = len;
     return 0;
@@ -164,7 +166,7 @@ static void hold_drop(struct conn *c)
     if (!c->split) return;
     free(held[c->s.io.slot]);
     held[c->s.io.slot] = NULL;
-    c->split = 0;
+    c->split = false;
 }
 
 /*
@@ -190,7 +192,7 @@ static int take_requests(struct conn *c, size_t len)
         } while (ev.type != WEFT_HTTP_EV_DONE && ev.type != WEFT_HTTP_EV_NEED_MORE);
         if (ev.type == WEFT_HTTP_EV_NEED_MORE) return hold(c, in_buf + start, len - start);
         if (parser.method != WEFT_HTTP_GET) return -1;
-        c->owed++;
+        c->owed = (uint16_t)(c->owed + 1);
     }
     hold_drop(c);
     return 0;
@@ -213,9 +215,9 @@ static void wrote(struct conn *c, size_t n)
         c->part = 0;
     } else {
         done = total / bench_response_len;
-        c->part = (unsigned)(total % bench_response_len);
+        c->part = (uint8_t)(total % bench_response_len);
     }
-    c->owed -= (unsigned)done;
+    c->owed = (uint16_t)(c->owed - done);
     served += (long)done;
 }
 
@@ -362,6 +364,8 @@ int main(int argc, char **argv)
 {
     long port = bench_server_setup(argc, argv);
     out_block = bench_response_block(OUT_COPIES);
+    if (bench_response_len > UINT8_MAX)
+        return fprintf(stderr, "weft_server: response too long\n"), 1;
     weft_http_parser_config cfg = {head_buf, sizeof head_buf, headers, MAX_HEADERS, 0};
     weft_http_parser_init_request(&parser, &cfg);
 

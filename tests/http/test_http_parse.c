@@ -246,10 +246,30 @@ static const parse_case framing_cases[] = {
                "HEAD 200 \"OK\" 1.1 none keep-alive cl=5\n  Content-Length: 5\nDONE @END\n"},
 };
 
+/* Content-Length values of 19 digits or fewer are read without an overflow check per digit;
+ * longer ones with it. Both sides of that line, and the largest value, are read exactly. */
+static const parse_case content_length_digits[] = {
+    {"19 digits", "HTTP/1.1 200 OK\r\nContent-Length: 9999999999999999999\r\n\r\nab",
+     .no_eof = true,
+     .expect = "HEAD 200 \"OK\" 1.1 length:9999999999999999999 keep-alive\n"
+               "  Content-Length: 9999999999999999999\nBODY \"ab\"\nINCOMPLETE\n"},
+    {"2^64 - 1, 20 digits", "HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551615\r\n\r\nab",
+     .no_eof = true,
+     .expect = "HEAD 200 \"OK\" 1.1 length:18446744073709551615 keep-alive\n"
+               "  Content-Length: 18446744073709551615\nBODY \"ab\"\nINCOMPLETE\n"},
+    {"leading zeros past 19 digits",
+     "HTTP/1.1 200 OK\r\nContent-Length: 000000000000000000002\r\n\r\nab",
+     .expect = "HEAD 200 \"OK\" 1.1 length:2 keep-alive\n"
+               "  Content-Length: 000000000000000000002\nBODY \"ab\"\nDONE @END\n"},
+    {"a letter among 19 digits", "HTTP/1.1 200 OK\r\nContent-Length: 999999999x999999999\r\n\r\n",
+     .expect = "ERROR parse\n"},
+};
+
 static void test_framing(void **state)
 {
     (void)state;
     CHECK_TABLE(framing_cases, parse_opts_response());
+    CHECK_TABLE(content_length_digits, parse_opts_response());
 }
 
 static const parse_case framing_errors[] = {

@@ -87,6 +87,15 @@ static const request_case request_cases[] = {
      "PUT /f HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\nX: 1\r\n\r\n",
      "HEAD PUT \"/f\" 1.1 chunked keep-alive\n  Host: a\n  Transfer-Encoding: chunked\n"
      "BODY \"ab\"\n  trailer X: 1\nDONE @END\n"},
+    {"escapes in the target, one just before the SP",
+     "GET /%41%2f?q=%7E%20 HTTP/1.1\r\nHost: a\r\n\r\n",
+     "HEAD GET \"/%41%2f?q=%7E%20\" 1.1 none keep-alive\n  Host: a\nDONE @END\n"},
+    {"HEAD", "HEAD / HTTP/1.1\r\nHost: a\r\n\r\n",
+     "HEAD HEAD \"/\" 1.1 none keep-alive\n  Host: a\nDONE @END\n"},
+    {"values with tabs, DEL-free, of every size",
+     "GET / HTTP/1.1\r\nHost: a\r\nA: \tx\ty\t\r\nB: 1234567\t89\r\nC: \x80\xff~ !\r\n\r\n",
+     "HEAD GET \"/\" 1.1 none keep-alive\n  Host: a\n  A: x\\x09y\n  B: 1234567\\x0989\n"
+     "  C: \\x80\\xff~ !\nDONE @END\n"},
     {"no framing fields: no body, the rest is left", "POST / HTTP/1.1\r\nHost: a\r\n\r\nabc",
      "HEAD POST \"/\" 1.1 none keep-alive\n"
      "  Host: a\nDONE @28\n"},
@@ -118,6 +127,25 @@ static const request_case request_errors[] = {
     {"a truncated escape in the target", "GET /a% HTTP/1.1\r\nHost: a\r\n\r\n", "ERROR parse\n"},
     {"a relative target", "GET a/b HTTP/1.1\r\nHost: a\r\n\r\n", "ERROR parse\n"},
     {"a non-http absolute target", "GET ftp://a/b HTTP/1.1\r\nHost: a\r\n\r\n", "ERROR parse\n"},
+    {"an escape cut by the SP", "GET /a%2 HTTP/1.1\r\nHost: a\r\n\r\n", "ERROR parse\n"},
+    {"a lone % before the SP", "GET /a% HTTP/1.1\r\nHost: a\r\n\r\n", "ERROR parse\n"},
+    {"an escape with one digit at the end", "GET /%4\r\nHost: a\r\n\r\n", "ERROR parse\n"},
+    {"HTTP/1.2", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", "ERROR unsupported\n"},
+    {"HTTP/0.9 written out", "GET / HTTP/0.9\r\nHost: a\r\n\r\n", "ERROR unsupported\n"},
+    {"a letter for the minor version", "GET / HTTP/1.x\r\nHost: a\r\n\r\n", "ERROR parse\n"},
+    {"lower-case http", "GET / http/1.1\r\nHost: a\r\n\r\n", "ERROR parse\n"},
+    {"a short version", "GET / HTTP/1.\r\nHost: a\r\n\r\n", "ERROR parse\n"},
+    {"DEL in a long value",
+     "GET / HTTP/1.1\r\nHost: a\r\nX: 12345\x7f"
+     "789\r\n\r\n",
+     "ERROR parse\n"},
+    {"DEL in a short value",
+     "GET / HTTP/1.1\r\nHost: a\r\nX: 12\x7f"
+     "45\r\n\r\n",
+     "ERROR parse\n"},
+    {"a control byte in a value", "GET / HTTP/1.1\r\nHost: a\r\nX: 1\x1f\r\n\r\n", "ERROR parse\n"},
+    {"a bad byte at the end of a long Host", "GET / HTTP/1.1\r\nHost: 127.0.0.1:8080/\r\n\r\n",
+     "ERROR parse\n"},
     {"obs-text in the target", "GET /\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", "ERROR parse\n"},
     {"a separator in the method", "GE(T / HTTP/1.1\r\nHost: a\r\n\r\n", "ERROR parse\n"},
     {"no method", " / HTTP/1.1\r\nHost: a\r\n\r\n", "ERROR parse\n"},
@@ -462,22 +490,65 @@ static void test_write_cached(void **state)
         -ENOBUFS);
 }
 
-/* The class check reads four bytes a step with an overlapping last step: a byte out of class is
- * found at every position of every length. */
+/* The class checks read four or eight bytes a step with an overlapping last step (the field-text
+ * check without the table where it can): a byte out of class is found at every position of every
+ * length, for every byte value out of the class, and every byte value in it is let through. */
 static void test_field_text_every_position(void **state)
 {
     (void)state;
-    for (size_t len = 0; len <= 13; len++) {
-        char s[16];
+    for (size_t len = 0; len <= 21; len++) {
+        char s[24];
         memset(s, 'a', sizeof s);
         assert_true(weft__http_is_field_text(s, len));
+        assert_true(weft__http_is_token(s, len) == (len > 0));
+        assert_true(weft__http_is_host_value(s, len));
         for (size_t pos = 0; pos < len; pos++) {
-            s[pos] = '\n';
-            assert_false(weft__http_is_field_text(s, len));
+            for (unsigned c = 0; c < 256; c++) {
+                s[pos] = (char)c;
+                bool field = c == '\t' || (c >= 0x20 && c != 0x7f);
+                assert_true(weft__http_is_field_text(s, len) == field);
+                assert_true(weft__http_is_token(s, len) ==
+                            (bool)(weft__http_class[c] & WEFT__HTTP_TCHAR));
+                assert_true(weft__http_is_host_value(s, len) ==
+                            (bool)(weft__http_class[c] & WEFT__HTTP_HOST));
+            }
             s[pos] = 'a';
         }
         s[len] = '\n'; /* just past the end: not looked at */
         assert_true(weft__http_is_field_text(s, len));
+        /* A tab makes the eight-byte step ask the table, which lets it through. */
+        if (len > 0) s[len - 1] = '\t';
+        assert_true(weft__http_is_field_text(s, len));
+    }
+}
+
+/* Method names map to their enum by length and bytes; anything else is OTHER. */
+static void test_method_lookup(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        weft_http_method m;
+    } cases[] = {
+        {"GET", WEFT_HTTP_GET},         {"PUT", WEFT_HTTP_PUT},        {"HEAD", WEFT_HTTP_HEAD},
+        {"POST", WEFT_HTTP_POST},       {"PATCH", WEFT_HTTP_PATCH},    {"DELETE", WEFT_HTTP_DELETE},
+        {"OPTIONS", WEFT_HTTP_OPTIONS}, {"GE", WEFT_HTTP_OTHER},       {"GETS", WEFT_HTTP_OTHER},
+        {"PUX", WEFT_HTTP_OTHER},       {"HEAF", WEFT_HTTP_OTHER},     {"POSTS", WEFT_HTTP_OTHER},
+        {"PATCHY", WEFT_HTTP_OTHER},    {"DELETF", WEFT_HTTP_OTHER},   {"OPTIONZ", WEFT_HTTP_OTHER},
+        {"CONNECT", WEFT_HTTP_OTHER},   {"OPTIONSX", WEFT_HTTP_OTHER}, {"Get", WEFT_HTTP_OTHER},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char req[64], head[128];
+        int n = snprintf(req, sizeof req, "%s / HTTP/1.1\r\nHost: a\r\n\r\n", cases[i].name);
+        weft_http_header fields[2];
+        weft_http_parser p;
+        weft_http_parser_config cfg = {head, sizeof head, fields, 2, 0};
+        weft_http_parser_init_request(&p, &cfg);
+        weft_http_event ev;
+        assert_int_equal(weft_http_parser_feed(&p, req, (size_t)n, &ev), n);
+        assert_int_equal(ev.type, WEFT_HTTP_EV_HEAD);
+        assert_int_equal(p.method, cases[i].m);
+        assert_string_equal(p.method_name, cases[i].name);
     }
 }
 
@@ -521,6 +592,7 @@ int main(void)
         cmocka_unit_test(test_write_invalid),
         cmocka_unit_test(test_write_cached),
         cmocka_unit_test(test_field_text_every_position),
+        cmocka_unit_test(test_method_lookup),
         cmocka_unit_test(test_write_then_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
