@@ -431,10 +431,31 @@ static void test_write_cached(void **state)
     (void)state;
     struct weft__http_line_cache lc = {0};
     const char *urls[] = {
-        "http://example.com/a?b",    "http://example.com/a?b", "http://example.com/a?c",
-        "http://example.com/ab",     "http://example.com/a?b", "http://Example.com/a?b",
-        "http://example.com:81/a?b", "http://[::1]/a?b",       "http://[::2]/a?b",
         "http://example.com/a?b",
+        "http://example.com/a?b",
+        "http://example.com/a?c",
+        "http://example.com/ab",
+        "http://example.com/a?b",
+        "http://Example.com/a?b",
+        "http://example.com:81/a?b",
+        "http://[::1]/a?b",
+        "http://[::2]/a?b",
+        "http://example.com/a?b",
+        /* Hosts, paths and queries of 1-3, 4-7, 8-16 and over 16 bytes, each then differing in
+         * its last byte or in the middle (the compare goes by words of 4 or 8 bytes). */
+        "http://a.b/x",
+        "http://a.b/x",
+        "http://a.c/x",
+        "http://abcdefgh/p1234?q1234567",
+        "http://abcdefgh/p1234?q1234567",
+        "http://abcdefgi/p1234?q1234567",
+        "http://abcdefgi/p1235?q1234567",
+        "http://abcdefgi/p1235?q1234568",
+        "http://abcdXfgi/p1235?q1234568",
+        "http://very-long-host-name.example/a/b/c/d/e/f/g",
+        "http://very-long-host-name.example/a/b/c/d/e/f/g",
+        "http://very-long-host-name.examplf/a/b/c/d/e/f/g",
+        "http://very-long-host-name.examplf/a/b/c/d/e/f/h",
     };
     for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
         weft_url u = url_of(urls[i]);
