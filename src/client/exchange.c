@@ -214,7 +214,7 @@ static int conn_eof(struct weft__http_conn *conn, weft_http_event *ev)
  * nothing left to parse. A leaf operation: returns 0 with *ev set, WEFT_PENDING, or an error.
  * Bounded: each pass either returns or makes a recv, and recvs spend the task's budget.
  */
-static int exchange_next_event(weft_http_exchange *ex, weft_http_event *ev, weft_cx *cx)
+static inline int exchange_next_event(weft_http_exchange *ex, weft_http_event *ev, weft_cx *cx)
 {
     struct weft__http_conn *conn = ex->priv.conn;
     for (;;) {
@@ -280,7 +280,7 @@ static int exchange_connect(weft_http_exchange *ex, weft_cx *cx)
  * Serialises the request into the connection's buffer, which is empty between responses. A
  * body that does not fit with the head is sent after it, straight from the caller's memory.
  */
-static int request_build(weft_http_exchange *ex)
+static inline int request_build(weft_http_exchange *ex)
 {
     struct weft__http_conn *conn = ex->priv.conn;
     bool with_body = ex->priv.method == ex->method; /* a redirect to GET drops the body */
