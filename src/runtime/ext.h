@@ -62,20 +62,20 @@ struct weft__wnode {
  * ever allocated or linked. The fast slot's waiter is always the oldest, ahead of every node.
  */
 struct weft__wq {
-    uint32_t head;       /* first node: slot + 1, 0 = none */
-    uint32_t tail;       /* last node */
-    uint32_t len;        /* waiters: the fast slot's, if any, and the nodes */
-    uint32_t reserved;   /* waiters holding a turn (WEFT__WN_ONE) */
-    uint32_t gen;        /* generation: bumped when closed; never 0 */
-    uint32_t next_free;  /* free-list link while free: slot + 1 */
-    weft_waker solo;     /* the fast slot's waiter, if solo_flags != 0 (its epoch stamp is
-                            in its task's struct weft__wtask) */
-    uint8_t solo_flags;  /* the fast slot's WEFT__WN_* flags; 0 = the slot is empty */
-    uint8_t open;        /* 1 while in use */
+    uint32_t head;      /* first node: slot + 1, 0 = none */
+    uint32_t tail;      /* last node */
+    uint32_t len;       /* waiters: the fast slot's, if any, and the nodes */
+    uint32_t reserved;  /* waiters holding a turn (WEFT__WN_ONE) */
+    uint32_t gen;       /* generation: bumped when closed; never 0 */
+    uint32_t next_free; /* free-list link while free: slot + 1 */
+    weft_waker solo;    /* the fast slot's waiter, if solo_flags != 0 (its epoch stamp is
+                           in its task's struct weft__wtask) */
+    uint8_t solo_flags; /* the fast slot's WEFT__WN_* flags; 0 = the slot is empty */
+    uint8_t open;       /* 1 while in use */
     uint8_t permit;     /* a stored turn: a wake-one (or a lapsed turn) found nobody to take it */
     /* Called when a lapse empties the queue (a blocking job whose awaiter went away). */
     void (*on_empty)(weft_runtime *rt, void *owner);
-    void *owner;          /* passed to on_empty */
+    void *owner;           /* passed to on_empty */
     struct weft__wq *peer; /* a channel's other queue (sync.c): a send wakes its receivers
                               without looking their queue up; NULL for other objects */
 };

@@ -29,9 +29,15 @@ static unsigned char *ring_at(const weft_chan *ch, size_t i)
 static void item_copy(void *dst, const void *src, size_t size)
 {
     switch (size) {
-    case sizeof(uint32_t): memcpy(dst, src, sizeof(uint32_t)); return;
-    case sizeof(uint64_t): memcpy(dst, src, sizeof(uint64_t)); return;
-    default: memcpy(dst, src, size); return;
+    case sizeof(uint32_t):
+        memcpy(dst, src, sizeof(uint32_t));
+        return;
+    case sizeof(uint64_t):
+        memcpy(dst, src, sizeof(uint64_t));
+        return;
+    default:
+        memcpy(dst, src, size);
+        return;
     }
 }
 

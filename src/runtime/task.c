@@ -119,7 +119,7 @@ static struct weft__task *ready_pop(weft_runtime *rt)
     return NULL;
 }
 
-/* weft__task_wake's body, inline into weft_waker_wake: a channel operation's wake-up is one call. */
+/* weft__task_wake, inline into weft_waker_wake: a channel wake-up is then one call. */
 static inline void task_wake(weft_runtime *rt, struct weft__task *t)
 {
     if (t->state == WEFT__TASK_WAITING) {

@@ -474,8 +474,7 @@ int weft__waitq_acquire(const weft_waitq *q, size_t avail, bool closed, int64_t 
 /* Drops t's waits that were not renewed in the poll that just returned (epoch t->epoch). */
 static WEFT__NOINLINE void lapse(weft_runtime *rt, struct weft__ext *x, struct weft__wtask *t)
 {
-    if (t->solo != 0 && t->solo_epoch != t->epoch)
-        drop_solo(rt, x, wq_at(x, t->solo - 1), false);
+    if (t->solo != 0 && t->solo_epoch != t->epoch) drop_solo(rt, x, wq_at(x, t->solo - 1), false);
     uint32_t *link = &t->head;
     while (*link != 0) {
         struct weft__wnode *n = node_at(x, *link - 1);
