@@ -448,7 +448,9 @@ static inline int weft_io_fd(const weft_io *io)
  *   dir's waiter and, unless deadline is WEFT_NO_DEADLINE, its timer is armed for deadline), or
  *   the budget is spent (the task is queued again). Return it from the leaf operation.
  * Fails with -ETIMEDOUT if the fd is not ready and the deadline has come (the resource stays
- *   usable: nothing was read or written), WEFT_ECLOSED if io was closed.
+ *   usable: nothing was read or written), WEFT_ECLOSED if io was closed. "Has come" is by
+ *   weft_cx_now, the clock read at the last park: a deadline that passes during a pass of the
+ *   loop is reported when the task's timer wakes it, at the next one.
  * The deadline only bounds waiting: an fd that is ready is tried even after its deadline.
  */
 int weft_io_ready(weft_io *io, weft_io_dir dir, int64_t deadline, weft_cx *cx);
