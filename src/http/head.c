@@ -152,16 +152,19 @@ static int parse_request_line(weft_http_parser *p, char *line, size_t n)
 /* field-line = field-name ":" OWS field-value OWS; line[n] is the CR. */
 static int add_field(weft_http_parser *p, char *line, size_t n)
 {
-    if (weft__http_is_ows((unsigned char)line[0])) return WEFT_EHTTP_PARSE; /* obs-fold */
     size_t name_len = tchar_run(line); /* no bound needed: line[n] is the CR */
-    /* This also rejects "Name : value": whitespace before the colon has smuggled requests past
-     * proxies that read the name differently (RFC 9112 §5.1). */
-    if (name_len == 0 || name_len == n || line[name_len] != ':') return WEFT_EHTTP_PARSE;
+    /* An empty name also rejects obs-fold, a line that starts with a space or tab (a folded
+     * continuation). A name must end in ':' (line[n], the CR, is not one): this rejects
+     * "Name : value", whitespace before the colon having smuggled requests past proxies that
+     * read the name differently (RFC 9112 §5.1). */
+    if (name_len == 0 || line[name_len] != ':') return WEFT_EHTTP_PARSE;
     size_t start = name_len + 1, end = n;
     start += line[start] == ' '; /* the usual single space, before the loop for any more */
     while (start < end && weft__http_is_ows((unsigned char)line[start]))
         start++;
-    while (end > start && weft__http_is_ows((unsigned char)line[end - 1]))
+    /* Trailing OWS, rare: a last byte above ' ' ends the value without the loop's two tests. */
+    while (end > start && (unsigned char)line[end - 1] <= ' ' &&
+           weft__http_is_ows((unsigned char)line[end - 1]))
         end--;
     if (!weft__http_is_field_text(line + start, end - start)) return WEFT_EHTTP_PARSE;
     if (p->priv.fields == p->priv.cfg.max_headers) return WEFT_EHTTP_TOOMANY;
@@ -172,17 +175,9 @@ static int add_field(weft_http_parser *p, char *line, size_t n)
     return 0;
 }
 
-/* One complete line, line[0 .. n) with its LF at line[n - 1]. Returns as weft__http_head_lines. */
-static int head_line(weft_http_parser *p, char *line, size_t n, bool trailers)
+/* The start line, line[0 .. n) without its CRLF, or an empty line before a request's. */
+static int start_line(weft_http_parser *p, char *line, size_t n)
 {
-    if (n < 2 || line[n - 2] != '\r') return WEFT_EHTTP_PARSE;
-    n -= 2;
-    /* A bare CR inside the line needs no search of its own: no part of a line may contain one
-     * (tokens, targets, versions, field values and reason phrases all exclude it), so each
-     * part's own check rejects it. */
-
-    if (trailers || p->version != 0) /* the start line is behind us */
-        return n == 0 ? 1 : add_field(p, line, n);
     if (n == 0) {
         if (!p->priv.is_request) return WEFT_EHTTP_PARSE;
         p->priv.start_line = p->priv.head_len; /* an empty line before a request: skip it */
@@ -207,11 +202,25 @@ int weft__http_head_lines(weft_http_parser *p, size_t to, bool trailers)
 {
     char *buf = p->priv.cfg.head_buf;
     size_t start = p->priv.line_start, search = p->priv.head_len;
+    bool fields = trailers || p->version != 0; /* the start line is behind us */
     for (;;) {
         size_t end = line_end(buf, start, search, to);
         if (end == 0) return 0;
         p->priv.head_len = p->priv.line_start = end;
-        int rc = head_line(p, buf + start, end - start, trailers);
+        /* Every line ends in CRLF. A bare CR inside a line needs no search of its own: no part
+         * of a line may contain one (tokens, targets, versions, field values and reason phrases
+         * all exclude it), so each part's own check rejects it. */
+        size_t n = end - start;
+        if (n < 2 || buf[end - 2] != '\r') return WEFT_EHTTP_PARSE;
+        n -= 2;
+        int rc;
+        if (fields) {
+            if (n == 0) return 1; /* the blank line: the section is complete */
+            rc = add_field(p, buf + start, n);
+        } else {
+            rc = start_line(p, buf + start, n);
+            fields = p->version != 0;
+        }
         if (rc != 0) return rc;
         start = search = end;
     }
