@@ -263,7 +263,16 @@ static inline int weft__co_finish(weft_co *co, int result)
 }
 
 /* Suspension bookkeeping shared by every macro that returns WEFT_PENDING (section 9). */
-static inline void weft__co_site_note(const char *file, const char *func, int line);
+struct weft_co_site;
+static inline void weft__co_site_note(const struct weft_co_site *site);
+
+/* Note "here" as the suspension site: a constant record per suspension macro, made once by the
+ * compiler, so a suspension stores one pointer. */
+#define WEFT__SITE_NOTE()                                                                          \
+    do {                                                                                           \
+        static const struct weft_co_site weft__site = {__FILE__, __func__, __LINE__};              \
+        weft__co_site_note(&weft__site);                                                           \
+    } while (0)
 
 /* WEFT_END's `default:` (src/coro/coro.c): done, cancelled without cleanup, or trap 2. */
 int weft__co_resume_other(weft_co *co, const char *file, const char *func, int line);
@@ -272,7 +281,7 @@ int weft__co_resume_other(weft_co *co, const char *file, const char *func, int l
 #define WEFT__SUSPEND(co)                                                                          \
     do {                                                                                           \
         WEFT__LC_SAVE(co);                                                                         \
-        weft__co_site_note(__FILE__, __func__, __LINE__);                                          \
+        WEFT__SITE_NOTE();                                                                         \
         return WEFT_PENDING;                                                                       \
     } while (0)
 
@@ -338,7 +347,7 @@ int weft__co_resume_other(weft_co *co, const char *file, const char *func, int l
 #define WEFT_RESTART(co)                                                                           \
     do {                                                                                           \
         (co)->lc = WEFT__LC_TOP;                                                                   \
-        weft__co_site_note(__FILE__, __func__, __LINE__);                                          \
+        WEFT__SITE_NOTE();                                                                         \
         return WEFT_PENDING;                                                                       \
     } while (0)
 
@@ -590,7 +599,10 @@ void weft_co_children_cancel(weft_co_child *kids, size_t n, weft_cx *cx);
  * coroutine suspended — unless a location is already recorded for this poll. Children return
  * before their parents, so the first record of a poll is the innermost. A driver clears the
  * record before polling a task and reads it after a WEFT_PENDING (a runtime's task dump, a
- * tracer). Cost: one thread-local load and a branch per suspension; nothing per resume.
+ * tracer). Each suspension macro owns a constant weft_co_site (static storage, made by the
+ * compiler), and the record is one thread-local pointer to it. Cost: a load, a branch and a
+ * store per suspension; nothing per resume. A driver keeps the pointer (weft_co_site_where): it
+ * stays valid for the life of the program.
  * ========================================================================================== */
 
 /* weft_co_site - a suspension site. file == NULL: none recorded. */
@@ -600,36 +612,45 @@ typedef struct weft_co_site {
     int line;         /* __LINE__ of the suspension macro */
 } weft_co_site;
 
-/* The current thread's record (defined in src/coro/coro.c). Use the functions below. */
-extern _Thread_local weft_co_site weft__co_site;
+/* The current thread's record (defined in src/coro/coro.c): NULL, or the site of the first
+ * suspension since the last clear. Use the functions below. */
+extern _Thread_local const weft_co_site *weft__co_site;
 
 /* weft_co_site_clear - forget the recorded site; call before polling a task. */
 static inline void weft_co_site_clear(void)
 {
-    weft__co_site.file = NULL;
+    weft__co_site = NULL;
 }
 
-/* weft_co_site_get - the site recorded since the last clear (file == NULL if none). */
-static inline weft_co_site weft_co_site_get(void)
+/*
+ * weft_co_site_where - the site recorded since the last clear, or NULL if none. The record is a
+ * constant with static storage: keep the pointer as long as you like, never free it.
+ */
+static inline const weft_co_site *weft_co_site_where(void)
 {
     return weft__co_site;
 }
 
+/* weft_co_site_get - the site recorded since the last clear, by value (file == NULL if none). */
+static inline weft_co_site weft_co_site_get(void)
+{
+    weft_co_site none = {NULL, NULL, 0};
+    return weft__co_site != NULL ? *weft__co_site : none;
+}
+
 /*
- * weft_co_site_set - replace the record, for a driver whose polls nest: save the outer poll's
- * record with weft_co_site_get() before an inner poll, put it back with this afterwards.
+ * weft_co_site_restore - replace the record, for a driver whose polls nest: save the outer
+ * poll's record with weft_co_site_where() before an inner poll, put it back with this afterwards.
+ * site: a pointer weft_co_site_where() returned, or NULL (none).
  */
-static inline void weft_co_site_set(weft_co_site site)
+static inline void weft_co_site_restore(const weft_co_site *site)
 {
     weft__co_site = site;
 }
 
-static inline void weft__co_site_note(const char *file, const char *func, int line)
+static inline void weft__co_site_note(const weft_co_site *site)
 {
-    if (weft__co_site.file) return;
-    weft__co_site.file = file;
-    weft__co_site.func = func;
-    weft__co_site.line = line;
+    if (weft__co_site == NULL) weft__co_site = site;
 }
 
 #ifdef __cplusplus

@@ -96,7 +96,10 @@ typedef struct weft_chan {
     size_t len;         /* items held */
     weft_waitq recvq;   /* receivers waiting for an item */
     weft_waitq sendq;   /* senders waiting for room */
-    bool closed;        /* weft_chan_close was called */
+    /* The two queues' records, cached (records never move while the runtime lives): a send or
+     * receive from a task then skips the table lookup. Checked against the handles' generations. */
+    struct weft__wq *recv_rec, *send_rec;
+    bool closed; /* weft_chan_close was called */
 } weft_chan;
 
 /*

@@ -8,7 +8,7 @@
 
 #include "weft/coro.h"
 
-_Thread_local weft_co_site weft__co_site;
+_Thread_local const weft_co_site *weft__co_site;
 
 #ifdef NDEBUG
 bool weft_co_abort_on_misuse = false;

@@ -1,6 +1,7 @@
 /*
- * The runtime's extension (ext.h): created by the first object that needs it, and the five
- * hooks through which the runtime core tells it what happened.
+ * The runtime's extension (ext.h): created by the first object that needs it, and the hooks
+ * through which the runtime core tells it what happened (the one after each pending poll,
+ * weft__waitq_after_poll, is inline in ext.h: the executor's loop calls it).
  */
 #include "runtime/ext.h"
 
@@ -15,11 +16,6 @@ struct weft__ext *weft__ext_get(weft_runtime *rt)
         rt->ext = x;
     }
     return rt->ext;
-}
-
-void weft__ext_after_poll(weft_runtime *rt, uint32_t task_slot)
-{
-    weft__waitq_after_poll(rt, rt->ext, task_slot);
 }
 
 void weft__ext_task_done(weft_runtime *rt, uint32_t task_slot)

@@ -4,8 +4,8 @@
  *
  * It hangs off rt->ext, allocated by the first object that needs it, so a program that never
  * uses a channel pays nothing. The runtime core calls into it through the hooks declared in
- * internal.h (after each pending poll, when a task finishes, for the inbox's poll event, for
- * the deadlock check, and at close).
+ * internal.h (when a task finishes, for the inbox's poll event, for the deadlock check, and at
+ * close) and, after each pending poll, through weft__waitq_after_poll below.
  *
  * WAIT QUEUES. A queue (struct weft__wq) is a FIFO of wait nodes (struct weft__wnode); a node
  * says "this task waits on this queue". Both live in runtime tables and refer to each other and
@@ -162,6 +162,16 @@ static inline struct weft__wq *weft__waitq_lookup(const weft_runtime *rt, const 
 }
 
 /*
+ * The queue record q names, or NULL if it is closed (stale), given the record a handle's owner
+ * cached when it opened q (rec; NULL: none): no table lookup. Only while the runtime is alive —
+ * from inside one of its tasks, say — since rec points into its tables.
+ */
+static inline struct weft__wq *weft__waitq_cached(struct weft__wq *rec, const weft_waitq *q)
+{
+    return rec != NULL && rec->gen == q->gen ? rec : NULL;
+}
+
+/*
  * Registers the polling task on q, or renews its registration (keeping its place).
  * Returns WEFT_PENDING, WEFT_ECLOSED (q is stale) or -ENOMEM.
  */
@@ -306,7 +316,23 @@ int weft__inbox_prepare(weft_runtime *rt, struct weft__ext *x);
  * Pieces of the extension's life, one per file
  * ------------------------------------------------------------------------------------------- */
 
-void weft__waitq_after_poll(weft_runtime *rt, struct weft__ext *x, uint32_t task_slot);
+/* Drops the waits of t (a task's per-task state) not renewed in the poll that just returned. */
+WEFT__NOINLINE void weft__waitq_lapse(weft_runtime *rt, struct weft__ext *x, struct weft__wtask *t);
+
+/*
+ * A task's poll returned WEFT_PENDING (task.c, when rt->ext is set): its waits not renewed in
+ * that poll lapse, and its epoch moves on. Inline, for the executor's loop: the common case —
+ * no node, the fast slot (if any) renewed — is decided without a call.
+ */
+static inline void weft__waitq_after_poll(weft_runtime *rt, uint32_t task_slot)
+{
+    struct weft__ext *x = rt->ext;
+    if (task_slot >= x->wtasks_cap) return;
+    struct weft__wtask *t = &x->wtasks[task_slot];
+    if (t->head != 0 || (t->solo != 0 && t->solo_epoch != t->epoch)) weft__waitq_lapse(rt, x, t);
+    t->epoch++;
+}
+
 void weft__waitq_task_done(weft_runtime *rt, struct weft__ext *x, uint32_t task_slot);
 size_t weft__waitq_free_all(struct weft__ext *x);
 void weft__inbox_drain(weft_runtime *rt, struct weft__ext *x);

@@ -79,16 +79,15 @@ struct weft__task {
         weft_co_fn fn; /* while unfinished: the coroutine */
         int result;    /* once DONE: its result (the function is no longer needed) */
     } u;
-    void *frame;           /* its frame; first member a weft_co. NULL once released */
-    weft__timer timer;     /* the task's one timer: the earliest deadline it waits for */
-    const char *site_file; /* where it last suspended (weft_co_site), or NULL */
-    weft_waker joiner;     /* the task waiting in weft_task_join for this one, or NONE */
-    uint32_t gen;          /* generation: bumped when the record is freed; never 0 */
-    uint32_t next;         /* ready queue link, or free list link: slot + 1, 0 = end */
-    uint32_t slot;         /* this record's own index (a timer leads back to its task) */
-    uint16_t site_line;    /* line of site_file (saturated at 65535) */
-    uint8_t state;         /* WEFT__TASK_* */
-    uint8_t flags;         /* WEFT__TASK_* flags */
+    void *frame;              /* its frame; first member a weft_co. NULL once released */
+    weft__timer timer;        /* the task's one timer: the earliest deadline it waits for */
+    const weft_co_site *site; /* where it last suspended (static, from the coro layer), or NULL */
+    weft_waker joiner;        /* the task waiting in weft_task_join for this one, or NONE */
+    uint32_t gen;             /* generation: bumped when the record is freed; never 0 */
+    uint32_t next;            /* ready queue link, or free list link: slot + 1, 0 = end */
+    uint32_t slot;            /* this record's own index (a timer leads back to its task) */
+    uint8_t state;            /* WEFT__TASK_* */
+    uint8_t flags;            /* WEFT__TASK_* flags */
 };
 
 _Static_assert(sizeof(struct weft__task) <= 64, "a task record fits one cache line");
@@ -188,8 +187,8 @@ size_t weft__io_count_waiting(const weft_runtime *rt);
  * only when rt->ext != NULL. See src/runtime/ext.h and /work/notes/breadth-needs.md.
  * ------------------------------------------------------------------------------------------- */
 
-/* A task's poll returned WEFT_PENDING: its waits not renewed in that poll lapse. */
-void weft__ext_after_poll(weft_runtime *rt, uint32_t task_slot);
+/* (After a task's pending poll, its unrenewed waits lapse: weft__waitq_after_poll, inline in
+ * ext.h, which task.c includes.) */
 
 /* A task finished (or was cancelled): drop all its waits, passing on the turns they held. */
 void weft__ext_task_done(weft_runtime *rt, uint32_t task_slot);

@@ -1,7 +1,7 @@
 /*
  * Introspection: counts for leak checks, and a dump of every task with the place where it is
  * suspended. The suspension site costs nothing extra to know: the coroutine macros record it on
- * the way out of a poll (weft_co_site) and the runtime copies it into the task record.
+ * the way out of a poll (weft_co_site) and the runtime keeps a pointer to it in the task record.
  */
 #include "runtime/internal.h"
 
@@ -31,8 +31,8 @@ int weft_task_inspect(const weft_runtime *rt, weft_task t, weft_task_info *info)
     const struct weft__task *rec = weft__task_lookup(rt, t.slot, t.gen);
     if (rec == NULL) return -ESRCH;
     info->state = (weft_task_state)rec->state;
-    info->file = rec->site_file;
-    info->line = rec->site_line;
+    info->file = rec->site != NULL ? rec->site->file : NULL;
+    info->line = rec->site != NULL ? rec->site->line : 0;
     info->result = rec->state == WEFT__TASK_DONE ? rec->u.result : 0;
     info->deadline = weft__timerq_queued(&rec->timer) ? rec->timer.deadline : WEFT_NO_DEADLINE;
     return 0;
@@ -60,8 +60,8 @@ static void dump_task(const weft_runtime *rt, const struct weft__task *t, FILE *
     fprintf(out, "task %" PRIu32 ".%" PRIu32 " %-7s", t->slot, t->gen, state_name(t->state));
     if (t->state == WEFT__TASK_DONE)
         fprintf(out, " result %d", t->u.result);
-    else if (t->site_file != NULL)
-        fprintf(out, " at %s:%u", t->site_file, (unsigned)t->site_line);
+    else if (t->site != NULL)
+        fprintf(out, " at %s:%d", t->site->file, t->site->line);
     else
         fprintf(out, " not started");
     if (weft__timerq_queued(&t->timer))

@@ -103,6 +103,8 @@ int weft_chan_init(weft_chan *ch, weft_runtime *rt, void *buf, size_t item_size,
     struct weft__wq *send = weft__waitq_lookup(rt, &ch->sendq);
     recv->peer = send; /* both close together, in weft_chan_destroy */
     send->peer = recv;
+    ch->recv_rec = recv;
+    ch->send_rec = send;
     ch->rt = rt;
     ch->buf = buf;
     ch->item_size = item_size;
@@ -116,6 +118,7 @@ void weft_chan_destroy(weft_chan *ch)
     if (ch->rt == NULL) return;
     weft__waitq_close(ch->rt, &ch->recvq);
     weft__waitq_close(ch->rt, &ch->sendq);
+    ch->recv_rec = ch->send_rec = NULL; /* the runtime may close next: no pointer into it */
     ch->closed = true;
     ch->len = 0;
 }
@@ -159,7 +162,7 @@ int weft_chan_send_dl(weft_chan *ch, const void *item, int64_t deadline, weft_cx
         weft__waitq_leave(&ch->sendq, cx);
         return WEFT_ECLOSED;
     }
-    struct weft__wq *wq = weft__waitq_lookup(cx->rt, &ch->sendq);
+    struct weft__wq *wq = weft__waitq_cached(ch->send_rec, &ch->sendq);
     if (wq == NULL || !weft__waitq_take_fast(wq, ch->cap - ch->len, cx))
         return chan_send_slow(ch, item, wq, deadline, cx);
     weft__ring_push(ch, item);
@@ -169,7 +172,7 @@ int weft_chan_send_dl(weft_chan *ch, const void *item, int64_t deadline, weft_cx
 
 int weft_chan_recv_dl(weft_chan *ch, void *item, int64_t deadline, weft_cx *cx)
 {
-    struct weft__wq *wq = weft__waitq_lookup(cx->rt, &ch->recvq);
+    struct weft__wq *wq = weft__waitq_cached(ch->recv_rec, &ch->recvq);
     if (wq == NULL || !weft__waitq_take_fast(wq, ch->len, cx))
         return chan_recv_slow(ch, item, wq, deadline, cx);
     weft__ring_pop(ch, item);

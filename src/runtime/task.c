@@ -18,6 +18,7 @@
  * handles carry the generation they were made with, so after a record is reused an old handle
  * or waker no longer matches and does nothing.
  */
+#include "runtime/ext.h"
 #include "runtime/internal.h"
 
 #include <errno.h>
@@ -61,7 +62,7 @@ static void record_free(weft_runtime *rt, struct weft__task *t)
     t->state = WEFT__TASK_FREE;
     t->flags = 0;
     t->frame = NULL;
-    t->site_file = NULL;
+    t->site = NULL;
     t->next = rt->tasks.free_head;
     rt->tasks.free_head = t->slot + 1;
 }
@@ -166,8 +167,7 @@ int weft_task_spawn(weft_runtime *rt, weft_co_fn fn, void *frame, weft_task *tas
     t->u.fn = fn;
     t->frame = frame;
     t->joiner = WEFT_WAKER_NONE;
-    t->site_file = NULL;
-    t->site_line = 0;
+    t->site = NULL;
     t->flags = task == NULL ? WEFT__TASK_DETACHED : 0;
     t->state = WEFT__TASK_READY;
     ready_push(rt, t);
@@ -302,11 +302,7 @@ static int poll_once(weft_runtime *rt, struct weft__task *t, weft_cx *cx)
     weft_co_site_clear();
     WEFT__TRACE(rt, poll_start, t);
     int r = t->u.fn(t->frame, cx);
-    if (r == WEFT_PENDING) {
-        weft_co_site site = weft_co_site_get();
-        t->site_file = site.file;
-        t->site_line = (uint16_t)(site.line > UINT16_MAX ? UINT16_MAX : site.line);
-    }
+    if (r == WEFT_PENDING) t->site = weft_co_site_where();
     WEFT__TRACE(rt, poll_end, t, r, cx);
     rt->running = outer;
     return r;
@@ -339,10 +335,10 @@ static void cancel_now(weft_runtime *rt, struct weft__task *t)
 {
     WEFT__TRACE(rt, cancel, t);
     if (weft_co_cancel((weft_co *)t->frame)) {
-        weft_co_site outer_site = weft_co_site_get();
+        const weft_co_site *outer_site = weft_co_site_where();
         weft_cx cx;
         (void)poll_once(rt, t, &cx); /* the cleanup poll: returns -ECANCELED, never pending */
-        weft_co_site_set(outer_site);
+        weft_co_site_restore(outer_site);
     }
     finish(rt, t, -ECANCELED);
 }
@@ -363,7 +359,7 @@ static void task_run(weft_runtime *rt, struct weft__task *t)
     }
     t->state = WEFT__TASK_WAITING;
     rearm_timer(rt, t, cx.deadline);
-    if (rt->ext != NULL) weft__ext_after_poll(rt, t->slot); /* breadth: lapse unrenewed waits */
+    if (rt->ext != NULL) weft__waitq_after_poll(rt, t->slot); /* lapse unrenewed waits */
     if (t->flags & WEFT__TASK_WOKEN) {
         t->flags &= (uint8_t)~WEFT__TASK_WOKEN;
         weft__task_wake(rt, t);

@@ -249,7 +249,7 @@ static int64_t wq_alloc(struct weft__ext *x)
 
 int weft__waitq_open(weft_runtime *rt, weft_waitq *q)
 {
-    *q = (weft_waitq){0, 0};
+    *q = (weft_waitq){0};
     struct weft__ext *x = weft__ext_get(rt);
     if (x == NULL) return -ENOMEM;
     int64_t slot = wq_alloc(x);
@@ -275,7 +275,7 @@ void weft__waitq_close(weft_runtime *rt, weft_waitq *q)
 {
     struct weft__wq *wq = weft__waitq_lookup(rt, q);
     uint32_t q_slot = q->slot;
-    *q = (weft_waitq){0, 0};
+    *q = (weft_waitq){0};
     if (wq == NULL) return;
     struct weft__ext *x = rt->ext;
     if (wq->solo_flags != 0) {
@@ -472,7 +472,7 @@ int weft__waitq_acquire(const weft_waitq *q, size_t avail, bool closed, int64_t 
  * ------------------------------------------------------------------------------------------- */
 
 /* Drops t's waits that were not renewed in the poll that just returned (epoch t->epoch). */
-static WEFT__NOINLINE void lapse(weft_runtime *rt, struct weft__ext *x, struct weft__wtask *t)
+void weft__waitq_lapse(weft_runtime *rt, struct weft__ext *x, struct weft__wtask *t)
 {
     if (t->solo != 0 && t->solo_epoch != t->epoch) drop_solo(rt, x, wq_at(x, t->solo - 1), false);
     uint32_t *link = &t->head;
@@ -483,16 +483,6 @@ static WEFT__NOINLINE void lapse(weft_runtime *rt, struct weft__ext *x, struct w
         else
             link = &n->task_next;
     }
-}
-
-void weft__waitq_after_poll(weft_runtime *rt, struct weft__ext *x, uint32_t task_slot)
-{
-    if (task_slot >= x->wtasks_cap) return;
-    struct weft__wtask *t = &x->wtasks[task_slot];
-    /* The common case, decided before anything else: no node, and the fast slot (if any)
-     * renewed. */
-    if (t->head != 0 || (t->solo != 0 && t->solo_epoch != t->epoch)) lapse(rt, x, t);
-    t->epoch++;
 }
 
 void weft__waitq_task_done(weft_runtime *rt, struct weft__ext *x, uint32_t task_slot)

@@ -566,13 +566,16 @@ static void site_can_be_saved_and_restored(void **state)
     weft_cx cx = {0};
     weft_co_site_clear();
     assert_int_equal(counter(&outer, &cx), WEFT_PENDING);
-    weft_co_site saved = weft_co_site_get();
+    const weft_co_site *saved = weft_co_site_where();
+    assert_non_null(saved);
     weft_co_site_clear();
     assert_int_equal(yield_here(&inner, NULL), WEFT_PENDING);
     assert_string_equal(weft_co_site_get().func, "yield_here");
-    weft_co_site_set(saved);
+    assert_true(weft_co_site_where() != saved); /* each suspension macro has its own record */
+    weft_co_site_restore(saved);
+    assert_ptr_equal(weft_co_site_where(), saved);
     assert_string_equal(weft_co_site_get().func, "counter");
-    assert_int_equal(weft_co_site_get().line, saved.line);
+    assert_int_equal(weft_co_site_get().line, saved->line);
 }
 
 /* ---- generators -------------------------------------------------------------------------- */
