@@ -272,8 +272,8 @@ static inline int weft__waitq_park_fast(struct weft__wq *wq, uint32_t q_slot, we
     if (wq->len != 0 || task >= x->wtasks_cap) return 0;
     struct weft__wtask *t = &x->wtasks[task];
     if (t->solo != 0) return 0;
-    weft_trace_note_wait(cx, "queue", q_slot);
     weft__waitq_solo_take(x, wq, q_slot, t, cx->waker);
+    weft_trace_note_wait(cx, "queue", q_slot); /* last: nothing is live across the call */
     return WEFT_PENDING;
 }
 

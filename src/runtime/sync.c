@@ -56,22 +56,25 @@ void weft__ring_pop(weft_chan *ch, void *item)
 
 /*
  * Steps 1 to 3 of a send or receive on its own side's queue q (wq: its record, NULL if stale;
- * avail: free slots or items): 0 to go ahead and move one item, else the operation's result.
- * The cases that need no wait node (nobody else waits; the fast slot's waiter was handed its
- * turn; an empty queue to wait on with no deadline) are decided inline; the rest go through
- * weft__waitq_acquire.
+ * avail: free slots or items), when the inline fast path (weft__waitq_take_fast) said no: 0 to
+ * go ahead and move one item, else the operation's result. Parking in an empty queue without a
+ * deadline is decided first, by chan_park, before any register is saved; everything else goes
+ * through weft__waitq_acquire.
  */
 static int chan_acquire(struct weft__wq *wq, weft_waitq *q, size_t avail, bool closed,
                         int64_t deadline, weft_cx *cx)
 {
-    if (wq != NULL) {
-        if (weft__waitq_take_fast(wq, avail, cx)) return 0;
-        if (avail == 0 && !closed && deadline == WEFT_NO_DEADLINE) {
-            int r = weft__waitq_park_fast(wq, q->slot, cx);
-            if (r != 0) return r;
-        }
-    }
+    if (wq != NULL && weft__waitq_take_fast(wq, avail, cx)) return 0;
     return weft__waitq_acquire(q, avail, closed, deadline, cx);
+}
+
+/* Parks the polling task in wq's fast slot if that is all there is to do: nothing to take, not
+ * closed, no deadline, nobody else waiting. Returns WEFT_PENDING, or 0: not handled. */
+static inline int chan_park(struct weft__wq *wq, const weft_waitq *q, size_t avail, bool closed,
+                            int64_t deadline, weft_cx *cx)
+{
+    if (wq == NULL || avail != 0 || closed || deadline != WEFT_NO_DEADLINE) return 0;
+    return weft__waitq_park_fast(wq, q->slot, cx);
 }
 
 /* One item or one slot became available: hand the turn to the other side's first waiter. */
@@ -135,8 +138,8 @@ void weft_chan_close(weft_chan *ch)
  * A send that could not take a slot at once (chan_acquire), then the item in. Kept out of line:
  * the send that goes straight through then saves no registers.
  */
-static WEFT__NOINLINE int chan_send_slow(weft_chan *ch, const void *item, struct weft__wq *wq,
-                                         int64_t deadline, weft_cx *cx)
+static WEFT__NOINLINE int chan_send_general(weft_chan *ch, const void *item, struct weft__wq *wq,
+                                            int64_t deadline, weft_cx *cx)
 {
     int r = chan_acquire(wq, &ch->sendq, ch->cap - ch->len, false, deadline, cx);
     if (r != 0) return r;
@@ -146,14 +149,31 @@ static WEFT__NOINLINE int chan_send_slow(weft_chan *ch, const void *item, struct
 }
 
 /* The same for a receive. */
-static WEFT__NOINLINE int chan_recv_slow(weft_chan *ch, void *item, struct weft__wq *wq,
-                                         int64_t deadline, weft_cx *cx)
+static WEFT__NOINLINE int chan_recv_general(weft_chan *ch, void *item, struct weft__wq *wq,
+                                            int64_t deadline, weft_cx *cx)
 {
     int r = chan_acquire(wq, &ch->recvq, ch->len, ch->closed, deadline, cx);
     if (r != 0) return r;
     weft__ring_pop(ch, item);
     chan_wake_peer(ch->rt, wq, &ch->sendq);
     return 0;
+}
+
+/* A send the fast path did not finish: park (the usual case), or the general path. Out of line
+ * as well, and apart from the general path, so that parking saves no registers either. */
+static WEFT__NOINLINE int chan_send_slow(weft_chan *ch, const void *item, struct weft__wq *wq,
+                                         int64_t deadline, weft_cx *cx)
+{
+    int r = chan_park(wq, &ch->sendq, ch->cap - ch->len, false, deadline, cx);
+    return r != 0 ? r : chan_send_general(ch, item, wq, deadline, cx);
+}
+
+/* The same for a receive. */
+static WEFT__NOINLINE int chan_recv_slow(weft_chan *ch, void *item, struct weft__wq *wq,
+                                         int64_t deadline, weft_cx *cx)
+{
+    int r = chan_park(wq, &ch->recvq, ch->len, ch->closed, deadline, cx);
+    return r != 0 ? r : chan_recv_general(ch, item, wq, deadline, cx);
 }
 
 int weft_chan_send_dl(weft_chan *ch, const void *item, int64_t deadline, weft_cx *cx)

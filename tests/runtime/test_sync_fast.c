@@ -388,6 +388,41 @@ static void ping_pong_through_fast_slots(void **state)
     weft_chan_destroy(&pong.ch);
 }
 
+/*
+ * A channel caches its two queue records, so that a send or receive from a task skips the table
+ * lookup; the cache is checked against the handles' generations. A stale copy of a destroyed
+ * channel, whose records now serve a new channel, must find its queue closed and leave the new
+ * channel alone.
+ */
+static void cached_queue_records_are_generation_checked(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct chan_fix old, fresh;
+    chan_open(rt, &old, 1);
+    struct receiver r;
+    weft_task t = spawn_receiver(rt, &r, &old.ch);
+    weft_runtime_run_ready(rt); /* it waits: the runtime's per-task wait state exists now */
+    int v = 5;
+    assert_int_equal(weft_chan_try_send(&old.ch, &v), 0);
+    weft_runtime_run_ready(rt);
+    assert_int_equal(weft_task_result(rt, t), 5);
+    weft_chan stale = old.ch; /* destroy clears the original, not this copy */
+    weft_chan_destroy(&old.ch);
+    chan_open(rt, &fresh, 1);
+    assert_true(fresh.ch.recv_rec == stale.recv_rec || fresh.ch.recv_rec == stale.send_rec);
+    v = 7;
+    assert_int_equal(weft_chan_try_send(&fresh.ch, &v), 0);
+    t = spawn_receiver(rt, &r, &stale);
+    weft_runtime_run_ready(rt);
+    assert_true(task_done(rt, t));
+    assert_int_equal(weft_task_result(rt, t), WEFT_ECLOSED);
+    assert_int_equal(waiters(rt), 0);
+    v = 0;
+    assert_int_equal(weft_chan_try_recv(&fresh.ch, &v), 0); /* the item is still there */
+    assert_int_equal(v, 7);
+    weft_chan_destroy(&fresh.ch);
+}
+
 int main(void)
 {
     alarm(60); /* a lost wake-up would park forever: make it a failure instead */
@@ -406,6 +441,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(fast_slot_with_a_deadline_is_served, rt_setup,
                                         sync_teardown),
         cmocka_unit_test_setup_teardown(ping_pong_through_fast_slots, rt_setup, sync_teardown),
+        cmocka_unit_test_setup_teardown(cached_queue_records_are_generation_checked, rt_setup,
+                                        sync_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
