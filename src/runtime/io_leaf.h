@@ -3,10 +3,11 @@
  * operations (tcp.c), with the I/O record looked up once per attempt.
  *
  * The public protocol names the resource by its handle at each step: weft_io_ready looks the
- * record up, and weft_io_drained or weft_io_wait looks it up again after the system call. Here the
- * lookup happens once and the steps take the record: the system call in between runs no other
- * code of the runtime, so the record cannot be closed or reused under it. The common case — the
- * fd is ready, the call moves bytes — is inline; parking is not.
+ * record up, and weft_io_wait looks it up again after an EAGAIN. Here the lookup happens once and
+ * both steps take the record: the system call in between runs no other code of the runtime, so
+ * the record cannot be closed or reused under it. The common case — the fd is ready, the call
+ * moves bytes — is inline; parking is not. (A short transfer is still reported through the public
+ * weft_io_drained, which looks the record up again: see attempt_result in tcp.c for why.)
  *
  * weft_io_ready and weft_io_wait (io.c) are these same steps behind a lookup, so the two forms
  * cannot drift apart.
