@@ -213,6 +213,8 @@ static int conn_eof(struct weft__http_conn *conn, weft_http_event *ev)
  * The next parser event (HEAD, BODY or DONE) of the response, reading when the buffer has
  * nothing left to parse. A leaf operation: returns 0 with *ev set, WEFT_PENDING, or an error.
  * Bounded: each pass either returns or makes a recv, and recvs spend the task's budget.
+ * Inline (as is request_build): it runs two or three times per request, and as a call each one
+ * saved and restored six registers (bench/weft_client: -96 instructions per request).
  */
 static inline int exchange_next_event(weft_http_exchange *ex, weft_http_event *ev, weft_cx *cx)
 {
