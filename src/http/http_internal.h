@@ -115,8 +115,7 @@ bool weft__http_is_uri_text(const char *s, size_t len);
  * Whether every byte of s[0 .. len) is in class `bits` (one class bit). Eight bytes a step (four
  * for shorter strings), their classes ANDed together: one test and branch per step instead of per
  * byte; the last step overlaps the one before instead of a byte loop for the remainder. Inline:
- * the head parser calls it for every field, mostly on a few bytes, where a call cost a quarter
- * of the check.
+ * it checks a Host value or a token of a few bytes, where a call cost a quarter of the check.
  */
 static inline bool weft__http_all_in_class(const char *s, size_t len, unsigned bits)
 {
@@ -153,7 +152,7 @@ static inline bool weft__http_word_is_plain_text(uint64_t w)
 {
     const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
     uint64_t del = w ^ (0x7f * ones);
-    return (((w - 0x20 * ones) & ~w) | ((del - ones) & ~del)) & high ? false : true;
+    return ((((w - 0x20 * ones) & ~w) | ((del - ones) & ~del)) & high) == 0;
 }
 
 /*
