@@ -12,9 +12,10 @@
  * That is the edge-triggered contract of weft/poll.h turned into state: a bit is cleared only
  * when the kernel has said there is nothing left, so no edge can be lost between "the kernel said
  * ready" and "we tried". A short read or write on a stream says the same thing one system call
- * earlier (the buffer was emptied, or filled): weft_io_drained clears the bit then, which saves
- * the EAGAIN call a request/response exchange would otherwise make every time. It is safe because
- * a socket's edge-triggered registration reports every arrival, not only empty-to-non-empty.
+ * earlier (the buffer was emptied, or filled): the bit is cleared then (weft_io_drained), which
+ * saves the EAGAIN call a request/response exchange would otherwise make every time. It is safe
+ * because a socket's edge-triggered registration reports every arrival, not only
+ * empty-to-non-empty.
  *
  * Closing does not deregister: close(2) removes the fd from the epoll set, and saves a system
  * call per connection. If the file outlives the fd (a dup, a fork), epoll keeps reporting it under
@@ -209,7 +210,7 @@ int weft_io_wait(weft_io *io, weft_io_dir dir, int64_t deadline, weft_cx *cx)
 void weft_io_drained(weft_io *io, weft_io_dir dir, weft_cx *cx)
 {
     struct weft__io *rec = weft__io_lookup(cx->rt, io);
-    if (rec != NULL) rec->ready &= (uint8_t)~WEFT__IO_READY(dir);
+    if (rec != NULL) weft__io_drained_at(rec, dir);
 }
 
 size_t weft__io_count_waiting(const weft_runtime *rt)

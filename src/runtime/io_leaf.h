@@ -6,8 +6,8 @@
  * record up, and weft_io_wait looks it up again after an EAGAIN. Here the lookup happens once and
  * both steps take the record: the system call in between runs no other code of the runtime, so
  * the record cannot be closed or reused under it. The common case — the fd is ready, the call
- * moves bytes — is inline; parking is not. (A short transfer is still reported through the public
- * weft_io_drained, which looks the record up again: see attempt_result in tcp.c for why.)
+ * moves bytes — is inline; parking is not. A short transfer clears the readiness bit on the same
+ * record (weft__io_drained_at), as weft_io_drained does after its own lookup.
  *
  * weft_io_ready and weft_io_wait (io.c) are these same steps behind a lookup, so the two forms
  * cannot drift apart.
@@ -61,10 +61,16 @@ static inline int weft__io_wait_at(struct weft__io *rec, weft_io_dir dir, int64_
     return weft__io_park(rec, dir, deadline, cx);
 }
 
+/* weft_io_drained on a looked-up record: dir waits for the next event before it tries again. */
+static inline void weft__io_drained_at(struct weft__io *rec, weft_io_dir dir)
+{
+    rec->ready &= (uint8_t)~WEFT__IO_READY(dir);
+}
+
 /*
  * The end of an attempt that got n (or -1 and errno): n >= 0 is the result; EAGAIN parks the
  * task; any other error is -errno. A short stream transfer is the caller's to report, through
- * weft_io_drained (see tcp.c).
+ * weft__io_drained_at (see tcp.c).
  */
 static inline int weft__io_result_at(struct weft__io *rec, weft_io_dir dir, ssize_t n,
                                      int64_t deadline, weft_cx *cx)

@@ -46,19 +46,18 @@ static size_t clamp_len(size_t len)
 }
 
 /*
- * The end of every leaf attempt on `rec`, io's record: n >= 0 bytes become the result; EAGAIN
- * parks the task as dir's waiter; any other error is returned as -errno.
+ * The end of every leaf attempt on `rec`: n >= 0 bytes become the result; EAGAIN parks the task
+ * as dir's waiter; any other error is returned as -errno.
  * A stream transfer that moved fewer bytes than `want` emptied the receive buffer (read) or filled
- * the send buffer (write): the next attempt would only get EAGAIN, so the runtime is told to wait
- * for the next event instead (weft_io_drained). That saves one system call per request/response
- * exchange. want == 0 (accept) never counts as short. weft_io_drained stays a call of the public
- * API, not a bit cleared here: tests/reliability wraps it to model transfers cut short for another
- * reason than a full buffer.
+ * the send buffer (write): the next attempt would only get EAGAIN, so the readiness bit is cleared
+ * here and the next attempt waits for the next event instead. That saves one system call per
+ * request/response exchange. want == 0 (accept) never counts as short. (This is what the public
+ * weft_io_drained does, without its second lookup of the record.)
  */
-static int attempt_result(weft_io *io, struct weft__io *rec, weft_io_dir dir, ssize_t n,
-                          size_t want, int64_t deadline, weft_cx *cx)
+static int attempt_result(struct weft__io *rec, weft_io_dir dir, ssize_t n, size_t want,
+                          int64_t deadline, weft_cx *cx)
 {
-    if (n > 0 && (size_t)n < want) weft_io_drained(io, dir, cx);
+    if (n > 0 && (size_t)n < want) weft__io_drained_at(rec, dir);
     return weft__io_result_at(rec, dir, n, deadline, cx);
 }
 
@@ -189,8 +188,8 @@ int weft_tcp_accept_dl(weft_tcp_listener *l, weft_tcp_stream *out, weft_addr *pe
             l->backoff_until = weft_time_now() + WEFT_TCP_ACCEPT_BACKOFF;
             continue;
         }
-        return attempt_result(&l->io, weft__io_lookup(cx->rt, &l->io), WEFT_IO_READ, -1, 0,
-                              deadline, cx); /* -1: see errno */
+        return attempt_result(weft__io_lookup(cx->rt, &l->io), WEFT_IO_READ, -1, 0, deadline,
+                              cx); /* -1: see errno */
     }
 }
 
@@ -392,7 +391,7 @@ int weft_tcp_read_dl(weft_tcp_stream *s, void *buf, size_t len, int64_t deadline
     do
         n = recv(weft_io_fd(&s->io), buf, len, 0);
     while (n < 0 && errno == EINTR);
-    return attempt_result(&s->io, rec, WEFT_IO_READ, n, len, deadline, cx);
+    return attempt_result(rec, WEFT_IO_READ, n, len, deadline, cx);
 }
 
 int weft_tcp_write_dl(weft_tcp_stream *s, const void *buf, size_t len, int64_t deadline,
@@ -407,7 +406,7 @@ int weft_tcp_write_dl(weft_tcp_stream *s, const void *buf, size_t len, int64_t d
     do /* MSG_NOSIGNAL: a closed peer is -EPIPE, not a SIGPIPE that kills the process */
         n = send(weft_io_fd(&s->io), buf, len, MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
-    return attempt_result(&s->io, rec, WEFT_IO_WRITE, n, len, deadline, cx);
+    return attempt_result(rec, WEFT_IO_WRITE, n, len, deadline, cx);
 }
 
 /* Bytes asked for by a gather write; 0 (never "short") if it exceeds what one call can move. */
@@ -437,7 +436,7 @@ int weft_tcp_writev_dl(weft_tcp_stream *s, const struct iovec *iov, int iovcnt, 
     do /* the kernel caps one call below INT_MAX bytes, so n fits the int result */
         n = sendmsg(weft_io_fd(&s->io), &msg, MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
-    return attempt_result(&s->io, rec, WEFT_IO_WRITE, n, iov_total(iov, iovcnt), deadline, cx);
+    return attempt_result(rec, WEFT_IO_WRITE, n, iov_total(iov, iovcnt), deadline, cx);
 }
 
 /* ============================================================================================

@@ -12,17 +12,15 @@
  *   count of live blocks (allocated through the wrappers, not yet freed) tells whether a
  *   scenario gave back everything it took.
  *
- * System calls (fault_io.c; WRAP recv send sendmsg accept4 socket epoll_ctl close
- * weft_io_drained):
+ * System calls (fault_io.c; WRAP recv send sendmsg accept4 socket epoll_ctl close):
  *   every call of each kind is counted; the k-th call of a kind can fail with a chosen errno; and
- *   every transfer can be capped to at most n bytes (short reads and writes of every size). Two
- *   details keep the faults faithful to what a kernel does, so that a test fails only for a real
- *   bug in weft:
- *   - a transfer shortened by the cap did not empty (or fill) the socket buffer, so the runtime
- *     is not told it did: weft_io_drained is skipped for it;
- *   - an injected EAGAIN is followed by the readiness event the kernel would send when the fd
- *     became ready again (the fd's epoll registration is re-armed with EPOLL_CTL_MOD), since the
- *     fd is in fact ready.
+ *   every transfer can be capped to at most n bytes (short reads and writes of every size). One
+ *   detail keeps the faults faithful to what a kernel does, so that a test fails only for a real
+ *   bug in weft: a call that makes a ready fd look not ready is followed by the readiness event
+ *   the kernel would send when it became ready again (the fd's epoll registration is re-armed
+ *   with EPOLL_CTL_MOD). That is an injected EAGAIN, and a transfer the cap shortened: the runtime
+ *   takes a short transfer as "the socket buffer was emptied (or filled)" and waits for the next
+ *   event, but this one left data (or room) behind.
  *
  * Counters are atomic: the helpers may be used while other threads run, though the scenarios
  * here are single-threaded.

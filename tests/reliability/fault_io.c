@@ -1,7 +1,7 @@
 /*
  * System-call faults: recv, send, sendmsg, accept4, socket, epoll_ctl and close that fail on the
- * k-th call, and transfers capped to n bytes. See fault.h for why weft_io_drained is wrapped too
- * and how an injected EAGAIN is followed by an event.
+ * k-th call, and transfers capped to n bytes. See fault.h for how a capped transfer and an
+ * injected EAGAIN are each followed by the event the kernel would send.
  */
 #define _GNU_SOURCE /* accept4 */
 #include <errno.h>
@@ -23,7 +23,6 @@ int __real_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 int __real_socket(int domain, int type, int protocol);
 int __real_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
 int __real_close(int fd);
-void __real_weft_io_drained(weft_io *io, weft_io_dir dir, weft_cx *cx);
 
 ssize_t __wrap_recv(int fd, void *buf, size_t len, int flags);
 ssize_t __wrap_send(int fd, const void *buf, size_t len, int flags);
@@ -32,7 +31,6 @@ int __wrap_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 int __wrap_socket(int domain, int type, int protocol);
 int __wrap_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
 int __wrap_close(int fd);
-void __wrap_weft_io_drained(weft_io *io, weft_io_dir dir, weft_cx *cx);
 
 /* One kind of call: how many so far, and which one fails with what. */
 static struct {
@@ -52,7 +50,6 @@ static struct {
     bool registered;          /* an EPOLL_CTL_ADD succeeded and the fd was not closed since */
     int epfd;                 /* ...with this epoll instance */
     struct epoll_event event; /* ...and these events and token */
-    bool capped[2];           /* the last transfer (read, write) was shortened by the cap */
     bool waited[2];           /* alternate mode: the last attempt (read, write) said EAGAIN */
 } fds[FD_MAX];
 
@@ -141,9 +138,10 @@ static int transfer_fault(enum fault_call call, int fd, weft_io_dir dir)
 }
 
 /*
- * The fd is reported "not ready" although it is: re-arm its registration, which makes the
- * kernel queue a new edge-triggered event for it if it is ready — the event it would have sent
- * had the data (or the room, or the connection) arrived just after the EAGAIN.
+ * The fd is reported "not ready" (an injected EAGAIN), or looks drained (a transfer the cap
+ * shortened), although it is ready: re-arm its registration, which makes the kernel queue a new
+ * edge-triggered event for it if it is ready — the event it would have sent had the data (or the
+ * room, or the connection) arrived just after the call.
  */
 static void rearm(int fd)
 {
@@ -169,10 +167,14 @@ static size_t capped_len(size_t len, bool *cut)
     return *cut ? max : len;
 }
 
-/* Remembers whether the transfer just made was cut short by the cap (n == the capped length). */
-static void note_transfer(int fd, weft_io_dir dir, ssize_t n, size_t asked, bool cut)
+/*
+ * A transfer the cap cut short (n == the capped length) left data (or room) behind, but looks to
+ * the runtime like one that emptied (or filled) the socket buffer, which it takes as "wait for the
+ * next event". The kernel would send no event for what is already there, so one is queued.
+ */
+static void note_transfer(int fd, ssize_t n, size_t asked, bool cut)
 {
-    if (fd_known(fd)) fds[fd].capped[dir] = cut && n > 0 && (size_t)n == asked;
+    if (cut && n > 0 && (size_t)n == asked) rearm(fd);
 }
 
 ssize_t __wrap_recv(int fd, void *buf, size_t len, int flags)
@@ -182,7 +184,7 @@ ssize_t __wrap_recv(int fd, void *buf, size_t len, int flags)
     bool cut;
     size_t asked = capped_len(len, &cut);
     ssize_t n = __real_recv(fd, buf, asked, flags);
-    note_transfer(fd, WEFT_IO_READ, n, asked, cut);
+    note_transfer(fd, n, asked, cut);
     return n;
 }
 
@@ -193,7 +195,7 @@ ssize_t __wrap_send(int fd, const void *buf, size_t len, int flags)
     bool cut;
     size_t asked = capped_len(len, &cut);
     ssize_t n = __real_send(fd, buf, asked, flags);
-    note_transfer(fd, WEFT_IO_WRITE, n, asked, cut);
+    note_transfer(fd, n, asked, cut);
     return n;
 }
 
@@ -225,7 +227,7 @@ ssize_t __wrap_sendmsg(int fd, const struct msghdr *msg, int flags)
     part.msg_iov = iov;
     part.msg_iovlen = cut_iov(msg, iov, sizeof iov / sizeof iov[0], asked);
     ssize_t n = __real_sendmsg(fd, &part, flags);
-    note_transfer(fd, WEFT_IO_WRITE, n, asked, true);
+    note_transfer(fd, n, asked, true);
     return n;
 }
 
@@ -265,12 +267,4 @@ int __wrap_close(int fd)
     int r = __real_close(fd);
     if (err && r == 0) return fail_with(-1, err); /* closed all the same, as close(2) does */
     return r;
-}
-
-/* A transfer the cap shortened left data (or room) behind: the runtime must not be told the
- * buffer was drained, or it would wait for an event the kernel has no reason to send. */
-void __wrap_weft_io_drained(weft_io *io, weft_io_dir dir, weft_cx *cx)
-{
-    if (fd_known(io->fd) && fds[io->fd].capped[dir]) return;
-    __real_weft_io_drained(io, dir, cx);
 }
