@@ -127,16 +127,33 @@ size_t weft__io_close_all(weft_runtime *rt)
     return n;
 }
 
-/* What an event tells about each direction; hang-ups and errors count for both. */
+/*
+ * What an event tells about each direction; hang-ups and errors count for both. The readiness bits
+ * are the event's flags where they line up (readable, writable) and shifted where they do not, so
+ * this is a few instructions on every event rather than a test per flag.
+ */
+_Static_assert(WEFT_EVENT_READABLE == WEFT__IO_READY(WEFT_IO_READ) &&
+                   WEFT_EVENT_WRITABLE == WEFT__IO_READY(WEFT_IO_WRITE),
+               "readable and writable are the same bits in events and records");
+_Static_assert(WEFT_EVENT_READ_CLOSED >> 1 == WEFT__IO_CLOSED(WEFT_IO_READ) &&
+                   WEFT_EVENT_WRITE_CLOSED >> 1 == WEFT__IO_CLOSED(WEFT_IO_WRITE),
+               "the closed bits of a record are the event's, one place lower");
 static unsigned event_ready_bits(uint32_t flags)
 {
-    unsigned bits = 0;
-    if (flags & WEFT_EVENT_READABLE) bits |= WEFT__IO_READY(WEFT_IO_READ);
-    if (flags & WEFT_EVENT_WRITABLE) bits |= WEFT__IO_READY(WEFT_IO_WRITE);
-    if (flags & (WEFT_EVENT_READ_CLOSED | WEFT_EVENT_ERROR)) bits |= WEFT__IO_CLOSED(WEFT_IO_READ);
-    if (flags & (WEFT_EVENT_WRITE_CLOSED | WEFT_EVENT_ERROR))
-        bits |= WEFT__IO_CLOSED(WEFT_IO_WRITE);
-    return bits;
+    unsigned ready = flags & (WEFT_EVENT_READABLE | WEFT_EVENT_WRITABLE);
+    unsigned closed = (flags & (WEFT_EVENT_READ_CLOSED | WEFT_EVENT_WRITE_CLOSED)) >> 1;
+    if (flags & WEFT_EVENT_ERROR)
+        closed = WEFT__IO_CLOSED(WEFT_IO_READ) | WEFT__IO_CLOSED(WEFT_IO_WRITE);
+    return ready | closed;
+}
+
+/* Wakes the task parked on dir, if there is one (an edge on the other half, usually, has none). */
+static inline void wake_parked(weft_runtime *rt, struct weft__io *rec, weft_io_dir dir)
+{
+    weft_waker w = rec->waiter[dir];
+    if (w.gen == 0) return;
+    rec->waiter[dir] = WEFT_WAKER_NONE;
+    weft_waker_wake(rt, w);
 }
 
 void weft__io_dispatch(weft_runtime *rt, const weft_event *ev)
@@ -150,13 +167,8 @@ void weft__io_dispatch(weft_runtime *rt, const weft_event *ev)
     }
     unsigned bits = event_ready_bits(ev->flags);
     rec->ready |= (uint8_t)bits;
-    for (int dir = WEFT_IO_READ; dir <= WEFT_IO_WRITE; dir++) {
-        if (!(bits & WEFT__IO_ANY(dir))) continue;
-        weft_waker w = rec->waiter[dir];
-        if (w.gen == 0) continue; /* nobody parked (an edge on the other half, usually) */
-        rec->waiter[dir] = WEFT_WAKER_NONE;
-        weft_waker_wake(rt, w);
-    }
+    if (bits & WEFT__IO_ANY(WEFT_IO_READ)) wake_parked(rt, rec, WEFT_IO_READ);
+    if (bits & WEFT__IO_ANY(WEFT_IO_WRITE)) wake_parked(rt, rec, WEFT_IO_WRITE);
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -20,10 +20,12 @@
 
 #include "runtime/internal.h"
 
-/* The record a handle names, or NULL if it was closed (or the handle is stale). */
+/* The record a handle names, or NULL if it was closed (or the handle is stale). A handle that was
+ * never opened, or was closed, needs no test of its own: its generation is 0 or one its record has
+ * moved past, and no record's generation is ever 0. */
 static inline struct weft__io *weft__io_lookup(const weft_runtime *rt, const weft_io *io)
 {
-    if (io->gen == 0 || io->fd < 0 || io->slot >= weft__table_cap(&rt->ios)) return NULL;
+    if (io->slot >= weft__table_cap(&rt->ios)) return NULL;
     struct weft__io *rec = weft__table_at(&rt->ios, sizeof(struct weft__io), io->slot);
     if (!rec->open || rec->gen != io->gen) return NULL;
     return rec;
