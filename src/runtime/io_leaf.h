@@ -15,6 +15,7 @@
 #ifndef WEFT_RUNTIME_IO_LEAF_H
 #define WEFT_RUNTIME_IO_LEAF_H
 
+#include <assert.h>
 #include <errno.h>
 #include <sys/types.h>
 
@@ -42,15 +43,19 @@ static inline void weft__io_unpark(struct weft__io *rec, weft_io_dir dir, const 
  * has come (-ETIMEDOUT). The readiness bits are the caller's business. */
 int weft__io_park(struct weft__io *rec, weft_io_dir dir, int64_t deadline, weft_cx *cx);
 
-/* weft_io_ready on a looked-up record (NULL: closed). */
+/*
+ * weft_io_ready on a looked-up record (NULL: closed). A ready direction has no waiter to forget:
+ * a task parks only while dir's bits are clear, and the event that sets them takes the waiter off
+ * (weft__io_dispatch), so "ready" and "someone parked" never hold at once.
+ */
 static inline int weft__io_ready_at(struct weft__io *rec, weft_io_dir dir, int64_t deadline,
                                     weft_cx *cx)
 {
     if (rec == NULL) return WEFT_ECLOSED;
     if (!(rec->ready & WEFT__IO_ANY(dir))) return weft__io_park(rec, dir, deadline, cx);
+    assert(rec->waiter[dir].gen == 0);
     if (cx->budget == 0) return weft_cx_budget_take(cx); /* spent: queued again, PENDING */
     cx->budget--;
-    weft__io_unpark(rec, dir, cx);
     return 0;
 }
 
