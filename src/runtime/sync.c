@@ -25,20 +25,35 @@ static unsigned char *ring_at(const weft_chan *ch, size_t i)
     return ch->buf + (k >= ch->cap ? k - ch->cap : k) * ch->item_size;
 }
 
-/* memcpy of one item; the usual sizes (an int, a pointer) as plain moves rather than a call. */
+/* Does ch hold items of 4 or 8 bytes (an int, a pointer), which item_copy moves without a call? */
+static inline bool chan_item_plain(const weft_chan *ch)
+{
+    return ch->item_size == sizeof(uint32_t) || ch->item_size == sizeof(uint64_t);
+}
+
+/* memcpy of one 4- or 8-byte item, as a plain move. */
+static inline void plain_copy(void *dst, const void *src, size_t size)
+{
+    if (size == sizeof(uint32_t))
+        memcpy(dst, src, sizeof(uint32_t));
+    else
+        memcpy(dst, src, sizeof(uint64_t));
+}
+
+/* memcpy of one item; the usual sizes as plain moves rather than a call. */
 static void item_copy(void *dst, const void *src, size_t size)
 {
-    switch (size) {
-    case sizeof(uint32_t):
-        memcpy(dst, src, sizeof(uint32_t));
-        return;
-    case sizeof(uint64_t):
-        memcpy(dst, src, sizeof(uint64_t));
-        return;
-    default:
+    if (size == sizeof(uint32_t) || size == sizeof(uint64_t))
+        plain_copy(dst, src, size);
+    else
         memcpy(dst, src, size);
-        return;
-    }
+}
+
+/* The front item has been copied out: drop it. */
+static void ring_advance(weft_chan *ch)
+{
+    ch->head = ch->head + 1 == ch->cap ? 0 : ch->head + 1;
+    ch->len--;
 }
 
 void weft__ring_push(weft_chan *ch, const void *item)
@@ -50,8 +65,21 @@ void weft__ring_push(weft_chan *ch, const void *item)
 void weft__ring_pop(weft_chan *ch, void *item)
 {
     item_copy(item, ring_at(ch, 0), ch->item_size);
-    ch->head = ch->head + 1 == ch->cap ? 0 : ch->head + 1;
-    ch->len--;
+    ring_advance(ch);
+}
+
+/* weft__ring_push and _pop when chan_item_plain(ch): no call, so a channel operation that goes
+ * straight through holds nothing across one and saves no register. */
+static inline void ring_push_plain(weft_chan *ch, const void *item)
+{
+    plain_copy(ring_at(ch, ch->len), item, ch->item_size);
+    ch->len++;
+}
+
+static inline void ring_pop_plain(weft_chan *ch, void *item)
+{
+    plain_copy(item, ring_at(ch, 0), ch->item_size);
+    ring_advance(ch);
 }
 
 /*
@@ -135,6 +163,26 @@ void weft_chan_close(weft_chan *ch)
 }
 
 /*
+ * The end of a send that went straight through, for an item that is not 4 or 8 bytes (a memcpy
+ * call). Out of line, so that with the usual sizes the fast path holds nothing across a call
+ * (see ring_push_plain).
+ */
+static WEFT__NOINLINE int chan_send_copy(weft_chan *ch, const void *item, struct weft__wq *wq)
+{
+    weft__ring_push(ch, item);
+    chan_wake_peer(ch->rt, wq, &ch->recvq);
+    return 0;
+}
+
+/* The same for a receive. */
+static WEFT__NOINLINE int chan_recv_copy(weft_chan *ch, void *item, struct weft__wq *wq)
+{
+    weft__ring_pop(ch, item);
+    chan_wake_peer(ch->rt, wq, &ch->sendq);
+    return 0;
+}
+
+/*
  * A send that could not take a slot at once (chan_acquire), then the item in. Kept out of line:
  * the send that goes straight through then saves no registers.
  */
@@ -185,7 +233,8 @@ int weft_chan_send_dl(weft_chan *ch, const void *item, int64_t deadline, weft_cx
     struct weft__wq *wq = weft__waitq_cached(ch->send_rec, &ch->sendq);
     if (wq == NULL || !weft__waitq_take_fast(wq, ch->cap - ch->len, cx))
         return chan_send_slow(ch, item, wq, deadline, cx);
-    weft__ring_push(ch, item);
+    if (!chan_item_plain(ch)) return chan_send_copy(ch, item, wq);
+    ring_push_plain(ch, item);
     chan_wake_peer(ch->rt, wq, &ch->recvq);
     return 0;
 }
@@ -195,7 +244,8 @@ int weft_chan_recv_dl(weft_chan *ch, void *item, int64_t deadline, weft_cx *cx)
     struct weft__wq *wq = weft__waitq_cached(ch->recv_rec, &ch->recvq);
     if (wq == NULL || !weft__waitq_take_fast(wq, ch->len, cx))
         return chan_recv_slow(ch, item, wq, deadline, cx);
-    weft__ring_pop(ch, item);
+    if (!chan_item_plain(ch)) return chan_recv_copy(ch, item, wq);
+    ring_pop_plain(ch, item);
     chan_wake_peer(ch->rt, wq, &ch->sendq);
     return 0;
 }

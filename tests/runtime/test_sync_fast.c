@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -389,6 +390,77 @@ static void ping_pong_through_fast_slots(void **state)
 }
 
 /*
+ * Items of 4 or 8 bytes are copied inline by the channel operations that go straight through;
+ * every other size takes an out-of-line copy. A sender and a receiver pass 300 items of each
+ * size through a channel of two slots (the ring wraps; both sides wait and take turns): every
+ * item arrives whole, in order, and nothing beyond its size is written.
+ */
+enum { BYTES_MAX = 24, BYTES_ITEMS = 300 };
+
+struct bytes_task {
+    weft_co co;
+    weft_chan *ch;
+    size_t size;
+    int i, result;
+    unsigned char item[BYTES_MAX + 1]; /* one guard byte past the largest item */
+};
+
+static unsigned char pattern(int i, size_t k)
+{
+    return (unsigned char)(i * 7 + (int)k * 13 + 1);
+}
+
+static int bytes_sender(void *frame, weft_cx *cx)
+{
+    struct bytes_task *f = frame;
+    WEFT_BEGIN(&f->co);
+    for (f->i = 0; f->i < BYTES_ITEMS; f->i++) {
+        for (size_t k = 0; k < f->size; k++)
+            f->item[k] = pattern(f->i, k);
+        WEFT_AWAIT(&f->co, f->result = weft_chan_send(f->ch, f->item, cx));
+        if (f->result != 0) break;
+    }
+    WEFT_END(&f->co, f->result);
+}
+
+static int bytes_receiver(void *frame, weft_cx *cx)
+{
+    struct bytes_task *f = frame;
+    WEFT_BEGIN(&f->co);
+    for (f->i = 0; f->i < BYTES_ITEMS; f->i++) {
+        memset(f->item, 0xEE, sizeof f->item);
+        WEFT_AWAIT(&f->co, f->result = weft_chan_recv(f->ch, f->item, cx));
+        if (f->result != 0) break;
+        for (size_t k = 0; k < f->size; k++)
+            if (f->item[k] != pattern(f->i, k)) WEFT_RETURN(&f->co, -EPROTO);
+        if (f->item[f->size] != 0xEE) WEFT_RETURN(&f->co, -EOVERFLOW);
+    }
+    WEFT_END(&f->co, f->result);
+}
+
+static void items_of_every_size_pass_whole_and_in_order(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    static const size_t sizes[] = {1, 3, 4, 8, 12, 16, BYTES_MAX};
+    for (size_t n = 0; n < sizeof sizes / sizeof sizes[0]; n++) {
+        unsigned char storage[2 * BYTES_MAX];
+        weft_chan ch;
+        assert_int_equal(weft_chan_init(&ch, rt, storage, sizes[n], 2), 0);
+        struct bytes_task tx = {.ch = &ch, .size = sizes[n]};
+        struct bytes_task rx = {.ch = &ch, .size = sizes[n]};
+        weft_task tr, ts;
+        assert_int_equal(weft_task_spawn(rt, bytes_receiver, &rx, &tr), 0); /* waits first */
+        assert_int_equal(weft_task_spawn(rt, bytes_sender, &tx, &ts), 0);
+        assert_int_equal(weft_runtime_run(rt), 0);
+        assert_int_equal(weft_task_result(rt, ts), 0);
+        assert_int_equal(weft_task_result(rt, tr), 0);
+        assert_int_equal(rx.i, BYTES_ITEMS);
+        assert_int_equal(waiters(rt), 0);
+        weft_chan_destroy(&ch);
+    }
+}
+
+/*
  * A channel caches its two queue records, so that a send or receive from a task skips the table
  * lookup; the cache is checked against the handles' generations. A stale copy of a destroyed
  * channel, whose records now serve a new channel, must find its queue closed and leave the new
@@ -441,6 +513,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(fast_slot_with_a_deadline_is_served, rt_setup,
                                         sync_teardown),
         cmocka_unit_test_setup_teardown(ping_pong_through_fast_slots, rt_setup, sync_teardown),
+        cmocka_unit_test_setup_teardown(items_of_every_size_pass_whole_and_in_order, rt_setup,
+                                        sync_teardown),
         cmocka_unit_test_setup_teardown(cached_queue_records_are_generation_checked, rt_setup,
                                         sync_teardown),
     };
