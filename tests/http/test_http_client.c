@@ -882,6 +882,88 @@ static void test_cancel_mid_exchange(void **state)
     ctx_close(&c);
 }
 
+static const struct canned_reply reset_mid_head_reply[] = {
+    {"HTTP/1.1 200 OK\r\nContent-Le", CANNED_RESET},
+    {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", CANNED_KEEP},
+};
+
+/* A reset in the middle of the head, on a new connection: an error, no retry, the connection
+ * closed and not pooled; the next exchange on the client opens a new one and succeeds. */
+static void test_reset_mid_head_then_reuse(void **state)
+{
+    (void)state;
+    struct ctx c;
+    ctx_open(&c, reset_mid_head_reply, N(reset_mid_head_reply));
+    struct fetch *f = ctx_fetch(&c, "/1");
+    assert_int_equal(ctx_run(&c), -ECONNRESET);
+    assert_int_equal(f->ex.error, -ECONNRESET);
+    assert_int_equal(c.client.open, 0);
+    assert_int_equal(c.client.retries, 0);
+    f = ctx_fetch(&c, "/2");
+    assert_int_equal(ctx_run(&c), 5);
+    assert_false(f->reused);
+    assert_int_equal(atomic_load(&c.srv.accepts), 2);
+    ctx_close(&c);
+}
+
+/*
+ * An exchange stopped while its request is still being sent: a POST whose body is far larger
+ * than the socket buffers, to a listener that never accepts (the kernel completes the handshake,
+ * nobody reads). Cancelled, or out of time: either way nothing is left open.
+ */
+static void check_stopped_while_sending(bool cancel)
+{
+    int fds = weft_test_fd_count();
+    uint16_t port;
+    int listener = weft_test_tcp_listener(&port);
+    weft_runtime rt;
+    weft_http_client client;
+    assert_int_equal(weft_runtime_init(&rt), 0);
+    assert_int_equal(weft_http_client_init(&client, &rt, NULL), 0);
+    struct fetch *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    const size_t body_len = 64u << 20;
+    char *body = calloc(1, body_len);
+    assert_non_null(body);
+    f->client = &client;
+    f->method = WEFT_HTTP_POST;
+    f->body = body;
+    f->body_len = body_len;
+    snprintf(f->url, sizeof f->url, "http://127.0.0.1:%u/", (unsigned)port);
+    int64_t t0 = weft_test_now_ns();
+    if (cancel) {
+        struct canceller k = {0};
+        assert_int_equal(weft_task_spawn(&rt, fetch_task, f, &k.victim), 0);
+        assert_int_equal(weft_runtime_block_on(&rt, canceller_task, &k), 1);
+        assert_int_equal(weft_task_result(&rt, k.victim), -ECANCELED);
+    } else {
+        f->timeout = WEFT_MSEC(100);
+        assert_int_equal(weft_runtime_block_on(&rt, fetch_task, f), -ETIMEDOUT);
+        assert_int_equal(f->ex.error, -ETIMEDOUT);
+        assert_true(weft_test_now_ns() - t0 >= WEFT_MSEC(100));
+    }
+    assert_true(f->ex.timing.connected > 0); /* it was past the connect */
+    assert_int_equal(client.open, 0);
+    assert_int_equal(weft_http_client_close(&client), 0);
+    assert_int_equal(weft_runtime_close(&rt), 0);
+    close(listener);
+    free(body);
+    free(f);
+    assert_int_equal(weft_test_fd_count(), fds);
+}
+
+static void test_cancel_while_sending(void **state)
+{
+    (void)state;
+    check_stopped_while_sending(true);
+}
+
+static void test_timeout_while_sending(void **state)
+{
+    (void)state;
+    check_stopped_while_sending(false);
+}
+
 /* A client closed while an exchange still holds a connection frees it and says so. */
 static void test_client_close_busy(void **state)
 {
@@ -934,6 +1016,9 @@ int main(void)
         cmocka_unit_test(test_url_errors),
         cmocka_unit_test(test_error_messages_distinct),
         cmocka_unit_test(test_cancel_mid_exchange),
+        cmocka_unit_test(test_reset_mid_head_then_reuse),
+        cmocka_unit_test(test_cancel_while_sending),
+        cmocka_unit_test(test_timeout_while_sending),
         cmocka_unit_test(test_client_close_busy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -411,7 +411,6 @@ static void test_write_invalid(void **state)
     assert_int_equal(weft_http_request_write(&req, buf, sizeof buf), -EINVAL);
 }
 
-/* What the writer produces, the request parser reads back unchanged. */
 /* Writes req through the cache and without it: same result, same bytes. */
 static void expect_cached_same(struct weft__http_line_cache *lc, const weft_http_request *req)
 {
@@ -511,6 +510,61 @@ static void test_write_cached(void **state)
         -ENOBUFS);
 }
 
+/* A URL with a host, path and query of the given lengths, made of the letters h, p and q. */
+static void url_of_lengths(weft_url *u, char *path, size_t host_len, size_t path_len,
+                           size_t query_len)
+{
+    memset(u, 0, sizeof *u);
+    memset(u->host, 'h', host_len);
+    u->host[host_len] = '\0';
+    u->port = 80;
+    path[0] = '/';
+    memset(path + 1, 'p', path_len - 1);
+    path[path_len] = '?';
+    memset(path + path_len + 1, 'q', query_len ? query_len - 1 : 0);
+    u->path = path;
+    u->path_len = path_len;
+    u->query = query_len ? path + path_len : "";
+    u->query_len = query_len;
+}
+
+/*
+ * The cache compares the host, path and query by words of 4 or 8 bytes: for each of them, at
+ * every length up to 20, a URL that differs from the cached one in one byte at any position, or
+ * is one byte longer or shorter, is written afresh (never the cached line), and the cached URL
+ * itself is then a hit again.
+ */
+static void test_write_cached_every_byte(void **state)
+{
+    (void)state;
+    struct weft__http_line_cache lc = {0};
+    for (int which = 0; which < 3; which++) {
+        for (size_t len = 1; len <= 20; len++) {
+            size_t lens[3] = {4, 4, 4};
+            lens[which] = len;
+            for (size_t pos = 0; pos <= len + 1; pos++) {
+                weft_url base, other;
+                char base_path[64], other_path[64];
+                url_of_lengths(&base, base_path, lens[0], lens[1], lens[2]);
+                const weft_http_request get = {.method = WEFT_HTTP_GET, .url = &base};
+                expect_cached_same(&lc, &get);
+                size_t other_lens[3] = {lens[0], lens[1], lens[2]};
+                if (pos == len) other_lens[which] = len + 1;     /* one byte longer */
+                if (pos == len + 1) other_lens[which] = len - 1; /* one byte shorter */
+                if (which == 1 && other_lens[1] == 0) continue;  /* a path has its '/' */
+                if (which > 0 && pos == 0) continue;             /* the '/' or '?' stays */
+                url_of_lengths(&other, other_path, other_lens[0], other_lens[1], other_lens[2]);
+                if (pos < len && which == 0) other.host[pos] = 'x';
+                if (pos < len && which == 1) other_path[pos] = 'x';
+                if (pos < len && which == 2) other_path[other.path_len + pos] = 'x';
+                expect_cached_same(&lc,
+                                   &(weft_http_request){.method = WEFT_HTTP_GET, .url = &other});
+                expect_cached_same(&lc, &get);
+            }
+        }
+    }
+}
+
 /* The class checks read four or eight bytes a step with an overlapping last step (the field-text
  * check without the table where it can): a byte out of class is found at every position of every
  * length, for every byte value out of the class, and every byte value in it is let through. */
@@ -573,6 +627,143 @@ static void test_method_lookup(void **state)
     }
 }
 
+/*
+ * Parses in[0 .. len) whole, from a heap copy of exactly len bytes into a head buffer of exactly
+ * len bytes (so under ASan a scan that reads past the input or the head buffer fails). Returns 1
+ * for a HEAD event, 0 when more input is wanted, or the error.
+ */
+static int parse_exact(bool request, const char *in, size_t len)
+{
+    char *copy = malloc(len), *head = malloc(len);
+    assert_non_null(copy);
+    assert_non_null(head);
+    memcpy(copy, in, len);
+    weft_http_header fields[4];
+    weft_http_parser p;
+    weft_http_parser_config cfg = {head, len, fields, 4, 0};
+    if (request)
+        weft_http_parser_init_request(&p, &cfg);
+    else
+        weft_http_parser_init_response(&p, WEFT_HTTP_GET, &cfg);
+    weft_http_event ev;
+    ssize_t n = weft_http_parser_feed(&p, copy, len, &ev);
+    free(copy);
+    free(head);
+    if (n < 0) return (int)n;
+    return ev.type == WEFT_HTTP_EV_HEAD;
+}
+
+/* Whether s[0 .. len), with OWS trimmed at both ends as the parser trims a value, is all in
+ * class `bits`, judged one byte at a time. */
+static bool trimmed_in_class(const char *s, size_t len, unsigned bits)
+{
+    while (len > 0 && (s[0] == ' ' || s[0] == '\t'))
+        s++, len--;
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    for (size_t i = 0; i < len; i++)
+        if (!(weft__http_class[(unsigned char)s[i]] & bits)) return false;
+    return true;
+}
+
+/* One part of a head, written between `before` and `after` with a run of `fill` bytes. */
+typedef struct head_part {
+    const char *what;
+    bool request;
+    const char *before, *after;
+    char fill;
+} head_part;
+
+/* Whether the head with `part` (len bytes, one of them changed) must parse. */
+static bool part_ok(const head_part *hp, const char *part, size_t len, size_t pos)
+{
+    unsigned char c = (unsigned char)part[pos];
+    switch (hp->what[0]) {
+    case 'm': /* method */
+    case 'n': /* field name; a ':' inside one ends it early, the rest going to the value */
+        return (weft__http_class[c] & WEFT__HTTP_TCHAR) || (hp->what[0] == 'n' && c == ':' && pos);
+    case 't': /* target after its '/' */
+        return c != ' ' && weft__http_is_uri_text(part - 1, len + 1);
+    case 'h': /* Host value */
+        return trimmed_in_class(part, len, WEFT__HTTP_HOST);
+    default: /* field value, reason phrase */
+        return c == '\t' || (c >= 0x20 && c != 0x7f);
+    }
+}
+
+/*
+ * The scans of the head's parts (the method's and a field name's tchars, the target's URI
+ * characters, the Host check, field text) go several bytes a step: a byte out of place is found
+ * at every position of every length up to 20, for every byte value, in a real head, and nothing
+ * is read past the input or the head buffer.
+ */
+static void test_head_bytes_every_position(void **state)
+{
+    (void)state;
+    static const head_part parts[] = {
+        {"method", true, "", " / HTTP/1.1\r\nHost: a\r\n\r\n", 'G'},
+        {"target", true, "GET /", " HTTP/1.1\r\nHost: a\r\n\r\n", 'a'},
+        {"name", true, "GET / HTTP/1.1\r\nHost: a\r\n", ": v\r\n\r\n", 'x'},
+        {"value", true, "GET / HTTP/1.1\r\nHost: a\r\nX: ", "\r\n\r\n", 'v'},
+        {"host", true, "GET / HTTP/1.1\r\nHost: ", "\r\n\r\n", 'h'},
+        {"reason", false, "HTTP/1.1 200 ", "\r\n\r\n", 'r'},
+    };
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        const head_part *hp = &parts[i];
+        size_t nb = strlen(hp->before), na = strlen(hp->after);
+        for (size_t len = 1; len <= 20; len++) {
+            char in[128];
+            char *part = in + nb;
+            memcpy(in, hp->before, nb);
+            memset(part, hp->fill, len);
+            memcpy(part + len, hp->after, na);
+            assert_int_equal(parse_exact(hp->request, in, nb + len + na), 1);
+            for (size_t pos = 0; pos < len; pos++) {
+                for (unsigned c = 0; c < 256; c++) {
+                    part[pos] = (char)c;
+                    int rc = parse_exact(hp->request, in, nb + len + na);
+                    if ((rc == 1) != part_ok(hp, part, len, pos))
+                        print_error("%s: len %zu pos %zu byte 0x%02x: %d\n", hp->what, len, pos, c,
+                                    rc);
+                    assert_int_equal(rc == 1, part_ok(hp, part, len, pos));
+                }
+                part[pos] = hp->fill;
+            }
+        }
+    }
+}
+
+/*
+ * The parser copies its input into the head buffer in blocks of at most 512 bytes and parses the
+ * complete lines of each block: heads of 509 to 541 bytes, fed whole, put the first block's end
+ * at every byte of their last lines (a line's CR and LF, the blank line's CR and LF in different
+ * blocks), with and without an interim 1xx head before them, and every other cut is checked too.
+ */
+static void test_head_across_copy_blocks(void **state)
+{
+    (void)state;
+    for (int interim = 0; interim < 2; interim++) {
+        for (size_t pad = 460; pad <= 492; pad++) {
+            char in[1200], want[1200], filler[600];
+            memset(filler, 'p', pad);
+            filler[pad] = '\0';
+            int at = interim ? snprintf(in, sizeof in, "HTTP/1.1 100 Continue\r\n\r\n") : 0;
+            int n =
+                snprintf(in + at, sizeof in - (size_t)at,
+                         "HTTP/1.1 200 OK\r\nP: %s\r\nContent-Length: 2\r\nX: y\r\n\r\nab", filler);
+            snprintf(want, sizeof want,
+                     "HEAD 200 \"OK\" 1.1 length:2 keep-alive\n  P: %s\n  Content-Length: 2\n"
+                     "  X: y\nBODY \"ab\"\nDONE @%d\n",
+                     filler, at + n);
+            parse_opts o = parse_opts_response();
+            char *got = parse_transcript_all_splits(&o, in, (size_t)(at + n), 4096);
+            assert_string_equal(got, want);
+            free(got);
+        }
+    }
+}
+
+/* What the writer produces, the request parser reads back unchanged. */
 static void test_write_then_parse(void **state)
 {
     (void)state;
@@ -612,8 +803,11 @@ int main(void)
         cmocka_unit_test(test_write_buffer_too_small),
         cmocka_unit_test(test_write_invalid),
         cmocka_unit_test(test_write_cached),
+        cmocka_unit_test(test_write_cached_every_byte),
         cmocka_unit_test(test_field_text_every_position),
         cmocka_unit_test(test_method_lookup),
+        cmocka_unit_test(test_head_bytes_every_position),
+        cmocka_unit_test(test_head_across_copy_blocks),
         cmocka_unit_test(test_write_then_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
