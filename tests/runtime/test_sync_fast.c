@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -495,6 +496,174 @@ static void cached_queue_records_are_generation_checked(void **state)
     weft_chan_destroy(&fresh.ch);
 }
 
+/* Sends one item and returns 0 or the error. */
+struct sender {
+    weft_co co;
+    weft_chan *ch;
+    int item, result;
+};
+
+static int sender(void *frame, weft_cx *cx)
+{
+    struct sender *f = frame;
+    WEFT_BEGIN(&f->co);
+    WEFT_AWAIT(&f->co, f->result = weft_chan_send(f->ch, &f->item, cx));
+    WEFT_END(&f->co, f->result);
+}
+
+/* Spawns two tasks in turn, so that the first waits in the fast slot and the second in a node. */
+static void spawn_two_waiters(weft_runtime *rt, weft_co_fn fn, void *f0, void *f1, weft_task t[2])
+{
+    assert_int_equal(weft_task_spawn(rt, fn, f0, &t[0]), 0);
+    weft_runtime_run_ready(rt);
+    assert_int_equal(weft_task_spawn(rt, fn, f1, &t[1]), 0);
+    weft_runtime_run_ready(rt);
+    assert_int_equal(waiters(rt), 2);
+}
+
+/*
+ * Closing a channel wakes the fast slot's waiter as well as the node behind it, on both sides:
+ * receivers of an empty channel and senders of a full one all end with WEFT_ECLOSED.
+ */
+static void close_wakes_the_fast_slot_and_the_node_behind(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct chan_fix c;
+    chan_open(rt, &c, 1);
+    struct receiver r[2] = {{.ch = &c.ch}, {.ch = &c.ch}};
+    weft_task tr[2];
+    spawn_two_waiters(rt, receiver, &r[0], &r[1], tr);
+    weft_chan_close(&c.ch);
+    assert_int_equal(weft_runtime_run(rt), 0);
+    assert_int_equal(weft_task_result(rt, tr[0]), WEFT_ECLOSED);
+    assert_int_equal(weft_task_result(rt, tr[1]), WEFT_ECLOSED);
+    weft_chan_destroy(&c.ch);
+
+    chan_open(rt, &c, 1);
+    int v = 1;
+    assert_int_equal(weft_chan_try_send(&c.ch, &v), 0); /* full: senders wait */
+    struct sender s[2] = {{.ch = &c.ch, .item = 2}, {.ch = &c.ch, .item = 3}};
+    weft_task ts[2];
+    spawn_two_waiters(rt, sender, &s[0], &s[1], ts);
+    weft_chan_close(&c.ch);
+    assert_int_equal(weft_runtime_run(rt), 0);
+    assert_int_equal(weft_task_result(rt, ts[0]), WEFT_ECLOSED);
+    assert_int_equal(weft_task_result(rt, ts[1]), WEFT_ECLOSED);
+    assert_int_equal(waiters(rt), 0);
+    assert_int_equal(weft_chan_try_recv(&c.ch, &v), 0); /* the item sent before close stays */
+    assert_int_equal(v, 1);
+    weft_chan_destroy(&c.ch);
+}
+
+/*
+ * Destroying a channel with a task in its fast slot (whose record the channel caches) and one in
+ * a node: both are woken and find the channel closed.
+ */
+static void destroy_wakes_the_fast_slot_and_the_node_behind(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct chan_fix c;
+    chan_open(rt, &c, 1);
+    struct receiver r[2] = {{.ch = &c.ch}, {.ch = &c.ch}};
+    weft_task t[2];
+    spawn_two_waiters(rt, receiver, &r[0], &r[1], t);
+    weft_chan_destroy(&c.ch);
+    assert_int_equal(waiters(rt), 0);
+    assert_int_equal(weft_runtime_run(rt), 0);
+    assert_int_equal(weft_task_result(rt, t[0]), WEFT_ECLOSED);
+    assert_int_equal(weft_task_result(rt, t[1]), WEFT_ECLOSED);
+}
+
+/*
+ * The fast slot's waiter is handed the turn for the only item and cancelled before it runs: the
+ * turn goes to the node behind it, which gets the item (not lost, not reserved for nobody).
+ */
+static void cancelled_fast_slot_passes_its_turn_to_the_node(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct chan_fix c;
+    chan_open(rt, &c, 1);
+    struct receiver r[2] = {{.ch = &c.ch}, {.ch = &c.ch}};
+    weft_task t[2];
+    spawn_two_waiters(rt, receiver, &r[0], &r[1], t);
+    int v = 9, w = 0;
+    assert_int_equal(weft_chan_try_send(&c.ch, &v), 0);
+    assert_int_equal(weft_task_cancel(rt, t[0]), 1);
+    assert_int_equal(weft_chan_try_recv(&c.ch, &w), -EAGAIN); /* now reserved for r[1] */
+    assert_int_equal(weft_runtime_run(rt), 0);
+    assert_int_equal(weft_task_result(rt, t[0]), -ECANCELED);
+    assert_int_equal(weft_task_result(rt, t[1]), 9);
+    assert_int_equal(waiters(rt), 0);
+    weft_chan_destroy(&c.ch);
+}
+
+/* Locks the mutex, then returns (the lock stays held: the test unlocks it). */
+struct locker {
+    weft_co co;
+    weft_mutex *m;
+    int result;
+};
+
+static int locker(void *frame, weft_cx *cx)
+{
+    struct locker *f = frame;
+    WEFT_BEGIN(&f->co);
+    WEFT_AWAIT(&f->co, f->result = weft_mutex_lock(f->m, cx));
+    WEFT_END(&f->co, f->result);
+}
+
+/*
+ * The same through the general path (a mutex has no inline fast path, but its first waiter takes
+ * the fast slot too): the fast slot's waiter is given the lock and cancelled before it runs; the
+ * node behind it gets the lock instead.
+ */
+static void mutex_turn_passes_from_the_fast_slot(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    weft_mutex m;
+    assert_int_equal(weft_mutex_init(&m, rt), 0);
+    assert_int_equal(weft_mutex_try_lock(&m), 0);
+    struct locker l[2] = {{.m = &m}, {.m = &m}};
+    weft_task t[2];
+    spawn_two_waiters(rt, locker, &l[0], &l[1], t);
+    assert_int_equal(weft_mutex_unlock(&m), 0);
+    assert_int_equal(weft_task_cancel(rt, t[0]), 1);
+    assert_int_equal(weft_mutex_try_lock(&m), -EBUSY); /* reserved for l[1] */
+    assert_int_equal(weft_runtime_run(rt), 0);
+    assert_int_equal(weft_task_result(rt, t[0]), -ECANCELED);
+    assert_int_equal(weft_task_result(rt, t[1]), 0);
+    assert_int_equal(waiters(rt), 0);
+    assert_int_equal(weft_mutex_unlock(&m), 0);
+    weft_mutex_destroy(&m);
+}
+
+/* The runtime dump names where a task waiting in a fast slot suspended (one pointer, kept). */
+static void dump_shows_the_fast_slot_waiters_site(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct chan_fix c;
+    chan_open(rt, &c, 1);
+    struct receiver r;
+    weft_task t = spawn_receiver(rt, &r, &c.ch);
+    weft_runtime_run_ready(rt);
+    weft_task_info info;
+    assert_int_equal(weft_task_inspect(rt, t, &info), 0);
+    assert_int_equal(info.state, WEFT_TASK_WAITING);
+    assert_non_null(info.file);
+    assert_non_null(strstr(info.file, "test_sync_fast.c"));
+    assert_true(info.line > 0);
+    char text[512] = {0};
+    FILE *out = fmemopen(text, sizeof text - 1, "w");
+    assert_non_null(out);
+    assert_int_equal(weft_runtime_dump(rt, out), 1);
+    fclose(out);
+    assert_non_null(strstr(text, "waiting"));
+    assert_non_null(strstr(text, "test_sync_fast.c:"));
+    weft_chan_destroy(&c.ch);
+    assert_int_equal(weft_runtime_run(rt), 0);
+    assert_int_equal(weft_task_result(rt, t), WEFT_ECLOSED);
+}
+
 int main(void)
 {
     alarm(60); /* a lost wake-up would park forever: make it a failure instead */
@@ -516,6 +685,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(items_of_every_size_pass_whole_and_in_order, rt_setup,
                                         sync_teardown),
         cmocka_unit_test_setup_teardown(cached_queue_records_are_generation_checked, rt_setup,
+                                        sync_teardown),
+        cmocka_unit_test_setup_teardown(close_wakes_the_fast_slot_and_the_node_behind, rt_setup,
+                                        sync_teardown),
+        cmocka_unit_test_setup_teardown(destroy_wakes_the_fast_slot_and_the_node_behind, rt_setup,
+                                        sync_teardown),
+        cmocka_unit_test_setup_teardown(cancelled_fast_slot_passes_its_turn_to_the_node, rt_setup,
+                                        sync_teardown),
+        cmocka_unit_test_setup_teardown(mutex_turn_passes_from_the_fast_slot, rt_setup,
+                                        sync_teardown),
+        cmocka_unit_test_setup_teardown(dump_shows_the_fast_slot_waiters_site, rt_setup,
                                         sync_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
