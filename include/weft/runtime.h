@@ -458,9 +458,10 @@ int weft_io_ready(weft_io *io, weft_io_dir dir, int64_t deadline, weft_cx *cx);
 /*
  * weft_io_wait - the system call said EAGAIN: forget that the fd was ready for dir, park the
  * task as dir's waiter until an event says it is ready again, and arm the deadline.
- * Returns WEFT_PENDING; or -ETIMEDOUT if the deadline has already come; WEFT_ECLOSED if io was
- * closed. Never returns 0. One waiter per direction: a second task waiting on the same half of
- * the same fd replaces the first (which is then not woken by this fd).
+ * Returns WEFT_PENDING; or -ETIMEDOUT if the deadline has already come (by weft_cx_now, as for
+ * weft_io_ready); WEFT_ECLOSED if io was closed. Never returns 0. One waiter per direction: a
+ * second task waiting on the same half of the same fd replaces the first (which is then not woken
+ * by this fd).
  */
 int weft_io_wait(weft_io *io, weft_io_dir dir, int64_t deadline, weft_cx *cx);
 

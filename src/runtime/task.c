@@ -140,9 +140,10 @@ void weft__task_wake(weft_runtime *rt, struct weft__task *t)
 
 void weft_waker_wake(weft_runtime *rt, weft_waker w)
 {
-    if (w.slot >= weft__table_cap(&rt->tasks)) return; /* also WEFT_WAKER_NONE's */
+    if (w.slot >= weft__table_cap(&rt->tasks)) return;
     struct weft__task *t = weft__task_at(rt, w.slot);
-    if (t->gen == w.gen && w.gen != 0) task_wake(rt, t); /* a FREE record wakes nothing */
+    /* gen 0 is WEFT_WAKER_NONE's ({0, 0}); a FREE record's gen has moved past its wakers'. */
+    if (t->gen == w.gen && w.gen != 0) task_wake(rt, t);
 }
 
 void weft__task_timer_fired(weft_runtime *rt, weft__timer *timer)
