@@ -166,6 +166,9 @@ static ssize_t step_lines(weft_http_parser *p, const char *data, size_t len, wef
     size_t off = 0;
     while (off < len) {
         size_t base = p->priv.head_len, room = p->priv.cfg.head_size - base;
+        /* Full, with more input: the section outgrows the buffer (and a head_buf of size 0 may
+         * be NULL, which not even a copy of no bytes may be given). */
+        if (room == 0) return WEFT_EHTTP_TOOBIG;
         size_t k = len - off < room ? len - off : room;
         if (k > HEAD_COPY_MAX) k = HEAD_COPY_MAX;
         memcpy(p->priv.cfg.head_buf + base, data + off, k);

@@ -480,6 +480,22 @@ static void test_head_size_limit(void **state)
     expect_transcript(&o, TRAILED_MSG, "ERROR toobig\n");
 }
 
+/* head_size may be 0, and then no buffer is needed: a NULL head_buf is never written or
+ * searched (under UBSan even a copy of 0 bytes to NULL fails), every head is TOOBIG. */
+static void test_head_size_zero_no_buffer(void **state)
+{
+    (void)state;
+    weft_http_header fields[1];
+    weft_http_parser_config cfg = {NULL, 0, fields, 1, WEFT_HTTP_UNLIMITED};
+    weft_http_parser p;
+    weft_http_event ev;
+    weft_http_parser_init_response(&p, WEFT_HTTP_GET, &cfg);
+    assert_int_equal(weft_http_parser_feed(&p, "HTTP/1.1 200 OK\r\n\r\n", 19, &ev),
+                     WEFT_EHTTP_TOOBIG);
+    weft_http_parser_init_request(&p, &cfg);
+    assert_int_equal(weft_http_parser_feed(&p, "\r", 1, &ev), WEFT_EHTTP_TOOBIG);
+}
+
 /* A line that never ends fails as soon as it outgrows the buffer, not at its LF. */
 static void test_head_size_endless_line(void **state)
 {
@@ -663,6 +679,7 @@ int main(void)
         cmocka_unit_test(test_chunked_errors),
         cmocka_unit_test(test_eof),
         cmocka_unit_test(test_head_size_limit),
+        cmocka_unit_test(test_head_size_zero_no_buffer),
         cmocka_unit_test(test_head_size_endless_line),
         cmocka_unit_test(test_head_size_after_interim),
         cmocka_unit_test(test_header_count_limit),
