@@ -737,7 +737,8 @@ static void test_head_bytes_every_position(void **state)
  * The parser copies its input into the head buffer in blocks of at most 512 bytes and parses the
  * complete lines of each block: heads of 509 to 541 bytes, fed whole, put the first block's end
  * at every byte of their last lines (a line's CR and LF, the blank line's CR and LF in different
- * blocks), with and without an interim 1xx head before them, and every other cut is checked too.
+ * blocks), with and without an interim 1xx head before them; then the same for a trailer
+ * section. Every other cut is checked too.
  */
 static void test_head_across_copy_blocks(void **state)
 {
@@ -760,6 +761,24 @@ static void test_head_across_copy_blocks(void **state)
             assert_string_equal(got, want);
             free(got);
         }
+    }
+    /* The same for a trailer section: it starts 58 bytes in, so its first block ends at 570. */
+    for (size_t pad = 496; pad <= 510; pad++) {
+        char in[1200], want[1200], filler[600];
+        memset(filler, 'p', pad);
+        filler[pad] = '\0';
+        int n = snprintf(in, sizeof in,
+                         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n"
+                         "P: %s\r\nX: y\r\n\r\n",
+                         filler);
+        snprintf(want, sizeof want,
+                 "HEAD 200 \"OK\" 1.1 chunked keep-alive\n  Transfer-Encoding: chunked\n"
+                 "BODY \"x\"\n  trailer P: %s\n  trailer X: y\nDONE @%d\n",
+                 filler, n);
+        parse_opts o = parse_opts_response();
+        char *got = parse_transcript_all_splits(&o, in, (size_t)n, 4096);
+        assert_string_equal(got, want);
+        free(got);
     }
 }
 
