@@ -46,7 +46,7 @@ enum {
     WEFT__WN_ALL = 1u << 2,  /* woken by a wake-all (close, notify_all, wait group at zero) */
 };
 
-/* One task waiting on one queue. 28 bytes. */
+/* One task waiting on one queue. 32 bytes (29 of fields). */
 struct weft__wnode {
     weft_waker waker;   /* the task */
     uint32_t q;         /* the queue's slot */
