@@ -289,19 +289,24 @@ static inline int weft__waitq_park_fast(struct weft__wq *wq, uint32_t q_slot, we
     return WEFT_PENDING;
 }
 
+/* If wq's fast slot holds a waiter without a turn, gives it the turn and wakes it. The slot's
+ * waiter is the oldest, so it comes first. Returns whether it did. */
+static inline bool weft__waitq_turn_to_solo(weft_runtime *rt, struct weft__wq *wq)
+{
+    if (wq->solo_flags == 0 || (wq->solo_flags & WEFT__WN_ONE)) return false;
+    wq->solo_flags |= WEFT__WN_ONE;
+    wq->reserved++;
+    weft_waker_wake(rt, wq->solo);
+    return true;
+}
+
 /* weft__waitq_wake(rt, q, 1) for a queue already looked up: the general path only if a node
  * waits without a turn. */
 static inline void weft__waitq_wake_one_fast(weft_runtime *rt, struct weft__wq *wq,
                                              const weft_waitq *q)
 {
     if (wq->len == wq->reserved) return; /* nobody waits without a turn */
-    if (wq->solo_flags != 0 && !(wq->solo_flags & WEFT__WN_ONE)) {
-        wq->solo_flags |= WEFT__WN_ONE;
-        wq->reserved++;
-        weft_waker_wake(rt, wq->solo);
-        return;
-    }
-    weft__waitq_wake(rt, q, 1);
+    if (!weft__waitq_turn_to_solo(rt, wq)) weft__waitq_wake(rt, q, 1);
 }
 
 /* A channel's ring (sync.c): copy an item in at the back, or out from the front. */

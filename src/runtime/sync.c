@@ -82,20 +82,6 @@ static inline void ring_pop_plain(weft_chan *ch, void *item)
     ring_advance(ch);
 }
 
-/*
- * Steps 1 to 3 of a send or receive on its own side's queue q (wq: its record, NULL if stale;
- * avail: free slots or items), when the inline fast path (weft__waitq_take_fast) said no: 0 to
- * go ahead and move one item, else the operation's result. Parking in an empty queue without a
- * deadline is decided first, by chan_park, before any register is saved; everything else goes
- * through weft__waitq_acquire.
- */
-static int chan_acquire(struct weft__wq *wq, weft_waitq *q, size_t avail, bool closed,
-                        int64_t deadline, weft_cx *cx)
-{
-    if (wq != NULL && weft__waitq_take_fast(wq, avail, cx)) return 0;
-    return weft__waitq_acquire(q, avail, closed, deadline, cx);
-}
-
 /* Parks the polling task in wq's fast slot if that is all there is to do: nothing to take, not
  * closed, no deadline, nobody else waiting. Returns WEFT_PENDING, or 0: not handled. */
 static inline int chan_park(struct weft__wq *wq, const weft_waitq *q, size_t avail, bool closed,
@@ -163,19 +149,19 @@ void weft_chan_close(weft_chan *ch)
 }
 
 /*
- * The end of a send that went straight through, for an item that is not 4 or 8 bytes (a memcpy
- * call). Out of line, so that with the usual sizes the fast path holds nothing across a call
- * (see ring_push_plain).
+ * The end of a send that may go ahead: the item in, a waiting receiver woken. Out of line, so
+ * that with items of 4 or 8 bytes the inline fast path holds nothing across a call (see
+ * ring_push_plain); other sizes and the general path end here.
  */
-static WEFT__NOINLINE int chan_send_copy(weft_chan *ch, const void *item, struct weft__wq *wq)
+static WEFT__NOINLINE int chan_send_finish(weft_chan *ch, const void *item, struct weft__wq *wq)
 {
     weft__ring_push(ch, item);
     chan_wake_peer(ch->rt, wq, &ch->recvq);
     return 0;
 }
 
-/* The same for a receive. */
-static WEFT__NOINLINE int chan_recv_copy(weft_chan *ch, void *item, struct weft__wq *wq)
+/* The same for a receive: the item out, a waiting sender woken (there is room now). */
+static WEFT__NOINLINE int chan_recv_finish(weft_chan *ch, void *item, struct weft__wq *wq)
 {
     weft__ring_pop(ch, item);
     chan_wake_peer(ch->rt, wq, &ch->sendq);
@@ -183,28 +169,23 @@ static WEFT__NOINLINE int chan_recv_copy(weft_chan *ch, void *item, struct weft_
 }
 
 /*
- * A send that could not take a slot at once (chan_acquire), then the item in. Kept out of line:
- * the send that goes straight through then saves no registers.
+ * A send that could not take a slot at once: steps 1 to 3 through the queue (the inline fast
+ * path has already said no), then the item in. Out of line: the send that goes straight
+ * through then saves no registers.
  */
 static WEFT__NOINLINE int chan_send_general(weft_chan *ch, const void *item, struct weft__wq *wq,
                                             int64_t deadline, weft_cx *cx)
 {
-    int r = chan_acquire(wq, &ch->sendq, ch->cap - ch->len, false, deadline, cx);
-    if (r != 0) return r;
-    weft__ring_push(ch, item);
-    chan_wake_peer(ch->rt, wq, &ch->recvq);
-    return 0;
+    int r = weft__waitq_acquire(&ch->sendq, ch->cap - ch->len, false, deadline, cx);
+    return r != 0 ? r : chan_send_finish(ch, item, wq);
 }
 
 /* The same for a receive. */
 static WEFT__NOINLINE int chan_recv_general(weft_chan *ch, void *item, struct weft__wq *wq,
                                             int64_t deadline, weft_cx *cx)
 {
-    int r = chan_acquire(wq, &ch->recvq, ch->len, ch->closed, deadline, cx);
-    if (r != 0) return r;
-    weft__ring_pop(ch, item);
-    chan_wake_peer(ch->rt, wq, &ch->sendq);
-    return 0;
+    int r = weft__waitq_acquire(&ch->recvq, ch->len, ch->closed, deadline, cx);
+    return r != 0 ? r : chan_recv_finish(ch, item, wq);
 }
 
 /* A send the fast path did not finish: park (the usual case), or the general path. Out of line
@@ -233,7 +214,7 @@ int weft_chan_send_dl(weft_chan *ch, const void *item, int64_t deadline, weft_cx
     struct weft__wq *wq = weft__waitq_cached(ch->send_rec, &ch->sendq);
     if (wq == NULL || !weft__waitq_take_fast(wq, ch->cap - ch->len, cx))
         return chan_send_slow(ch, item, wq, deadline, cx);
-    if (!chan_item_plain(ch)) return chan_send_copy(ch, item, wq);
+    if (!chan_item_plain(ch)) return chan_send_finish(ch, item, wq);
     ring_push_plain(ch, item);
     chan_wake_peer(ch->rt, wq, &ch->recvq);
     return 0;
@@ -244,7 +225,7 @@ int weft_chan_recv_dl(weft_chan *ch, void *item, int64_t deadline, weft_cx *cx)
     struct weft__wq *wq = weft__waitq_cached(ch->recv_rec, &ch->recvq);
     if (wq == NULL || !weft__waitq_take_fast(wq, ch->len, cx))
         return chan_recv_slow(ch, item, wq, deadline, cx);
-    if (!chan_item_plain(ch)) return chan_recv_copy(ch, item, wq);
+    if (!chan_item_plain(ch)) return chan_recv_finish(ch, item, wq);
     ring_pop_plain(ch, item);
     chan_wake_peer(ch->rt, wq, &ch->sendq);
     return 0;

@@ -161,12 +161,7 @@ static size_t wake_n(weft_runtime *rt, struct weft__ext *x, struct weft__wq *wq,
 {
     size_t woken = 0;
     if (n == 0 || wq->len == wq->reserved) return 0; /* nobody waits without a turn */
-    if (wq->solo_flags != 0 && !(wq->solo_flags & WEFT__WN_ONE)) {
-        wq->solo_flags |= WEFT__WN_ONE;
-        wq->reserved++;
-        weft_waker_wake(rt, wq->solo);
-        woken++;
-    }
+    if (weft__waitq_turn_to_solo(rt, wq)) woken++;
     for (uint32_t s = wq->head; s != 0 && woken < n; s = node_at(x, s - 1)->next) {
         struct weft__wnode *node = node_at(x, s - 1);
         if (node->flags & WEFT__WN_ONE) continue;
