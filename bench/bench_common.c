@@ -67,6 +67,18 @@ int bench_opt_long(int argc, char **argv, int *i, const char *name, long min, lo
     return 1;
 }
 
+void bench_tasks_parse(int argc, char **argv, struct bench_tasks_opts *o)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!bench_opt_long(argc, argv, &i, "--tasks", 1, 100000000, &o->tasks) &&
+            !bench_opt_long(argc, argv, &i, "--yields", 1, 1000000000, &o->yields) &&
+            !bench_opt_long(argc, argv, &i, "--rounds", 1, 1000000000, &o->rounds)) {
+            fprintf(stderr, "usage: %s [--tasks N] [--yields Y] [--rounds R]\n", argv[0]);
+            exit(2);
+        }
+    }
+}
+
 int bench_parse_addr(const char *text, struct sockaddr_in *out)
 {
     char host[64];

@@ -36,6 +36,14 @@ int bench_opt_long(int argc, char **argv, int *i, const char *name, long min, lo
 /* The same for a string value. */
 int bench_opt_str(int argc, char **argv, int *i, const char *name, const char **out);
 
+/* Workload 5's options, shared by weft_tasks and bare_tasks: --tasks N, --yields Y, --rounds R
+ * into the struct (which holds the defaults on entry). Exits with a usage message on anything
+ * else. */
+struct bench_tasks_opts {
+    long tasks, yields, rounds;
+};
+void bench_tasks_parse(int argc, char **argv, struct bench_tasks_opts *o);
+
 /* Parses "A.B.C.D:PORT" into *out. Only 127.0.0.0/8 is accepted: these programs generate load
  * and must never point it anywhere but this machine. Returns 0, or -1 with a message printed. */
 int bench_parse_addr(const char *text, struct sockaddr_in *out);

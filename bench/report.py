@@ -544,8 +544,10 @@ def section_timers(res, targets):
 
 
 def section_tasks(res, targets):
-    out = ["## 5. Tasks: spawn, resume, bytes per task (weft only)\n"]
     rows = res.rows("tasks", prog="weft_tasks")
+    bare = res.rows("tasks", prog="bare_tasks")
+    title = "## 5. Tasks: spawn, resume, bytes per task"
+    out = [title + (" (weft, and a hand-written floor)\n" if bare else " (weft only)\n")]
     if not rows:
         out.append(f"`weft_tasks` is {NOT_BUILT}. It will report, per the interface at the top "
                    "of `scripts/bench`: ns per spawn + first poll + completion (1 000 000 tasks "
@@ -555,15 +557,45 @@ def section_tasks(res, targets):
     keys = ["spawn_ns", "resume_ns", "bytes_per_task", "cpu_s", "rss_kb"]
     # Figures a weft_tasks line may add beyond the interface's (printed when present).
     extra = [k for k in ("record_bytes", "yield_ns", "pingpong_ns") if any(k in r for r in rows)]
-    out.append(table(["figure", "median (min..max)"],
-                     [[k, str(Stat([num(r.get(k)) for r in rows]))] for k in keys + extra]))
+
+    def by_run(rs, k):
+        return {r.get("run"): num(r.get(k)) for r in rs}
+
+    table_rows = []
+    for k in keys + extra:
+        row = [k, str(Stat([num(r.get(k)) for r in rows]))]
+        if bare:
+            b = [num(r.get(k)) for r in bare if k in r]
+            row.append(str(Stat(b)) if b else "—")
+            timed = k.endswith("_ns")
+            row.append(ratio_str(by_run(rows, k), by_run(bare, k)) if b and timed else "—")
+        table_rows.append(row)
+    head = ["figure", "weft, median (min..max)"]
+    if bare:
+        head += ["hand-written floor", "weft / floor, same run"]
+    out.append(table(head, table_rows))
     if extra:
         out.append("\nresume_ns is the ping-pong's round trip (pingpong_ns) over its two resumes; "
                    "yield_ns is a task that queues itself again and yields, a resume with no "
                    "channel in it; record_bytes is the runtime's task record "
                    "(weft_runtime_get_stats), which bytes_per_task measures as RssAnon growth.\n")
+    if bare:
+        out.append("The floor is `bare_tasks` (bench/bare_tasks.c): the same three measurements "
+                   "by a hand-written loop with no runtime — tasks are hand-written state "
+                   "machines whose 24-byte header (poll function, queue link, resume point) is "
+                   "in their frame, a channel is a ring with one waiting receiver and one waiting "
+                   "sender woken by pointer. It has none of what weft's resume pays for: handles "
+                   "and wakers that go stale safely (generations), cancellation, deadlines and "
+                   "timers, select, FIFO turns among several waiters, the budget, trace hooks, the "
+                   "suspension site. The ratios say what those cost; the two programs run "
+                   "interleaved on the same core, and each ratio is the median of per-run ratios."
+                   "\n")
     targets["tasks"] = tuple(Stat([num(r.get(k)) for r in rows]).median for k in keys[:3])
     targets["tasks_yield"] = Stat([num(r.get("yield_ns")) for r in rows]).median
+    if bare:
+        targets["tasks_floor"] = Stat([num(r.get("resume_ns")) for r in bare]).median
+        targets["tasks_floor_ratio"] = Stat(same_run_ratios(by_run(rows, "resume_ns"),
+                                                            by_run(bare, "resume_ns"))).median
     return "\n".join(out)
 
 
@@ -839,8 +871,12 @@ def section_targets(res, targets):
     if t and None not in t:
         y = targets.get("tasks_yield")
         bare = f" (a bare resume, no channel: {y:.1f} ns)" if y is not None else ""
+        fl, fr = targets.get("tasks_floor"), targets.get("tasks_floor_ratio")
+        floor = (f"; the hand-written floor's {fl:.1f} ns, weft {fr:.2f}× it"
+                 if None not in (fl, fr) else "")
         rows.append(["tasks: spawn+poll+complete < 100 ns, resume < 10 ns, ≤ 64 B/task",
-                     f"{t[0]:.1f} ns / {t[1]:.1f} ns through a channel{bare} / {t[2]:.0f} B",
+                     f"{t[0]:.1f} ns / {t[1]:.1f} ns through a channel{bare}{floor} / "
+                     f"{t[2]:.0f} B",
                      verdict(t[0] < 100 and t[1] < 10 and t[2] <= 64)])
     else:
         rows.append(["tasks: spawn+poll+complete < 100 ns, resume < 10 ns, ≤ 64 B/task",

@@ -216,15 +216,9 @@ static double measure_pingpong(long rounds)
 
 int main(int argc, char **argv)
 {
-    long tasks = 1000000, yields = 4000000, rounds = 1000000;
-    for (int i = 1; i < argc; i++) {
-        if (!bench_opt_long(argc, argv, &i, "--tasks", 1, 100000000, &tasks) &&
-            !bench_opt_long(argc, argv, &i, "--yields", 1, 1000000000, &yields) &&
-            !bench_opt_long(argc, argv, &i, "--rounds", 1, 1000000000, &rounds)) {
-            fprintf(stderr, "usage: %s [--tasks N] [--yields Y] [--rounds R]\n", argv[0]);
-            return 2;
-        }
-    }
+    struct bench_tasks_opts o = {.tasks = 1000000, .yields = 4000000, .rounds = 1000000};
+    bench_tasks_parse(argc, argv, &o);
+    long tasks = o.tasks, yields = o.yields, rounds = o.rounds;
     struct spawn_result s = measure_spawn(tasks);
     double yield_ns = measure_yield(yields);
     double pingpong_ns = measure_pingpong(rounds);
