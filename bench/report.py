@@ -543,7 +543,7 @@ def section_timers(res, targets):
     return "\n".join(out)
 
 
-def section_tasks(res, targets):
+def section_tasks(res, chart, targets):
     rows = res.rows("tasks", prog="weft_tasks")
     bare = res.rows("tasks", prog="bare_tasks")
     title = "## 5. Tasks: spawn, resume, bytes per task"
@@ -569,6 +569,9 @@ def section_tasks(res, targets):
             row.append(str(Stat(b)) if b else "—")
             timed = k.endswith("_ns")
             row.append(ratio_str(by_run(rows, k), by_run(bare, k)) if b and timed else "—")
+            rs = same_run_ratios(by_run(rows, k), by_run(bare, k)) if b and timed else []
+            if rs and k != "pingpong_ns":  # the round trip is resume_ns twice
+                chart.append((f"tasks {k[:-3]}", "weft_tasks", statistics.median(rs)))
         table_rows.append(row)
     head = ["figure", "weft, median (min..max)"]
     if bare:
@@ -899,7 +902,7 @@ def write_chart(chart, png_path, work_dir):
         if cat not in cats:
             cats.append(cat)
     series = [("libuv", ("uv_server", "uv_client")), ("libcurl multi", ("curl_multi_client",)),
-              ("weft", ("weft_server", "weft_client"))]
+              ("weft", ("weft_server", "weft_client", "weft_tasks"))]
     data = os.path.join(work_dir, "chart.dat")
     with open(data, "w") as f:
         for cat in cats:
@@ -914,7 +917,7 @@ def write_chart(chart, png_path, work_dir):
     with open(script, "w") as f:
         f.write(f"""set terminal pngcairo size 1100,520 font "sans,10"
 set output '{png_path}'
-set title "Ratio to the hand-written epoll program, same run (median; lower is better)"
+set title "Ratio to the hand-written program (an epoll loop; for tasks, a bare loop), same run (median; lower is better)"
 set style data histogram
 set style histogram cluster gap 1
 set style fill solid 0.85 border -1
@@ -1011,7 +1014,7 @@ def main():
                 ("client", lambda: section_client(res, chart, targets)),
                 ("idle", lambda: section_idle(res, chart, targets)),
                 ("timers", lambda: section_timers(res, targets)),
-                ("tasks", lambda: section_tasks(res, targets)),
+                ("tasks", lambda: section_tasks(res, chart, targets)),
                 ("fetch", lambda: section_fetch(res))]
     body = []
     for wl, make in sections:
