@@ -69,8 +69,13 @@ struct weft__wq {
     uint32_t reserved;  /* waiters holding a turn (WEFT__WN_ONE) */
     uint32_t gen;       /* generation: bumped when closed; never 0 */
     uint32_t next_free; /* free-list link while free: slot + 1 */
-    weft_waker solo;    /* the fast slot's waiter, if solo_flags != 0 (its epoch stamp is
-                           in its task's struct weft__wtask) */
+    /* The fast slot's waiter, if solo_flags != 0: its task record and slot (its epoch stamp is
+     * in its struct weft__wtask). A pointer, not a waker, so that waking it skips the table
+     * lookup and the generation check: neither can fail, because a task never outlives its
+     * place here — finishing drops it (weft__waitq_task_done, before the record is DONE or
+     * free), and so does a poll that does not renew it (weft__waitq_lapse). */
+    struct weft__task *solo_task;
+    uint32_t solo_slot;
     uint8_t solo_flags; /* the fast slot's WEFT__WN_* flags; 0 = the slot is empty */
     uint8_t open;       /* 1 while in use */
     uint8_t permit;     /* a stored turn: a wake-one (or a lapsed turn) found nobody to take it */
@@ -222,11 +227,13 @@ int weft__waitq_acquire(const weft_waitq *q, size_t avail, bool closed, int64_t 
  * answers "not handled" for everything else, which then takes the general functions above.
  * ------------------------------------------------------------------------------------------- */
 
-/* Puts task w, whose per-task state is t, in the fast slot of the empty queue wq (slot q_slot). */
+/* Puts the polling task, whose per-task state is t, in the fast slot of the empty queue wq (slot
+ * q_slot). */
 static inline void weft__waitq_solo_take(struct weft__ext *x, struct weft__wq *wq, uint32_t q_slot,
-                                         struct weft__wtask *t, weft_waker w)
+                                         struct weft__wtask *t, const weft_cx *cx)
 {
-    wq->solo = w;
+    wq->solo_task = cx->task;
+    wq->solo_slot = cx->waker.slot;
     wq->solo_flags = WEFT__WN_USED;
     wq->len = 1;
     t->solo = q_slot + 1;
@@ -237,22 +244,11 @@ static inline void weft__waitq_solo_take(struct weft__ext *x, struct weft__wq *w
 /* Empties wq's fast slot (without waking its waiter, without passing on a turn). */
 static inline void weft__waitq_solo_clear(struct weft__ext *x, struct weft__wq *wq)
 {
-    x->wtasks[wq->solo.slot].solo = 0;
+    x->wtasks[wq->solo_slot].solo = 0;
     if (wq->solo_flags & WEFT__WN_ONE) wq->reserved--;
     wq->solo_flags = 0;
     wq->len--;
     x->nodes_used--;
-}
-
-/* weft_waker_equal as one 8-byte compare (a waker is two uint32_t): fewer registers on the fast
- * paths below, so the channel operations that inline them save none. */
-_Static_assert(sizeof(weft_waker) == sizeof(uint64_t), "a waker is 8 bytes, no padding");
-static inline bool weft__waker_same(weft_waker a, weft_waker b)
-{
-    uint64_t ua, ub;
-    memcpy(&ua, &a, sizeof ua);
-    memcpy(&ub, &b, sizeof ub);
-    return ua == ub;
 }
 
 /*
@@ -265,8 +261,7 @@ static inline bool weft__waitq_take_fast(struct weft__wq *wq, size_t avail, weft
 {
     if (avail == 0 || cx->budget == 0) return false;
     if (wq->len != 0) {
-        if (!(wq->solo_flags & WEFT__WN_ONE) || !weft__waker_same(wq->solo, cx->waker))
-            return false;
+        if (!(wq->solo_flags & WEFT__WN_ONE) || wq->solo_task != cx->task) return false;
         weft__waitq_solo_clear(cx->rt->ext, wq); /* served: its turn is used up */
     }
     cx->budget--;
@@ -284,7 +279,7 @@ static inline int weft__waitq_park_fast(struct weft__wq *wq, uint32_t q_slot, we
     if (wq->len != 0 || task >= x->wtasks_cap) return 0;
     struct weft__wtask *t = &x->wtasks[task];
     if (t->solo != 0) return 0;
-    weft__waitq_solo_take(x, wq, q_slot, t, cx->waker);
+    weft__waitq_solo_take(x, wq, q_slot, t, cx);
     weft_trace_note_wait(cx, "queue", q_slot); /* last: nothing is live across the call */
     return WEFT_PENDING;
 }
@@ -296,7 +291,7 @@ static inline bool weft__waitq_turn_to_solo(weft_runtime *rt, struct weft__wq *w
     if (wq->solo_flags == 0 || (wq->solo_flags & WEFT__WN_ONE)) return false;
     wq->solo_flags |= WEFT__WN_ONE;
     wq->reserved++;
-    weft_waker_wake(rt, wq->solo);
+    weft__task_wake(rt, wq->solo_task); /* alive: see solo_task */
     return true;
 }
 

@@ -10,8 +10,8 @@
  * next waiter, so the unit reserved for it is never stranded.
  *
  * The fast slot. A task that waits on an empty queue is kept in the queue record itself
- * (wq->solo) rather than in a node, and its task's record says which queue that is (at most one
- * per task). Only a second waiter on the same queue, or a task already waiting elsewhere in its
+ * (wq->solo_task) rather than in a node, and its task's record says which queue that is (at most
+ * one per task). Only a second waiter on the same queue, or a task already waiting elsewhere in its
  * fast slot (a select), takes a node. Most queues never have two waiters at once — a channel
  * between two tasks, a mutex with one contender — so they never touch the node tables: finding
  * "my" registration is one compare, and waking the waiter is one flag. Order is unchanged: the
@@ -101,15 +101,17 @@ struct wref {
     uint32_t *link;
 };
 
-/* Task w's registration on wq (slot q_slot): the fast slot is one compare, a node a chain walk. */
-static struct wref find(struct weft__ext *x, struct weft__wq *wq, uint32_t q_slot, weft_waker w)
+/* The polling task's registration on wq (slot q_slot): the fast slot is one compare, a node a
+ * chain walk. */
+static struct wref find(struct weft__ext *x, struct weft__wq *wq, uint32_t q_slot,
+                        const weft_cx *cx)
 {
     struct wref r = {NULL, NULL};
-    if (wq->solo_flags != 0 && weft_waker_equal(wq->solo, w)) {
+    if (wq->solo_flags != 0 && wq->solo_task == cx->task) {
         r.flags = &wq->solo_flags;
         return r;
     }
-    r.link = node_link(x, w.slot, q_slot);
+    r.link = node_link(x, cx->waker.slot, q_slot);
     if (r.link != NULL) r.flags = &node_at(x, *r.link - 1)->flags;
     return r;
 }
@@ -119,7 +121,7 @@ static struct wref my_ref(const weft_cx *cx, const weft_waitq *q, struct weft__w
 {
     struct wref none = {NULL, NULL};
     *wq = weft__waitq_lookup(cx->rt, q);
-    return *wq != NULL ? find(cx->rt->ext, *wq, q->slot, cx->waker) : none;
+    return *wq != NULL ? find(cx->rt->ext, *wq, q->slot, cx) : none;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -274,9 +276,9 @@ void weft__waitq_close(weft_runtime *rt, weft_waitq *q)
     if (wq == NULL) return;
     struct weft__ext *x = rt->ext;
     if (wq->solo_flags != 0) {
-        weft_waker w = wq->solo;
+        struct weft__task *t = wq->solo_task;
         weft__waitq_solo_clear(x, wq);
-        weft_waker_wake(rt, w); /* it retries, finds the queue stale: WEFT_ECLOSED */
+        weft__task_wake(rt, t); /* it retries, finds the queue stale: WEFT_ECLOSED */
     }
     while (wq->head != 0) {
         uint32_t slot = wq->head - 1;
@@ -314,7 +316,7 @@ static int park_at(struct weft__ext *x, struct weft__wq *wq, uint32_t q_slot, st
     struct weft__wtask *t = wtask_get(x, cx->waker.slot);
     if (t == NULL) return -ENOMEM;
     if (wq->len == 0 && t->solo == 0) {
-        weft__waitq_solo_take(x, wq, q_slot, t, cx->waker);
+        weft__waitq_solo_take(x, wq, q_slot, t, cx);
         return WEFT_PENDING;
     }
     int64_t slot = node_alloc(x);
@@ -336,7 +338,7 @@ int weft__waitq_park(const weft_waitq *q, weft_cx *cx)
     if (wq == NULL) return WEFT_ECLOSED;
     struct weft__ext *x = cx->rt->ext;
     weft_trace_note_wait(cx, "queue", q->slot); /* else the trace could only say "other" */
-    return park_at(x, wq, q->slot, find(x, wq, q->slot, cx->waker), cx);
+    return park_at(x, wq, q->slot, find(x, wq, q->slot, cx), cx);
 }
 
 unsigned weft__waitq_flags(const weft_waitq *q, const weft_cx *cx)
@@ -393,7 +395,7 @@ void weft__waitq_wake_all(weft_runtime *rt, const weft_waitq *q)
     struct weft__ext *x = rt->ext;
     if (wq->solo_flags != 0) {
         wq->solo_flags |= WEFT__WN_ALL;
-        weft_waker_wake(rt, wq->solo);
+        weft__task_wake(rt, wq->solo_task);
     }
     for (uint32_t s = wq->head; s != 0; s = node_at(x, s - 1)->next) {
         struct weft__wnode *node = node_at(x, s - 1);
@@ -407,7 +409,7 @@ void weft__waitq_wake_every(weft_runtime *rt, struct weft__ext *x)
     uint32_t queues = weft__table_cap(&x->queues), nodes = weft__table_cap(&x->nodes);
     for (uint32_t slot = 0; slot < queues; slot++) {
         const struct weft__wq *wq = wq_at(x, slot);
-        if (wq->open && wq->solo_flags != 0) weft_waker_wake(rt, wq->solo);
+        if (wq->open && wq->solo_flags != 0) weft__task_wake(rt, wq->solo_task);
     }
     for (uint32_t slot = 0; slot < nodes; slot++) {
         const struct weft__wnode *n = node_at(x, slot);
@@ -443,7 +445,7 @@ int weft__waitq_acquire(const weft_waitq *q, size_t avail, bool closed, int64_t 
     struct weft__wq *wq = weft__waitq_lookup(cx->rt, q);
     if (wq == NULL) return WEFT_ECLOSED;
     struct weft__ext *x = cx->rt->ext;
-    struct wref r = find(x, wq, q->slot, cx->waker);
+    struct wref r = find(x, wq, q->slot, cx);
     if (may_take_ref(wq, r.flags, avail)) {
         /* Out of budget: keep the place (and any turn) and run again after the others. */
         if (weft_cx_budget_take(cx) != 0) return park_at(x, wq, q->slot, r, cx);

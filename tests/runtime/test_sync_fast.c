@@ -597,6 +597,61 @@ static void cancelled_fast_slot_passes_its_turn_to_the_node(void **state)
     weft_chan_destroy(&c.ch);
 }
 
+/* Waits for a notification, counting its polls. */
+struct notified {
+    weft_co co;
+    weft_notify *n;
+    int polls, result;
+};
+
+static int notified(void *frame, weft_cx *cx)
+{
+    struct notified *f = frame;
+    WEFT_BEGIN(&f->co);
+    WEFT_AWAIT(&f->co, (f->polls++, f->result = weft_notify_wait(f->n, cx)));
+    WEFT_END(&f->co, f->result);
+}
+
+/*
+ * The fast slot names its waiter by task record, not by a generation-checked waker: so the
+ * record must leave the slot when its task ends. A receiver is cancelled in the fast slot and
+ * its record reused by a task waiting on something else: a send to the channel must not wake
+ * that task.
+ */
+static void fast_slot_forgets_a_cancelled_task_whose_record_is_reused(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct chan_fix c;
+    chan_open(rt, &c, 1);
+    struct receiver r;
+    weft_task t = spawn_receiver(rt, &r, &c.ch);
+    weft_runtime_run_ready(rt);
+    assert_int_equal(waiters(rt), 1);
+    assert_int_equal(weft_task_cancel(rt, t), 1);
+    assert_int_equal(weft_task_result(rt, t), -ECANCELED); /* the record is free */
+    assert_int_equal(waiters(rt), 0);
+    weft_notify n;
+    assert_int_equal(weft_notify_init(&n, rt), 0);
+    struct notified f = {.n = &n};
+    weft_task u;
+    assert_int_equal(weft_task_spawn(rt, notified, &f, &u), 0);
+    assert_int_equal(u.slot, t.slot); /* same record, next generation */
+    weft_runtime_run_ready(rt);
+    assert_int_equal(f.polls, 1);
+    int v = 5, w = 0;
+    assert_int_equal(weft_chan_try_send(&c.ch, &v), 0);
+    weft_runtime_run_ready(rt);
+    assert_int_equal(f.polls, 1); /* not woken by the send */
+    weft_notify_one(&n);
+    weft_runtime_run_ready(rt);
+    assert_int_equal(weft_task_result(rt, u), 0);
+    assert_int_equal(f.polls, 2);
+    assert_int_equal(weft_chan_try_recv(&c.ch, &w), 0);
+    assert_int_equal(w, 5);
+    weft_notify_destroy(&n);
+    weft_chan_destroy(&c.ch);
+}
+
 /* Locks the mutex, then returns (the lock stays held: the test unlocks it). */
 struct locker {
     weft_co co;
@@ -692,6 +747,8 @@ int main(void)
                                         sync_teardown),
         cmocka_unit_test_setup_teardown(cancelled_fast_slot_passes_its_turn_to_the_node, rt_setup,
                                         sync_teardown),
+        cmocka_unit_test_setup_teardown(fast_slot_forgets_a_cancelled_task_whose_record_is_reused,
+                                        rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(mutex_turn_passes_from_the_fast_slot, rt_setup,
                                         sync_teardown),
         cmocka_unit_test_setup_teardown(dump_shows_the_fast_slot_waiters_site, rt_setup,
