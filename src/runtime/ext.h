@@ -14,9 +14,11 @@
  * destroyed, without leaving anything dangling. Each task's nodes are also chained together
  * (from a small per-task table indexed by task slot), which is how the hooks find them.
  *
- * The lapse rule: every pending poll of a task bumps that task's epoch. An operation that waits
- * stamps its node with the current epoch (registering or renewing it); after the poll, nodes
- * with an older stamp were not renewed and are dropped, passing on any turn they held.
+ * The lapse rule: a wait the task did not register or renew in its latest pending poll is
+ * dropped after that poll, passing on any turn it held. A node is stamped with its task's epoch
+ * when registered or renewed, and a pending poll that ends with nodes bumps the epoch: a node
+ * with an older stamp was not renewed. The fast slot needs no stamp: a poll that ends holding
+ * it marks it stale, and registering or renewing it (or leaving it) clears the mark.
  */
 #ifndef WEFT_RUNTIME_EXT_H
 #define WEFT_RUNTIME_EXT_H
@@ -69,9 +71,9 @@ struct weft__wq {
     uint32_t reserved;  /* waiters holding a turn (WEFT__WN_ONE) */
     uint32_t gen;       /* generation: bumped when closed; never 0 */
     uint32_t next_free; /* free-list link while free: slot + 1 */
-    /* The fast slot's waiter, if solo_flags != 0: its task record and slot (its epoch stamp is
-     * in its struct weft__wtask). A pointer, not a waker, so that waking it skips the table
-     * lookup and the generation check: neither can fail, because a task never outlives its
+    /* The fast slot's waiter, if solo_flags != 0: its task record and slot (whether it renewed
+     * its wait is in its struct weft__wtask). A pointer, not a waker, so that waking it skips the
+     * table lookup and the generation check: neither can fail, because a task never outlives its
      * place here — finishing drops it (weft__waitq_task_done, before the record is DONE or
      * free), and so does a poll that does not renew it (weft__waitq_lapse). */
     struct weft__task *solo_task;
@@ -90,10 +92,11 @@ _Static_assert(sizeof(struct weft__wq) <= 64, "a queue record fits one cache lin
 
 /* Per-task wait state, indexed by task slot. */
 struct weft__wtask {
-    uint32_t head;       /* the task's first node: slot + 1, 0 = none */
-    uint32_t epoch;      /* bumped after each pending poll */
-    uint32_t solo;       /* the queue whose fast slot it holds (at most one): slot + 1, 0 = none */
-    uint32_t solo_epoch; /* the epoch when that fast slot was last registered or renewed */
+    uint32_t head;  /* the task's first node: slot + 1, 0 = none */
+    uint32_t stale; /* = solo if the task held that fast slot at the end of its last pending poll
+                       and has not renewed it since (it lapses after this poll); else 0 */
+    uint32_t solo;  /* the queue whose fast slot it holds (at most one): slot + 1, 0 = none */
+    uint32_t epoch; /* bumped after each pending poll that ends with nodes */
 };
 
 /* One request from another thread, waiting in the inbox. */
@@ -236,15 +239,17 @@ static inline void weft__waitq_solo_take(struct weft__ext *x, struct weft__wq *w
     wq->solo_slot = cx->waker.slot;
     wq->solo_flags = WEFT__WN_USED;
     wq->len = 1;
+    t->stale = 0;
     t->solo = q_slot + 1;
-    t->solo_epoch = t->epoch;
     x->nodes_used++;
 }
 
 /* Empties wq's fast slot (without waking its waiter, without passing on a turn). */
 static inline void weft__waitq_solo_clear(struct weft__ext *x, struct weft__wq *wq)
 {
-    x->wtasks[wq->solo_slot].solo = 0;
+    struct weft__wtask *t = &x->wtasks[wq->solo_slot];
+    t->stale = 0;
+    t->solo = 0;
     if (wq->solo_flags & WEFT__WN_ONE) wq->reserved--;
     wq->solo_flags = 0;
     wq->len--;
@@ -333,16 +338,17 @@ WEFT__NOINLINE void weft__waitq_lapse(weft_runtime *rt, struct weft__ext *x, str
 
 /*
  * A task's poll returned WEFT_PENDING (task.c, when rt->ext is set): its waits not renewed in
- * that poll lapse, and its epoch moves on. Inline, for the executor's loop: the common case —
- * no node, the fast slot (if any) renewed — is decided without a call.
+ * that poll lapse, and the fast slot it still holds (if any) must be renewed in the next one.
+ * Inline, for the executor's loop: the common case — no node, the fast slot (if any) renewed —
+ * is decided without a call.
  */
 static inline void weft__waitq_after_poll(weft_runtime *rt, uint32_t task_slot)
 {
     struct weft__ext *x = rt->ext;
     if (task_slot >= x->wtasks_cap) return;
     struct weft__wtask *t = &x->wtasks[task_slot];
-    if (t->head != 0 || (t->solo != 0 && t->solo_epoch != t->epoch)) weft__waitq_lapse(rt, x, t);
-    t->epoch++;
+    if ((t->head | t->stale) != 0) weft__waitq_lapse(rt, x, t);
+    t->stale = t->solo;
 }
 
 void weft__waitq_task_done(weft_runtime *rt, struct weft__ext *x, uint32_t task_slot);

@@ -310,7 +310,7 @@ static int park_at(struct weft__ext *x, struct weft__wq *wq, uint32_t q_slot, st
         if (r.link != NULL)
             node_at(x, *r.link - 1)->epoch = t->epoch;
         else
-            t->solo_epoch = t->epoch;
+            t->stale = 0;
         return WEFT_PENDING;
     }
     struct weft__wtask *t = wtask_get(x, cx->waker.slot);
@@ -468,10 +468,15 @@ int weft__waitq_acquire(const weft_waitq *q, size_t avail, bool closed, int64_t 
  * The hooks: after a poll, when a task finishes, at close
  * ------------------------------------------------------------------------------------------- */
 
-/* Drops t's waits that were not renewed in the poll that just returned (epoch t->epoch). */
+/*
+ * Drops t's waits that were not renewed in the poll that just returned: a stale fast slot, nodes
+ * stamped before this poll's epoch. Then moves the epoch on, so that the nodes left must be
+ * renewed in the next poll. (Only a poll that ends with nodes or a stale fast slot comes here:
+ * the epoch need not move after the others, since no node stamped before them is left.)
+ */
 void weft__waitq_lapse(weft_runtime *rt, struct weft__ext *x, struct weft__wtask *t)
 {
-    if (t->solo != 0 && t->solo_epoch != t->epoch) drop_solo(rt, x, wq_at(x, t->solo - 1), false);
+    if (t->stale != 0) drop_solo(rt, x, wq_at(x, t->stale - 1), false);
     uint32_t *link = &t->head;
     while (*link != 0) {
         struct weft__wnode *n = node_at(x, *link - 1);
@@ -480,6 +485,7 @@ void weft__waitq_lapse(weft_runtime *rt, struct weft__ext *x, struct weft__wtask
         else
             link = &n->task_next;
     }
+    t->epoch++;
 }
 
 void weft__waitq_task_done(weft_runtime *rt, struct weft__ext *x, uint32_t task_slot)

@@ -652,6 +652,85 @@ static void fast_slot_forgets_a_cancelled_task_whose_record_is_reused(void **sta
     weft_chan_destroy(&c.ch);
 }
 
+/*
+ * Waits on what its stage says, one poll at a time: 0, receives on A and B (A's fast slot, a
+ * node on B); 1, the receive on B only; 2, a notification only. The test moves it on and wakes it.
+ */
+struct drifter {
+    weft_co co;
+    weft_chan *a, *b;
+    weft_notify *n;
+    weft_waker self;
+    int stage, polls, item, result;
+};
+
+static int drift(struct drifter *f, weft_cx *cx)
+{
+    f->self = cx->waker;
+    f->polls++;
+    int r = WEFT_PENDING;
+    if (f->stage == 0) r = weft_chan_recv(f->a, &f->item, cx);
+    if (f->stage <= 1 && r == WEFT_PENDING) r = weft_chan_recv(f->b, &f->item, cx);
+    if (f->stage == 2) r = weft_notify_wait(f->n, cx);
+    return r;
+}
+
+static int drifter(void *frame, weft_cx *cx)
+{
+    struct drifter *f = frame;
+    WEFT_BEGIN(&f->co);
+    WEFT_AWAIT(&f->co, f->result = drift(f, cx));
+    WEFT_END(&f->co, f->result);
+}
+
+/*
+ * The lapse rule on a task that lives on: a fast slot renewed in a poll is kept; one not renewed
+ * lapses after that poll, passing its turn to the node behind; a node renewed while the fast slot
+ * lapsed is kept, and lapses in turn after a poll that does not renew it.
+ */
+static void unrenewed_fast_slot_and_node_lapse_one_poll_at_a_time(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct chan_fix a, b;
+    chan_open(rt, &a, 1);
+    chan_open(rt, &b, 1);
+    weft_notify n;
+    assert_int_equal(weft_notify_init(&n, rt), 0);
+    struct drifter d = {.a = &a.ch, .b = &b.ch, .n = &n};
+    weft_task td;
+    assert_int_equal(weft_task_spawn(rt, drifter, &d, &td), 0);
+    weft_runtime_run_ready(rt);
+    weft_waker_wake(rt, d.self); /* renews both */
+    weft_runtime_run_ready(rt);
+    assert_int_equal(d.polls, 2);
+    assert_int_equal(waiters(rt), 2);
+    struct receiver r;
+    weft_task tr = spawn_receiver(rt, &r, &a.ch); /* behind the drifter's fast slot */
+    weft_runtime_run_ready(rt);
+    int v = 3, w = 0;
+    assert_int_equal(weft_chan_try_send(&a.ch, &v), 0); /* the turn goes to the fast slot */
+    d.stage = 1;
+    weft_runtime_run_ready(rt); /* the drifter leaves A: its turn passes to R */
+    assert_int_equal(d.polls, 3);
+    assert_true(task_done(rt, tr));
+    assert_int_equal(weft_task_result(rt, tr), 3);
+    assert_int_equal(waiters(rt), 1); /* the node on B */
+    v = 4;
+    assert_int_equal(weft_chan_try_send(&b.ch, &v), 0); /* wakes the drifter, which stays */
+    d.stage = 2;
+    weft_runtime_run_ready(rt); /* leaves B, waits for the notification */
+    assert_int_equal(d.polls, 4);
+    assert_int_equal(waiters(rt), 1);
+    assert_int_equal(weft_chan_try_recv(&b.ch, &w), 0); /* the turn on B was passed on */
+    assert_int_equal(w, 4);
+    weft_notify_one(&n);
+    weft_runtime_run_ready(rt);
+    assert_int_equal(weft_task_result(rt, td), 0);
+    weft_notify_destroy(&n);
+    weft_chan_destroy(&a.ch);
+    weft_chan_destroy(&b.ch);
+}
+
 /* Locks the mutex, then returns (the lock stays held: the test unlocks it). */
 struct locker {
     weft_co co;
@@ -748,6 +827,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(cancelled_fast_slot_passes_its_turn_to_the_node, rt_setup,
                                         sync_teardown),
         cmocka_unit_test_setup_teardown(fast_slot_forgets_a_cancelled_task_whose_record_is_reused,
+                                        rt_setup, sync_teardown),
+        cmocka_unit_test_setup_teardown(unrenewed_fast_slot_and_node_lapse_one_poll_at_a_time,
                                         rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(mutex_turn_passes_from_the_fast_slot, rt_setup,
                                         sync_teardown),
