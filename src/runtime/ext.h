@@ -257,14 +257,14 @@ static inline void weft__waitq_solo_clear(struct weft__ext *x, struct weft__wq *
 }
 
 /*
- * May the polling task take one of `avail` units of wq without the general path? Yes if avail
- * >= 1, its budget is not spent, and either nobody waits on wq (so nothing is reserved) or it is
- * the fast slot's waiter and holds the turn (the slot is then released: the turn is used up).
- * Spends one unit of budget when it says yes.
+ * May the polling task take one of the units of wq that the caller found (at least one) without
+ * the general path? Yes if its budget is not spent, and either nobody waits on wq (so nothing is
+ * reserved) or it is the fast slot's waiter and holds the turn (the slot is then released: the
+ * turn is used up). Spends one unit of budget when it says yes.
  */
-static inline bool weft__waitq_take_fast(struct weft__wq *wq, size_t avail, weft_cx *cx)
+static inline bool weft__waitq_take_fast(struct weft__wq *wq, weft_cx *cx)
 {
-    if (avail == 0 || cx->budget == 0) return false;
+    if (cx->budget == 0) return false;
     if (wq->len != 0) {
         if (!(wq->solo_flags & WEFT__WN_ONE) || wq->solo_task != cx->task) return false;
         weft__waitq_solo_clear(cx->rt->ext, wq); /* served: its turn is used up */

@@ -82,12 +82,13 @@ static inline void ring_pop_plain(weft_chan *ch, void *item)
     ring_advance(ch);
 }
 
-/* Parks the polling task in wq's fast slot if that is all there is to do: nothing to take, not
- * closed, no deadline, nobody else waiting. Returns WEFT_PENDING, or 0: not handled. */
-static inline int chan_park(struct weft__wq *wq, const weft_waitq *q, size_t avail, bool closed,
-                            int64_t deadline, weft_cx *cx)
+/* Parks the polling task in wq's fast slot, when the caller found nothing to take, if that is
+ * all there is to do: not closed, no deadline, nobody else waiting. Returns WEFT_PENDING, or 0:
+ * not handled. */
+static inline int chan_park(struct weft__wq *wq, const weft_waitq *q, bool closed, int64_t deadline,
+                            weft_cx *cx)
 {
-    if (wq == NULL || avail != 0 || closed || deadline != WEFT_NO_DEADLINE) return 0;
+    if (closed || deadline != WEFT_NO_DEADLINE) return 0;
     return weft__waitq_park_fast(wq, q->slot, cx);
 }
 
@@ -188,20 +189,21 @@ static WEFT__NOINLINE int chan_recv_general(weft_chan *ch, void *item, struct we
     return r != 0 ? r : chan_recv_finish(ch, item, wq);
 }
 
-/* A send the fast path did not finish: park (the usual case), or the general path. Out of line
- * as well, and apart from the general path, so that parking saves no registers either. */
-static WEFT__NOINLINE int chan_send_slow(weft_chan *ch, const void *item, struct weft__wq *wq,
+/* A send that found the channel full (wq: its live queue): park (the usual case), or the general
+ * path. Out of line as well, and apart from the general path, so that parking saves no
+ * registers either. */
+static WEFT__NOINLINE int chan_send_park(weft_chan *ch, const void *item, struct weft__wq *wq,
                                          int64_t deadline, weft_cx *cx)
 {
-    int r = chan_park(wq, &ch->sendq, ch->cap - ch->len, false, deadline, cx);
+    int r = chan_park(wq, &ch->sendq, false, deadline, cx);
     return r != 0 ? r : chan_send_general(ch, item, wq, deadline, cx);
 }
 
-/* The same for a receive. */
-static WEFT__NOINLINE int chan_recv_slow(weft_chan *ch, void *item, struct weft__wq *wq,
+/* The same for a receive that found the channel empty. */
+static WEFT__NOINLINE int chan_recv_park(weft_chan *ch, void *item, struct weft__wq *wq,
                                          int64_t deadline, weft_cx *cx)
 {
-    int r = chan_park(wq, &ch->recvq, ch->len, ch->closed, deadline, cx);
+    int r = chan_park(wq, &ch->recvq, ch->closed, deadline, cx);
     return r != 0 ? r : chan_recv_general(ch, item, wq, deadline, cx);
 }
 
@@ -212,8 +214,9 @@ int weft_chan_send_dl(weft_chan *ch, const void *item, int64_t deadline, weft_cx
         return WEFT_ECLOSED;
     }
     struct weft__wq *wq = weft__waitq_cached(ch->send_rec, &ch->sendq);
-    if (wq == NULL || !weft__waitq_take_fast(wq, ch->cap - ch->len, cx))
-        return chan_send_slow(ch, item, wq, deadline, cx);
+    if (wq == NULL) return chan_send_general(ch, item, wq, deadline, cx); /* stale: ECLOSED */
+    if (ch->len == ch->cap) return chan_send_park(ch, item, wq, deadline, cx);
+    if (!weft__waitq_take_fast(wq, cx)) return chan_send_general(ch, item, wq, deadline, cx);
     if (!chan_item_plain(ch)) return chan_send_finish(ch, item, wq);
     ring_push_plain(ch, item);
     chan_wake_peer(ch->rt, wq, &ch->recvq);
@@ -223,8 +226,9 @@ int weft_chan_send_dl(weft_chan *ch, const void *item, int64_t deadline, weft_cx
 int weft_chan_recv_dl(weft_chan *ch, void *item, int64_t deadline, weft_cx *cx)
 {
     struct weft__wq *wq = weft__waitq_cached(ch->recv_rec, &ch->recvq);
-    if (wq == NULL || !weft__waitq_take_fast(wq, ch->len, cx))
-        return chan_recv_slow(ch, item, wq, deadline, cx);
+    if (wq == NULL) return chan_recv_general(ch, item, wq, deadline, cx); /* stale: ECLOSED */
+    if (ch->len == 0) return chan_recv_park(ch, item, wq, deadline, cx);
+    if (!weft__waitq_take_fast(wq, cx)) return chan_recv_general(ch, item, wq, deadline, cx);
     if (!chan_item_plain(ch)) return chan_recv_finish(ch, item, wq);
     ring_pop_plain(ch, item);
     chan_wake_peer(ch->rt, wq, &ch->sendq);
