@@ -92,7 +92,9 @@ typedef struct weft_chan {
     unsigned char *buf; /* the ring: cap items of item_size bytes */
     size_t item_size;   /* bytes per item */
     size_t cap;         /* capacity in items */
-    size_t head;        /* index of the oldest item */
+    size_t bytes;       /* cap * item_size */
+    size_t head;        /* byte offset in buf of the oldest item */
+    size_t tail;        /* byte offset in buf where the next item goes */
     size_t len;         /* items held */
     weft_waitq recvq;   /* receivers waiting for an item */
     weft_waitq sendq;   /* senders waiting for room */
@@ -417,7 +419,7 @@ void weft_remote_close(weft_remote *d);
 typedef struct weft_xchan {
     weft_chan ch;         /* ring and wait queues; ring fields guarded by lock */
     weft_remote door;     /* how senders wake receivers */
-    pthread_mutex_t lock; /* guards ch.head, ch.len, ch.closed */
+    pthread_mutex_t lock; /* guards ch.head, ch.tail, ch.len, ch.closed */
     pthread_cond_t room;  /* blocked senders wait here while the ring is full */
     size_t blocked;       /* senders waiting on room */
 } weft_xchan;

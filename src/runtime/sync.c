@@ -18,11 +18,14 @@
  * Channels
  * ------------------------------------------------------------------------------------------- */
 
-/* The i-th item from the oldest (i < cap). head + i < 2 * cap: a subtraction, not a division. */
-static unsigned char *ring_at(const weft_chan *ch, size_t i)
+/* The ring is kept in byte offsets (head, tail), so that finding an item is an addition: no
+ * multiplication by the item size, no wrap of an index. */
+
+/* The offset of the item after the one at off, wrapping at the end of the ring. */
+static inline size_t ring_next(const weft_chan *ch, size_t off)
 {
-    size_t k = ch->head + i;
-    return ch->buf + (k >= ch->cap ? k - ch->cap : k) * ch->item_size;
+    off += ch->item_size;
+    return off == ch->bytes ? 0 : off;
 }
 
 /* Does ch hold items of 4 or 8 bytes (an int, a pointer), which item_copy moves without a call? */
@@ -49,37 +52,48 @@ static void item_copy(void *dst, const void *src, size_t size)
         memcpy(dst, src, size);
 }
 
-/* The front item has been copied out: drop it. */
-static void ring_advance(weft_chan *ch)
+/* An item has been copied in at the back: count it. */
+static inline void ring_pushed(weft_chan *ch)
 {
-    ch->head = ch->head + 1 == ch->cap ? 0 : ch->head + 1;
+    ch->tail = ring_next(ch, ch->tail);
+    ch->len++;
+}
+
+/* The front item has been copied out: drop it. */
+static inline void ring_popped(weft_chan *ch)
+{
+    ch->head = ring_next(ch, ch->head);
     ch->len--;
 }
 
 void weft__ring_push(weft_chan *ch, const void *item)
 {
-    item_copy(ring_at(ch, ch->len), item, ch->item_size);
-    ch->len++;
+    item_copy(ch->buf + ch->tail, item, ch->item_size);
+    ring_pushed(ch);
 }
 
 void weft__ring_pop(weft_chan *ch, void *item)
 {
-    item_copy(item, ring_at(ch, 0), ch->item_size);
-    ring_advance(ch);
+    item_copy(item, ch->buf + ch->head, ch->item_size);
+    ring_popped(ch);
 }
 
 /* weft__ring_push and _pop when chan_item_plain(ch): no call, so a channel operation that goes
  * straight through holds nothing across one and saves no register. */
 static inline void ring_push_plain(weft_chan *ch, const void *item)
 {
-    plain_copy(ring_at(ch, ch->len), item, ch->item_size);
+    size_t at = ch->tail, next = ring_next(ch, at); /* read before the copy, which may alias */
+    plain_copy(ch->buf + at, item, ch->item_size);
+    ch->tail = next;
     ch->len++;
 }
 
 static inline void ring_pop_plain(weft_chan *ch, void *item)
 {
-    plain_copy(item, ring_at(ch, 0), ch->item_size);
-    ring_advance(ch);
+    size_t at = ch->head, next = ring_next(ch, at);
+    plain_copy(item, ch->buf + at, ch->item_size);
+    ch->head = next;
+    ch->len--;
 }
 
 /* Parks the polling task in wq's fast slot, when the caller found nothing to take, if that is
@@ -127,6 +141,7 @@ int weft_chan_init(weft_chan *ch, weft_runtime *rt, void *buf, size_t item_size,
     ch->buf = buf;
     ch->item_size = item_size;
     ch->cap = cap;
+    ch->bytes = cap * item_size;
     ch->closed = false;
     return 0;
 }
@@ -138,7 +153,7 @@ void weft_chan_destroy(weft_chan *ch)
     weft__waitq_close(ch->rt, &ch->sendq);
     ch->recv_rec = ch->send_rec = NULL; /* the runtime may close next: no pointer into it */
     ch->closed = true;
-    ch->len = 0;
+    ch->len = ch->head = ch->tail = 0;
 }
 
 void weft_chan_close(weft_chan *ch)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -462,6 +463,55 @@ static void items_of_every_size_pass_whole_and_in_order(void **state)
 }
 
 /*
+ * The ring in byte offsets, at every fill level: for several item sizes and capacities, a ring in
+ * storage of exactly cap * size bytes (on the heap: ASan sees a byte past it) is filled by a
+ * varying number of items and drained by another, so that its front and back wrap at every
+ * position. Items come out whole and in order; a full ring refuses a send, an empty one a
+ * receive.
+ */
+static void ring_wraps_at_every_position(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    static const size_t sizes[] = {1, 3, 4, 8, 12};
+    for (size_t n = 0; n < sizeof sizes / sizeof sizes[0]; n++) {
+        for (size_t cap = 1; cap <= 5; cap++) {
+            size_t size = sizes[n];
+            unsigned char *storage = malloc(cap * size);
+            assert_non_null(storage);
+            weft_chan ch;
+            assert_int_equal(weft_chan_init(&ch, rt, storage, size, cap), 0);
+            unsigned char item[BYTES_MAX];
+            int sent = 0, received = 0;
+            for (int round = 0; round < 40; round++) {
+                int puts = 1 + (round * 7 + (int)cap) % (int)cap; /* 1 to cap, varying */
+                for (int i = 0; i < puts && weft_chan_len(&ch) < cap; i++, sent++) {
+                    for (size_t k = 0; k < size; k++)
+                        item[k] = pattern(sent, k);
+                    assert_int_equal(weft_chan_try_send(&ch, item), 0);
+                }
+                if (weft_chan_len(&ch) == cap)
+                    assert_int_equal(weft_chan_try_send(&ch, item), -EAGAIN);
+                int takes = 1 + (round * 5) % (int)weft_chan_len(&ch);
+                for (int i = 0; i < takes; i++, received++) {
+                    memset(item, 0xEE, sizeof item);
+                    assert_int_equal(weft_chan_try_recv(&ch, item), 0);
+                    for (size_t k = 0; k < size; k++)
+                        assert_int_equal(item[k], pattern(received, k));
+                }
+            }
+            while (weft_chan_len(&ch) > 0) {
+                assert_int_equal(weft_chan_try_recv(&ch, item), 0);
+                assert_int_equal(item[0], pattern(received++, 0));
+            }
+            assert_int_equal(weft_chan_try_recv(&ch, item), -EAGAIN);
+            assert_int_equal(received, sent);
+            weft_chan_destroy(&ch);
+            free(storage);
+        }
+    }
+}
+
+/*
  * A channel caches its two queue records, so that a send or receive from a task skips the table
  * lookup; the cache is checked against the handles' generations. A stale copy of a destroyed
  * channel, whose records now serve a new channel, must find its queue closed and leave the new
@@ -818,6 +868,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(ping_pong_through_fast_slots, rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(items_of_every_size_pass_whole_and_in_order, rt_setup,
                                         sync_teardown),
+        cmocka_unit_test_setup_teardown(ring_wraps_at_every_position, rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(cached_queue_records_are_generation_checked, rt_setup,
                                         sync_teardown),
         cmocka_unit_test_setup_teardown(close_wakes_the_fast_slot_and_the_node_behind, rt_setup,
