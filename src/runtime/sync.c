@@ -28,28 +28,23 @@ static inline size_t ring_next(const weft_chan *ch, size_t off)
     return off == ch->bytes ? 0 : off;
 }
 
-/* Does ch hold items of 4 or 8 bytes (an int, a pointer), which item_copy moves without a call? */
-static inline bool chan_item_plain(const weft_chan *ch)
-{
-    return ch->item_size == sizeof(uint32_t) || ch->item_size == sizeof(uint64_t);
-}
-
-/* memcpy of one 4- or 8-byte item, as a plain move. */
-static inline void plain_copy(void *dst, const void *src, size_t size)
+/* memcpy of an item of 4 or 8 bytes (an int, a pointer) as a plain move. Returns false, copying
+ * nothing, for other sizes. */
+static inline bool plain_copy(void *dst, const void *src, size_t size)
 {
     if (size == sizeof(uint32_t))
         memcpy(dst, src, sizeof(uint32_t));
-    else
+    else if (size == sizeof(uint64_t))
         memcpy(dst, src, sizeof(uint64_t));
+    else
+        return false;
+    return true;
 }
 
 /* memcpy of one item; the usual sizes as plain moves rather than a call. */
 static void item_copy(void *dst, const void *src, size_t size)
 {
-    if (size == sizeof(uint32_t) || size == sizeof(uint64_t))
-        plain_copy(dst, src, size);
-    else
-        memcpy(dst, src, size);
+    if (!plain_copy(dst, src, size)) memcpy(dst, src, size);
 }
 
 /* An item has been copied in at the back: count it. */
@@ -78,22 +73,25 @@ void weft__ring_pop(weft_chan *ch, void *item)
     ring_popped(ch);
 }
 
-/* weft__ring_push and _pop when chan_item_plain(ch): no call, so a channel operation that goes
- * straight through holds nothing across one and saves no register. */
-static inline void ring_push_plain(weft_chan *ch, const void *item)
+/* weft__ring_push and _pop for items of 4 or 8 bytes, without a call, so that a channel operation
+ * that goes straight through holds nothing across one and saves no register. Return false,
+ * doing nothing, for other sizes. */
+static inline bool ring_push_plain(weft_chan *ch, const void *item)
 {
     size_t at = ch->tail, next = ring_next(ch, at); /* read before the copy, which may alias */
-    plain_copy(ch->buf + at, item, ch->item_size);
+    if (!plain_copy(ch->buf + at, item, ch->item_size)) return false;
     ch->tail = next;
     ch->len++;
+    return true;
 }
 
-static inline void ring_pop_plain(weft_chan *ch, void *item)
+static inline bool ring_pop_plain(weft_chan *ch, void *item)
 {
     size_t at = ch->head, next = ring_next(ch, at);
-    plain_copy(item, ch->buf + at, ch->item_size);
+    if (!plain_copy(item, ch->buf + at, ch->item_size)) return false;
     ch->head = next;
     ch->len--;
+    return true;
 }
 
 /* Parks the polling task in wq's fast slot, when the caller found nothing to take, if that is
@@ -232,8 +230,7 @@ int weft_chan_send_dl(weft_chan *ch, const void *item, int64_t deadline, weft_cx
     if (wq == NULL) return chan_send_general(ch, item, wq, deadline, cx); /* stale: ECLOSED */
     if (ch->len == ch->cap) return chan_send_park(ch, item, wq, deadline, cx);
     if (!weft__waitq_take_fast(wq, cx)) return chan_send_general(ch, item, wq, deadline, cx);
-    if (!chan_item_plain(ch)) return chan_send_finish(ch, item, wq);
-    ring_push_plain(ch, item);
+    if (!ring_push_plain(ch, item)) return chan_send_finish(ch, item, wq);
     chan_wake_peer(ch->rt, wq, &ch->recvq);
     return 0;
 }
@@ -244,8 +241,7 @@ int weft_chan_recv_dl(weft_chan *ch, void *item, int64_t deadline, weft_cx *cx)
     if (wq == NULL) return chan_recv_general(ch, item, wq, deadline, cx); /* stale: ECLOSED */
     if (ch->len == 0) return chan_recv_park(ch, item, wq, deadline, cx);
     if (!weft__waitq_take_fast(wq, cx)) return chan_recv_general(ch, item, wq, deadline, cx);
-    if (!chan_item_plain(ch)) return chan_recv_finish(ch, item, wq);
-    ring_pop_plain(ch, item);
+    if (!ring_pop_plain(ch, item)) return chan_recv_finish(ch, item, wq);
     chan_wake_peer(ch->rt, wq, &ch->sendq);
     return 0;
 }
