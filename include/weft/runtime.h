@@ -137,6 +137,7 @@ struct weft_cx {
     weft_waker waker;        /* wakes the task being polled; copy it to wake it later */
     int64_t deadline;        /* earliest deadline a leaf operation waits for in this poll */
     uint32_t budget;         /* operations this resume may still complete before yielding */
+    uint32_t yielded;        /* private: set by WEFT_TASK_YIELD, read when the poll returns */
 };
 
 /*
@@ -144,26 +145,26 @@ struct weft_cx {
  * stack, static, heap) and initialises it with weft_runtime_init(). All fields are private.
  */
 typedef struct weft_runtime {
-    weft_poll poll;              /* the epoll instance */
-    weft_events events;          /* the buffer each park fills */
-    struct weft__table tasks;    /* task records */
-    struct weft__table ios;      /* I/O resource records */
-    struct weft__timerq *timers; /* pending task timers (allocated by init) */
-    uint32_t ready_head;         /* FIFO of runnable tasks: slot + 1, 0 if empty */
-    uint32_t ready_tail;         /* last queued slot + 1 */
-    size_t ready_len;            /* tasks in the ready queue */
-    size_t live_tasks;           /* spawned and not finished */
-    size_t done_tasks;           /* finished, result not yet collected */
-    size_t io_open;              /* open I/O resources */
-    size_t stale_events;         /* events dropped because their token was stale */
-    int64_t now;                 /* the clock as last read after a park */
-    struct weft__task *running;  /* the task being polled, or NULL */
-    struct weft__ext *ext;       /* wait queues, cross-thread inbox, blocking pool; NULL until
-                                    the first object that needs them (weft/sync.h) */
-    struct weft__trace *trace;   /* trace recorder, signal dump (weft/trace.h); NULL while
-                                    both are off: every trace hook tests only this */
-    bool stop;                   /* weft_runtime_stop() was called */
-    bool closing;                /* weft_runtime_close() is cancelling what is left */
+    weft_poll poll;                /* the epoll instance */
+    weft_events events;            /* the buffer each park fills */
+    struct weft__table tasks;      /* task records */
+    struct weft__table ios;        /* I/O resource records */
+    struct weft__timerq *timers;   /* pending task timers (allocated by init) */
+    struct weft__task *ready_head; /* FIFO of runnable tasks (records never move), or NULL */
+    struct weft__task *ready_tail; /* the last of them; meaningless while ready_head is NULL */
+    size_t ready_len;              /* tasks in the ready queue */
+    size_t live_tasks;             /* spawned and not finished */
+    size_t done_tasks;             /* finished, result not yet collected */
+    size_t io_open;                /* open I/O resources */
+    size_t stale_events;           /* events dropped because their token was stale */
+    int64_t now;                   /* the clock as last read after a park */
+    struct weft__task *running;    /* the task being polled, or NULL */
+    struct weft__ext *ext;         /* wait queues, cross-thread inbox, blocking pool; NULL until
+                                      the first object that needs them (weft/sync.h) */
+    struct weft__trace *trace;     /* trace recorder, signal dump (weft/trace.h); NULL while
+                                      both are off: every trace hook tests only this */
+    bool stop;                     /* weft_runtime_stop() was called */
+    bool closing;                  /* weft_runtime_close() is cancelling what is left */
     /* started weft_timers (weft/timer.h), apart from the task timers; NULL before the first */
     struct weft__timerq *callouts;
 } weft_runtime;
@@ -339,11 +340,13 @@ static inline bool weft_waker_equal(weft_waker a, weft_waker b)
 
 /*
  * WEFT_TASK_YIELD(co, cx) - let every other ready task run, then carry on: queue this task again
- * and suspend. (A bare WEFT_YIELD in a task would wait for a wake-up that nobody sends.)
+ * and suspend. (A bare WEFT_YIELD in a task would wait for a wake-up that nobody sends.) The same
+ * as weft_waker_wake(cx->rt, cx->waker) before WEFT_YIELD, without the call: the runtime queues
+ * the task again when the poll returns.
  */
 #define WEFT_TASK_YIELD(co, cx)                                                                    \
     do {                                                                                           \
-        weft_waker_wake((cx)->rt, (cx)->waker);                                                    \
+        (cx)->yielded = 1;                                                                         \
         WEFT_YIELD(co);                                                                            \
     } while (0)
 

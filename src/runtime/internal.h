@@ -61,7 +61,9 @@ enum {
 
 /* A task record's flags. */
 enum {
-    WEFT__TASK_QUEUED = 1u << 0,     /* in the ready queue (an entry whose `next` is live) */
+    WEFT__TASK_QUEUED = 1u << 0,     /* DONE but still in the ready queue: cancelled while READY
+                                        (a READY record is always queued; the flag is only needed
+                                        once the state no longer says so) */
     WEFT__TASK_WOKEN = 1u << 1,      /* woken while RUNNING: queue again when the poll returns */
     WEFT__TASK_DETACHED = 1u << 2,   /* free the record as soon as it is DONE (and not QUEUED) */
     WEFT__TASK_OWNS_FRAME = 1u << 3, /* the runtime allocated the frame: free it at the end */
@@ -83,11 +85,16 @@ struct weft__task {
     weft__timer timer;        /* the task's one timer: the earliest deadline it waits for */
     const weft_co_site *site; /* where it last suspended (static, from the coro layer), or NULL */
     weft_waker joiner;        /* the task waiting in weft_task_join for this one, or NONE */
-    uint32_t gen;             /* generation: bumped when the record is freed; never 0 */
-    uint32_t next;            /* ready queue link, or free list link: slot + 1, 0 = end */
-    uint32_t slot;            /* this record's own index (a timer leads back to its task) */
-    uint8_t state;            /* WEFT__TASK_* */
-    uint8_t flags;            /* WEFT__TASK_* flags */
+    union {
+        weft_waker self; /* {slot, gen}, laid out as a waker: each poll's cx->waker is one copy */
+        struct {
+            uint32_t slot; /* this record's own index (a timer leads back to its task) */
+            uint32_t gen;  /* generation: bumped when the record is freed; never 0 */
+        };
+    };
+    uint32_t next; /* ready queue link, or free list link: slot + 1, 0 = end */
+    uint8_t state; /* WEFT__TASK_* */
+    uint8_t flags; /* WEFT__TASK_* flags */
 };
 
 _Static_assert(sizeof(struct weft__task) <= 64, "a task record fits one cache line");
@@ -106,8 +113,9 @@ void weft__task_wake(weft_runtime *rt, struct weft__task *t);
 
 /*
  * Polls ready tasks in FIFO order until none is ready, `max` polls were made, or rt->stop is set.
- * Returns the number of polls. (The executor's inner loop: it lives next to the task records so
- * that taking a task off the queue and polling it compile into one function.)
+ * Only while no poll is running (rt->running is NULL). Returns the number of polls. (The
+ * executor's inner loop: it lives next to the task records so that taking a task off the queue
+ * and polling it compile into one function.)
  */
 size_t weft__tasks_run_ready(weft_runtime *rt, size_t max);
 

@@ -8,11 +8,11 @@
  *                                                        or the task was cancelled)
  *
  * The ready queue is a FIFO linked through the records' `next` field. A record is in it exactly
- * when its QUEUED flag is set, which is what makes a double wake-up queue a task only once. A
- * task cancelled while queued stays in the queue, DONE, until the loop reaches it (unlinking
- * from the middle of a singly linked list would cost a walk); the record is only freed once it
- * is out of the queue. So the queue never holds a stale entry, and never needs to grow: `next`
- * is its storage.
+ * when it is READY, which is what makes a double wake-up queue a task only once — or when it is
+ * DONE with the QUEUED flag: a task cancelled while queued stays in the queue until the loop
+ * reaches it (unlinking from the middle of a singly linked list would cost a walk), and the
+ * record is only freed once it is out of the queue. So the queue never holds a stale entry, and
+ * never needs to grow: `next` is its storage.
  *
  * Generations: each record has a generation, bumped whenever it is freed. Wakers and task
  * handles carry the generation they were made with, so after a record is reused an old handle
@@ -75,60 +75,50 @@ struct weft__task *weft__task_lookup(const weft_runtime *rt, uint32_t slot, uint
     return t;
 }
 
-static weft_waker waker_of(const struct weft__task *t)
-{
-    weft_waker w = {t->slot, t->gen};
-    return w;
-}
-
 /* ---------------------------------------------------------------------------------------------
  * The ready queue and wake-ups
  * ------------------------------------------------------------------------------------------- */
 
-static void ready_push(weft_runtime *rt, struct weft__task *t)
+/*
+ * Puts t, READY, at the back of the ready queue. The queue holds record pointers (records never
+ * move), so only the link inside a record is a slot number: no record has room for a pointer.
+ */
+static inline void ready_push(weft_runtime *rt, struct weft__task *t)
 {
-    t->flags |= WEFT__TASK_QUEUED;
+    t->state = WEFT__TASK_READY;
     t->next = 0;
-    if (rt->ready_tail != 0)
-        weft__task_at(rt, rt->ready_tail - 1)->next = t->slot + 1;
+    if (rt->ready_head != NULL)
+        rt->ready_tail->next = t->slot + 1;
     else
-        rt->ready_head = t->slot + 1;
-    rt->ready_tail = t->slot + 1;
+        rt->ready_head = t;
+    rt->ready_tail = t;
     rt->ready_len++;
-}
-
-/* Unlinks the head of the queue. A DONE record met here was cancelled while queued. */
-static struct weft__task *ready_unlink_head(weft_runtime *rt)
-{
-    struct weft__task *t = weft__task_at(rt, rt->ready_head - 1);
-    rt->ready_head = t->next;
-    if (rt->ready_head == 0) rt->ready_tail = 0;
-    t->next = 0;
-    t->flags &= (uint8_t)~WEFT__TASK_QUEUED;
-    rt->ready_len--;
-    return t;
 }
 
 /* Takes the next READY task off the ready queue, or returns NULL if there is none. */
 static struct weft__task *ready_pop(weft_runtime *rt)
 {
-    while (rt->ready_head != 0) {
-        struct weft__task *t = ready_unlink_head(rt);
-        if (t->state == WEFT__TASK_READY) return t;
+    struct weft__task *t;
+    while ((t = rt->ready_head) != NULL) {
+        rt->ready_head = t->next != 0 ? weft__task_at(rt, t->next - 1) : NULL;
+        rt->ready_len--;
+        if (!WEFT__UNLIKELY(t->state != WEFT__TASK_READY)) return t;
+        /* DONE: cancelled while queued. */
+        t->flags &= (uint8_t)~WEFT__TASK_QUEUED;
         if (t->flags & WEFT__TASK_DETACHED) record_free(rt, t);
     }
     return NULL;
 }
 
-/* weft__task_wake, inline into weft_waker_wake: a channel wake-up is then one call. */
+/* weft__task_wake, inline into weft_waker_wake and the executor. (Out of line for the other
+ * files: inline, it made the channel operations that wake by pointer longer than the call.) */
 static inline void task_wake(weft_runtime *rt, struct weft__task *t)
 {
     if (t->state == WEFT__TASK_WAITING) {
-        WEFT__TRACE(rt, wake, t);
-        t->state = WEFT__TASK_READY;
         ready_push(rt, t);
+        WEFT__TRACE(rt, wake, t); /* last: a call in tail position needs no registers saved */
     } else if (t->state == WEFT__TASK_RUNNING) {
-        t->flags |= WEFT__TASK_WOKEN;
+        t->flags |= WEFT__TASK_WOKEN; /* queued again when its poll returns */
     }
     /* READY: already queued. DONE: nothing to do. */
 }
@@ -140,10 +130,11 @@ void weft__task_wake(weft_runtime *rt, struct weft__task *t)
 
 void weft_waker_wake(weft_runtime *rt, weft_waker w)
 {
-    if (w.slot >= weft__table_cap(&rt->tasks)) return;
-    struct weft__task *t = weft__task_at(rt, w.slot);
-    /* gen 0 is WEFT_WAKER_NONE's ({0, 0}); a FREE record's gen has moved past its wakers'. */
-    if (t->gen == w.gen && w.gen != 0) task_wake(rt, t);
+    /* No test for WEFT_WAKER_NONE ({0, 0}): no record has generation 0, so it matches none. */
+    uint32_t chunk = w.slot / WEFT__CHUNK;
+    if (chunk >= rt->tasks.nchunks) return;
+    struct weft__task *t = (struct weft__task *)rt->tasks.chunks[chunk] + w.slot % WEFT__CHUNK;
+    if (t->gen == w.gen) task_wake(rt, t);
 }
 
 void weft__task_timer_fired(weft_runtime *rt, weft__timer *timer)
@@ -151,7 +142,7 @@ void weft__task_timer_fired(weft_runtime *rt, weft__timer *timer)
     struct weft__task *t =
         (struct weft__task *)(void *)((char *)timer - offsetof(struct weft__task, timer));
     WEFT__TRACE(rt, timer, t);
-    weft__task_wake(rt, t);
+    task_wake(rt, t);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -170,7 +161,6 @@ int weft_task_spawn(weft_runtime *rt, weft_co_fn fn, void *frame, weft_task *tas
     t->joiner = WEFT_WAKER_NONE;
     t->site = NULL;
     t->flags = task == NULL ? WEFT__TASK_DETACHED : 0;
-    t->state = WEFT__TASK_READY;
     ready_push(rt, t);
     rt->live_tasks++;
     WEFT__TRACE(rt, spawn, t);
@@ -295,9 +285,10 @@ static int poll_once(weft_runtime *rt, struct weft__task *t, weft_cx *cx)
     struct weft__task *outer = rt->running;
     cx->rt = rt;
     cx->task = t;
-    cx->waker = waker_of(t);
+    cx->waker = t->self;
     cx->deadline = WEFT_NO_DEADLINE;
     cx->budget = WEFT_RUNTIME_BUDGET;
+    cx->yielded = 0;
     t->state = WEFT__TASK_RUNNING;
     rt->running = t;
     weft_co_site_clear();
@@ -335,6 +326,7 @@ static void rearm_timer(weft_runtime *rt, struct weft__task *t, int64_t deadline
 static void cancel_now(weft_runtime *rt, struct weft__task *t)
 {
     WEFT__TRACE(rt, cancel, t);
+    if (t->state == WEFT__TASK_READY) t->flags |= WEFT__TASK_QUEUED; /* it stays queued, DONE */
     if (weft_co_cancel((weft_co *)t->frame)) {
         const weft_co_site *outer_site = weft_co_site_where();
         weft_cx cx;
@@ -344,26 +336,73 @@ static void cancel_now(weft_runtime *rt, struct weft__task *t)
     finish(rt, t, -ECANCELED);
 }
 
-/* Polls one task once (it has just been taken off the ready queue) and files it by the result. */
-static void task_run(weft_runtime *rt, struct weft__task *t)
+/*
+ * The rest of a pending poll's bookkeeping when anything is unusual: t was cancelled or woken
+ * during its poll, or a deadline is asked for or still armed. In this order: a cancelled task
+ * goes no further; the timer is re-decided (which may mark t WOKEN if it cannot be armed); the
+ * waits not renewed lapse (which may wake others first); and a woken t is queued last.
+ */
+static void after_pending_poll(weft_runtime *rt, struct weft__task *t, int64_t deadline,
+                               uint32_t yielded)
 {
-    weft_cx cx;
-    int r = poll_once(rt, t, &cx);
-    if (r != WEFT_PENDING) {
-        finish(rt, t, r);
-        return;
-    }
     if (t->flags & WEFT__TASK_CANCEL) {
         t->flags &= (uint8_t) ~(WEFT__TASK_CANCEL | WEFT__TASK_WOKEN);
         cancel_now(rt, t);
         return;
     }
     t->state = WEFT__TASK_WAITING;
-    rearm_timer(rt, t, cx.deadline);
-    if (rt->ext != NULL) weft__waitq_after_poll(rt, t->slot); /* lapse unrenewed waits */
-    if (t->flags & WEFT__TASK_WOKEN) {
+    rearm_timer(rt, t, deadline);
+    if (rt->ext != NULL) weft__waitq_after_poll(rt, t->slot);
+    if ((t->flags & WEFT__TASK_WOKEN) | yielded) { /* yielded: WEFT_TASK_YIELD */
         t->flags &= (uint8_t)~WEFT__TASK_WOKEN;
-        weft__task_wake(rt, t);
+        task_wake(rt, t);
+    }
+}
+
+/*
+ * Polls one task once (it has just been taken off the ready queue) and files it by the result.
+ * The executor's own poll_once: no poll is running around it (rt->running is NULL), and cx is
+ * the loop's, kept from poll to poll with rt set and deadline and yielded at their resting values
+ * (WEFT_NO_DEADLINE, 0), so that only what changes is written; a poll that changed them puts
+ * them back.
+ */
+static void task_run(weft_runtime *rt, struct weft__task *t, weft_cx *cx)
+{
+    cx->task = t;
+    cx->waker = t->self;
+    cx->budget = WEFT_RUNTIME_BUDGET;
+    t->state = WEFT__TASK_RUNNING;
+    rt->running = t;
+    weft_co_site_clear();
+    WEFT__TRACE(rt, poll_start, t);
+    int r = t->u.fn(t->frame, cx);
+    if (r != WEFT_PENDING) {
+        WEFT__TRACE(rt, poll_end, t, r, cx);
+        rt->running = NULL;
+        cx->deadline = WEFT_NO_DEADLINE;
+        cx->yielded = 0;
+        finish(rt, t, r);
+        return;
+    }
+    t->site = weft_co_site_where();
+    WEFT__TRACE(rt, poll_end, t, r, cx);
+    rt->running = NULL;
+    /* The common case in one test: no flag, no deadline asked for, no timer armed. Nothing
+     * below can then mark t WOKEN (a wake-up finds it WAITING and queues it). */
+    int64_t deadline = cx->deadline;
+    if (WEFT__UNLIKELY((t->flags & (WEFT__TASK_CANCEL | WEFT__TASK_WOKEN)) != 0 ||
+                       deadline != WEFT_NO_DEADLINE || t->timer.pos != 0)) {
+        uint32_t yielded = cx->yielded;
+        cx->deadline = WEFT_NO_DEADLINE;
+        cx->yielded = 0;
+        after_pending_poll(rt, t, deadline, yielded);
+        return;
+    }
+    t->state = WEFT__TASK_WAITING;
+    if (rt->ext != NULL) weft__waitq_after_poll(rt, t->slot); /* lapse unrenewed waits */
+    if (cx->yielded != 0) { /* WEFT_TASK_YIELD: woken by itself, queued last */
+        cx->yielded = 0;
+        task_wake(rt, t);
     }
 }
 
@@ -382,10 +421,11 @@ int weft_task_cancel(weft_runtime *rt, weft_task handle)
 size_t weft__tasks_run_ready(weft_runtime *rt, size_t max)
 {
     size_t n = 0;
+    weft_cx cx = {.rt = rt, .deadline = WEFT_NO_DEADLINE}; /* yielded 0: see task_run */
     while (n < max && !rt->stop) {
         struct weft__task *t = ready_pop(rt);
         if (t == NULL) break;
-        task_run(rt, t);
+        task_run(rt, t, &cx);
         n++;
     }
     return n;

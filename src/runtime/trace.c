@@ -397,7 +397,7 @@ static const char *wait_reason(int64_t now, const struct weft__task *t,
                                struct line *reason)
 {
     reason->len = 0;
-    if (t->flags & WEFT__TASK_WOKEN) {
+    if ((t->flags & WEFT__TASK_WOKEN) || cx->yielded) {
         add_lit(reason, "yield (queued again at once)");
         return "yield";
     }
