@@ -92,7 +92,7 @@ struct weft__task {
             uint32_t gen;  /* generation: bumped when the record is freed; never 0 */
         };
     };
-    uint32_t next; /* ready queue link, or free list link: slot + 1, 0 = end */
+    uint32_t next; /* slot + 1: ready queue link (ends at rt->ready_tail), free list (0 = end) */
     uint8_t state; /* WEFT__TASK_* */
     uint8_t flags; /* WEFT__TASK_* flags */
 };

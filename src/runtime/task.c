@@ -82,11 +82,11 @@ struct weft__task *weft__task_lookup(const weft_runtime *rt, uint32_t slot, uint
 /*
  * Puts t, READY, at the back of the ready queue. The queue holds record pointers (records never
  * move), so only the link inside a record is a slot number: no record has room for a pointer.
+ * The queue ends at ready_tail, whose link is left as it was: nothing reads it.
  */
 static inline void ready_push(weft_runtime *rt, struct weft__task *t)
 {
     t->state = WEFT__TASK_READY;
-    t->next = 0;
     if (rt->ready_head != NULL)
         rt->ready_tail->next = t->slot + 1;
     else
@@ -100,7 +100,7 @@ static struct weft__task *ready_pop(weft_runtime *rt)
 {
     struct weft__task *t;
     while ((t = rt->ready_head) != NULL) {
-        rt->ready_head = t->next != 0 ? weft__task_at(rt, t->next - 1) : NULL;
+        rt->ready_head = t != rt->ready_tail ? weft__task_at(rt, t->next - 1) : NULL;
         rt->ready_len--;
         if (!WEFT__UNLIKELY(t->state != WEFT__TASK_READY)) return t;
         /* DONE: cancelled while queued. */
@@ -420,15 +420,15 @@ int weft_task_cancel(weft_runtime *rt, weft_task handle)
 
 size_t weft__tasks_run_ready(weft_runtime *rt, size_t max)
 {
-    size_t n = 0;
+    size_t left = max;
     weft_cx cx = {.rt = rt, .deadline = WEFT_NO_DEADLINE}; /* yielded 0: see task_run */
-    while (n < max && !rt->stop) {
+    while (left != 0 && !rt->stop) {
         struct weft__task *t = ready_pop(rt);
         if (t == NULL) break;
         task_run(rt, t, &cx);
-        n++;
+        left--;
     }
-    return n;
+    return max - left;
 }
 
 size_t weft__task_cancel_all(weft_runtime *rt)
