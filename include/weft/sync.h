@@ -17,7 +17,8 @@
  *
  * HOW WAITING WORKS (and why cancellation and select are safe).
  * Each object has one or two wait queues (weft_waitq). A queue's waiters are records owned by the
- * runtime — never by a frame — holding generation-checked wakers, kept in FIFO order. The rule for
+ * runtime — never by a frame — kept in FIFO order: a generation-checked waker, or for a queue's
+ * lone waiter its task's runtime record, which leaves the queue before the task ends. The rule for
  * a waiter is the rule the runtime applies to task timers: a wait registered (or renewed) during a
  * task's latest poll counts; a wait the task did not renew in that poll lapses. An operation that
  * is still waiting renews its place each time it is polled (WEFT_AWAIT does that), so it keeps its
