@@ -1,0 +1,325 @@
+/*
+ * Tests of the executor's ready queue and of the one weft_cx the loop keeps across its polls
+ * (src/runtime/task.c): a task cancelled while queued stays in the queue, DONE, until the loop
+ * reaches it, and its record is not reused or lost meanwhile; a deadline or a yield asked for in
+ * one poll never carries over into the next task's poll; a cleanup poll run inside another task's
+ * poll gives the runtime back to that task. Each test fails if the line it names is broken.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+
+#include "runtime_test.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * Small coroutines and helpers
+ * ------------------------------------------------------------------------------------------- */
+
+/* Yields `n` times, then returns `result`. */
+struct yielder {
+    weft_co co;
+    int n, i, result;
+    int polls;
+};
+
+static int yielder(void *frame, weft_cx *cx)
+{
+    struct yielder *f = frame;
+    f->polls++;
+    WEFT_BEGIN(&f->co);
+    for (f->i = 0; f->i < f->n; f->i++)
+        WEFT_TASK_YIELD(&f->co, cx);
+    WEFT_END(&f->co, f->result);
+}
+
+/* Waits for a wake-up nobody sends; its cleanup block counts cancellations. */
+struct sleeper {
+    weft_co co;
+    weft_waker waker;
+    int polls, cleanups;
+};
+
+static int sleeper(void *frame, weft_cx *cx)
+{
+    struct sleeper *f = frame;
+    f->polls++;
+    WEFT_BEGIN(&f->co);
+    f->waker = weft_cx_waker(cx);
+    WEFT_WAIT_UNTIL(&f->co, 0);
+    WEFT_ON_CANCEL(&f->co);
+    f->cleanups++;
+    WEFT_END(&f->co, 7);
+}
+
+/* Records that are not free (unfinished, or finished and not yet collected or popped). */
+static size_t live_records(const weft_runtime *rt)
+{
+    FILE *out = fopen("/dev/null", "w");
+    assert_non_null(out);
+    size_t n = weft_runtime_dump(rt, out);
+    fclose(out);
+    return n;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * A task cancelled while queued
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * In one poll: wakes a parked, detached sleeper (now queued), cancels it (its cleanup runs, and
+ * it stays queued, DONE), then spawns a task that must not get the still-queued record.
+ */
+struct queued_victim {
+    weft_co co;
+    struct sleeper victim;
+    struct yielder fresh;
+    weft_task victim_t, fresh_t;
+    int cancel_ret;
+};
+
+static int queued_victim(void *frame, weft_cx *cx)
+{
+    struct queued_victim *f = frame;
+    WEFT_BEGIN(&f->co);
+    if (weft_task_spawn(cx->rt, sleeper, &f->victim, &f->victim_t) != 0) WEFT_RETURN(&f->co, -1);
+    weft_task_detach(cx->rt, f->victim_t);
+    WEFT_TASK_YIELD(&f->co, cx); /* the victim runs once and parks */
+    weft_waker_wake(cx->rt, f->victim.waker);
+    f->cancel_ret = weft_task_cancel(cx->rt, f->victim_t);
+    f->fresh = (struct yielder){.n = 1, .result = 3};
+    if (weft_task_spawn(cx->rt, yielder, &f->fresh, &f->fresh_t) != 0) WEFT_RETURN(&f->co, -2);
+    weft_task_detach(cx->rt, f->fresh_t);
+    WEFT_END(&f->co, 0);
+}
+
+/* Guards cancel_now's QUEUED mark, finish's "not while QUEUED" and ready_pop's DONE check. */
+static void a_task_cancelled_while_queued_keeps_its_record_until_popped(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct queued_victim q = {0};
+    assert_int_equal(weft_runtime_block_on(rt, queued_victim, &q), 0);
+    assert_int_equal(q.cancel_ret, 1);
+    assert_int_equal(q.victim.cleanups, 1);
+    assert_int_equal(q.victim.polls, 2); /* its first poll and the cleanup poll: never again */
+    assert_int_not_equal(q.fresh_t.slot, q.victim_t.slot); /* not reused while still queued */
+    assert_int_equal(weft_runtime_run(rt), 0);
+    assert_int_equal(q.fresh.polls, 2);
+    assert_int_equal(rt_stats(rt).ready, 0);
+    assert_int_equal(live_records(rt), 0); /* the popped detached record was freed */
+}
+
+/*
+ * From outside any task: a joinable task cancelled before its first poll stays queued, DONE.
+ * Collecting or detaching it then must not free the record before the loop pops it; once popped
+ * it is freed (collected or detached) or kept for collection (neither yet).
+ */
+static void a_cancelled_queued_task_is_freed_only_once_out_of_the_queue(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct sleeper a = {0}, b = {0}, c = {0};
+    struct yielder fresh[3] = {{.result = 1}, {.result = 2}, {.result = 3}};
+    weft_task at, bt, ct, ft[3];
+    assert_int_equal(weft_task_spawn(rt, sleeper, &a, &at), 0);
+    assert_int_equal(weft_task_spawn(rt, sleeper, &b, &bt), 0);
+    assert_int_equal(weft_task_spawn(rt, sleeper, &c, &ct), 0);
+    assert_int_equal(weft_task_cancel(rt, at), 1);
+    assert_int_equal(weft_task_cancel(rt, bt), 1);
+    assert_int_equal(weft_task_cancel(rt, ct), 1);
+    assert_int_equal(rt_stats(rt).ready, 3);                /* still queued, DONE */
+    assert_int_equal(weft_task_result(rt, at), -ECANCELED); /* collected while queued */
+    weft_task_detach(rt, bt);                               /* detached while queued */
+    /* c is left alone: collected after the loop has popped it. */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(weft_task_spawn(rt, yielder, &fresh[i], &ft[i]), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_not_equal(ft[i].slot, at.slot);
+        assert_int_not_equal(ft[i].slot, bt.slot);
+        assert_int_not_equal(ft[i].slot, ct.slot);
+    }
+    assert_int_equal(rt_stats(rt).ready, 6);
+    assert_int_equal(weft_runtime_run_ready(rt), 3); /* the three DONE records are skipped */
+    assert_int_equal(rt_stats(rt).ready, 0);
+    assert_int_equal(a.polls + b.polls + c.polls, 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(weft_task_result(rt, ft[i]), i + 1);
+    assert_int_equal(live_records(rt), 1); /* c, finished, not collected */
+    assert_int_equal(weft_task_result(rt, ct), -ECANCELED);
+    assert_int_equal(live_records(rt), 0);
+    assert_int_equal(rt_stats(rt).done, 0);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The loop's weft_cx: nothing carries over from one task's poll to the next
+ * ------------------------------------------------------------------------------------------- */
+
+/* A hand-written race of two branches in one poll: `lose` suspends, the other is already done. */
+struct race {
+    weft_co co;
+    struct yielder yield_branch;
+    int lose; /* 1: a sleep that asks for a deadline; 2: a yield; 3: both */
+    int polls;
+};
+
+static int race(void *frame, weft_cx *cx)
+{
+    struct race *f = frame;
+    f->polls++;
+    if (f->lose & 1) (void)weft_sleep_until(weft_time_now() + (int64_t)60 * 1000000000, cx);
+    if (f->lose & 2) {
+        f->yield_branch = (struct yielder){.n = 1};
+        (void)yielder(&f->yield_branch, cx); /* pending: it yielded */
+    }
+    return 5; /* the branch that is done wins; the losers' requests are void */
+}
+
+/* Polls with a yield, or with a yield and a deadline, then finishes on the second poll. */
+struct yield_once {
+    weft_co co;
+    int with_deadline;
+    int polls;
+};
+
+static int yield_once(void *frame, weft_cx *cx)
+{
+    struct yield_once *f = frame;
+    f->polls++;
+    WEFT_BEGIN(&f->co);
+    if (f->with_deadline) weft_cx_want_deadline(cx, weft_time_now() + (int64_t)60 * 1000000000);
+    WEFT_TASK_YIELD(&f->co, cx);
+    WEFT_END(&f->co, 0);
+}
+
+/* Runs `first` (spawned first) and a sleeper behind it; the sleeper must be polled once only,
+ * with no timer. */
+static void check_sleeper_behind(weft_runtime *rt, weft_co_fn first, void *frame)
+{
+    weft_task ft, st;
+    struct sleeper s = {0};
+    assert_int_equal(weft_task_spawn(rt, first, frame, &ft), 0);
+    assert_int_equal(weft_task_spawn(rt, sleeper, &s, &st), 0);
+    (void)weft_runtime_run_ready(rt);
+    assert_int_equal(s.polls, 1); /* not queued again by someone else's yield */
+    weft_task_info info;
+    assert_int_equal(weft_task_inspect(rt, st, &info), 0);
+    assert_int_equal(info.state, WEFT_TASK_WAITING);
+    assert_true(info.deadline == WEFT_NO_DEADLINE); /* no timer from someone else's deadline */
+    assert_int_equal(rt_stats(rt).timers, 0);
+    assert_int_equal(rt_stats(rt).ready, 0);
+    assert_int_equal(weft_task_inspect(rt, ft, &info), 0);
+    assert_int_equal(info.state, WEFT_TASK_DONE);
+    (void)weft_task_result(rt, ft);
+    assert_int_equal(weft_task_cancel(rt, st), 1);
+    assert_int_equal(weft_task_result(rt, st), -ECANCELED);
+}
+
+/* The poll that asked for a deadline finished: the task behind gets no timer from it. */
+static void a_finished_polls_deadline_does_not_reach_the_next_task(void **state)
+{
+    struct race r = {.lose = 1};
+    check_sleeper_behind(rt_of(state), race, &r);
+    assert_int_equal(r.polls, 1);
+}
+
+/* The poll that yielded finished: the task behind is not queued again by that yield. */
+static void a_finished_polls_yield_does_not_reach_the_next_task(void **state)
+{
+    struct race r = {.lose = 2};
+    check_sleeper_behind(rt_of(state), race, &r);
+    assert_int_equal(r.polls, 1);
+    struct race both = {.lose = 3};
+    check_sleeper_behind(rt_of(state), race, &both);
+}
+
+/* A plain yield (the common path after a pending poll) is taken by the yielding task only. */
+static void a_pending_yield_does_not_reach_the_next_task(void **state)
+{
+    struct yield_once y = {0};
+    check_sleeper_behind(rt_of(state), yield_once, &y);
+    assert_int_equal(y.polls, 2);
+}
+
+/* A yield in a poll that also asked for a deadline (the rare path): queued again at once, and the
+ * flag and the deadline stay with it. */
+static void a_yield_with_a_deadline_requeues_only_its_task(void **state)
+{
+    struct yield_once y = {.with_deadline = 1};
+    check_sleeper_behind(rt_of(state), yield_once, &y);
+    assert_int_equal(y.polls, 2); /* queued again at once, not at its 60 s deadline */
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * A cleanup poll inside another task's poll
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * Cancels a parked sleeper (its cleanup poll runs inside this poll), then checks that the
+ * runtime still knows this task is running: run_ready and park refuse, and the task behind is
+ * not polled from here. Then yields: the loop's cx must still carry that yield.
+ */
+struct nested_cancel {
+    weft_co co;
+    struct sleeper victim;
+    struct yielder behind;
+    weft_task victim_t, behind_t;
+    size_t nested_polls;
+    int nested_park;
+    int polls;
+};
+
+static int nested_cancel(void *frame, weft_cx *cx)
+{
+    struct nested_cancel *f = frame;
+    f->polls++;
+    WEFT_BEGIN(&f->co);
+    if (weft_task_spawn(cx->rt, sleeper, &f->victim, &f->victim_t) != 0) WEFT_RETURN(&f->co, -1);
+    WEFT_TASK_YIELD(&f->co, cx); /* the victim parks */
+    f->behind = (struct yielder){.n = 0, .result = 4};
+    if (weft_task_spawn(cx->rt, yielder, &f->behind, &f->behind_t) != 0) WEFT_RETURN(&f->co, -2);
+    if (weft_task_cancel(cx->rt, f->victim_t) != 1) WEFT_RETURN(&f->co, -3);
+    f->nested_polls = weft_runtime_run_ready(cx->rt);
+    f->nested_park = weft_runtime_park(cx->rt);
+    WEFT_TASK_YIELD(&f->co, cx);
+    WEFT_END(&f->co, 0);
+}
+
+static void a_cleanup_poll_inside_a_poll_gives_the_runtime_back(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct nested_cancel n = {0};
+    assert_int_equal(weft_runtime_block_on(rt, nested_cancel, &n), 0);
+    assert_int_equal(n.victim.cleanups, 1);
+    assert_int_equal(n.nested_polls, 0);
+    assert_int_equal(n.nested_park, -EBUSY);
+    assert_int_equal(n.polls, 3); /* the yield after the cleanup poll was kept */
+    assert_int_equal(weft_runtime_run(rt), 0);
+    assert_int_equal(n.behind.polls, 1);
+    assert_int_equal(weft_task_result(rt, n.victim_t), -ECANCELED);
+    assert_int_equal(weft_task_result(rt, n.behind_t), 4);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(a_task_cancelled_while_queued_keeps_its_record_until_popped,
+                                        rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(a_cancelled_queued_task_is_freed_only_once_out_of_the_queue,
+                                        rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(a_finished_polls_deadline_does_not_reach_the_next_task,
+                                        rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(a_finished_polls_yield_does_not_reach_the_next_task,
+                                        rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(a_pending_yield_does_not_reach_the_next_task, rt_setup,
+                                        rt_teardown),
+        cmocka_unit_test_setup_teardown(a_yield_with_a_deadline_requeues_only_its_task, rt_setup,
+                                        rt_teardown),
+        cmocka_unit_test_setup_teardown(a_cleanup_poll_inside_a_poll_gives_the_runtime_back,
+                                        rt_setup, rt_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
