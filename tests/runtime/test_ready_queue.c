@@ -303,6 +303,161 @@ static void a_cleanup_poll_inside_a_poll_gives_the_runtime_back(void **state)
     assert_int_equal(weft_task_result(rt, n.behind_t), 4);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * A random mix of all of the above, from main and from inside polls
+ * ------------------------------------------------------------------------------------------- */
+
+#define WORLD_SLOTS 32
+
+/* Handles and wakers of the tasks a seeded run spawned; any of them may be stale. */
+struct world {
+    weft_runtime *rt;
+    uint64_t rng;
+    weft_task handle[WORLD_SLOTS];
+    weft_waker waker[WORLD_SLOTS];
+    int held[WORLD_SLOTS]; /* the handle is joinable and not yet collected or detached */
+    weft_task all[120];    /* every task spawned, for the final cancellation */
+    int spawned;
+    int owed; /* actors that yielded or woke themselves and have not run since */
+};
+
+static uint32_t world_rand(struct world *w, uint32_t n)
+{
+    w->rng = w->rng * 6364136223846793005u + 1442695040888963407u;
+    return (uint32_t)(w->rng >> 33) % n;
+}
+
+struct actor {
+    weft_co co;
+    struct world *w;
+    unsigned idx;
+    int polls;
+    int owes; /* it yielded or woke itself: it must be polled again (or cancelled) */
+    uint32_t choice;
+};
+
+static void world_act(struct world *w);
+
+/* The actor asked to run again at once: until it does, a drained queue is a lost task. */
+static void actor_owe(struct world *w, struct actor *f)
+{
+    f->owes = 1;
+    w->owed++;
+}
+
+static void actor_paid(struct world *w, struct actor *f)
+{
+    if (f->owes) w->owed--;
+    f->owes = 0;
+}
+
+/* Each poll: a few random acts on other tasks, then finish, yield, wake itself, ask for a short
+ * deadline, or park until someone wakes it. Bounded: at most 40 polls. */
+static int actor(void *frame, weft_cx *cx)
+{
+    struct actor *f = frame;
+    struct world *w = f->w;
+    WEFT_BEGIN(&f->co);
+    while (f->polls < 40) {
+        f->polls++;
+        w->waker[f->idx] = weft_cx_waker(cx);
+        for (uint32_t n = world_rand(w, 3); n > 0; n--)
+            world_act(w);
+        f->choice = world_rand(w, 5);
+        if (f->choice == 0) WEFT_RETURN(&f->co, f->polls);
+        if (f->choice == 1) {
+            actor_owe(w, f);
+            WEFT_TASK_YIELD(&f->co, cx);
+            actor_paid(w, f);
+        } else if (f->choice == 2) {
+            actor_owe(w, f);
+            weft_waker_wake(cx->rt, weft_cx_waker(cx)); /* woken while running */
+            WEFT_YIELD(&f->co);
+            actor_paid(w, f);
+        } else if (f->choice == 3) {
+            weft_cx_want_deadline(cx, weft_time_now() + 200000);
+            WEFT_YIELD(&f->co);
+        } else {
+            WEFT_YIELD(&f->co); /* until someone wakes it, or for ever */
+        }
+    }
+    WEFT_ON_CANCEL(&f->co);
+    actor_paid(w, f);
+    WEFT_END(&f->co, 0);
+}
+
+static void world_spawn(struct world *w, unsigned i)
+{
+    if (w->held[i] || w->spawned >= 120) return;
+    struct actor *a = weft_task_spawn_new(w->rt, actor, sizeof *a, &w->handle[i]);
+    if (a == NULL) return;
+    a->w = w;
+    a->idx = i;
+    w->held[i] = 1;
+    w->all[w->spawned++] = w->handle[i];
+}
+
+/* One random act on a random (possibly stale) handle or waker. */
+static void world_act(struct world *w)
+{
+    unsigned i = world_rand(w, WORLD_SLOTS);
+    switch (world_rand(w, 6)) {
+    case 0:
+        (void)weft_task_cancel(w->rt, w->handle[i]);
+        break;
+    case 1:
+        weft_waker_wake(w->rt, w->waker[i]);
+        break;
+    case 2:
+        weft_task_detach(w->rt, w->handle[i]);
+        w->held[i] = 0;
+        break;
+    case 3:
+        if (weft_task_result(w->rt, w->handle[i]) != -EAGAIN) w->held[i] = 0;
+        break;
+    default:
+        world_spawn(w, i);
+        break;
+    }
+}
+
+/* Whenever a pass drained the queue, nothing is READY, the count says 0 and every task that
+ * yielded or woke itself has run again; at the end every record is free. ASan catches a record
+ * polled or reused after it was freed. */
+static void random_spawns_wakes_and_cancels_keep_the_queue_sound(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    for (uint64_t seed = 1; seed <= 60; seed++) {
+        struct world w = {.rt = rt, .rng = seed};
+        for (unsigned i = 0; i < 6; i++)
+            world_spawn(&w, i);
+        for (int round = 0; round < 100; round++) {
+            if (weft_runtime_run_ready(rt) < 1024) {
+                assert_int_equal(w.owed, 0);
+                assert_int_equal(rt_stats(rt).ready, 0);
+                for (unsigned i = 0; i < WORLD_SLOTS; i++) {
+                    weft_task_info info;
+                    if (weft_task_inspect(rt, w.handle[i], &info) == 0)
+                        assert_int_not_equal(info.state, WEFT_TASK_READY);
+                }
+            }
+            for (uint32_t n = world_rand(&w, 4); n > 0; n--)
+                world_act(&w);
+            if (round % 8 == 7 && rt_stats(rt).timers != 0) (void)weft_runtime_park(rt);
+        }
+        for (int i = 0; i < w.spawned; i++)
+            (void)weft_task_cancel(rt, w.all[i]);
+        for (unsigned i = 0; i < WORLD_SLOTS; i++)
+            if (w.held[i]) assert_int_not_equal(weft_task_result(rt, w.handle[i]), -EAGAIN);
+        (void)weft_runtime_run_ready(rt); /* pops the records cancelled while queued */
+        assert_int_equal(rt_stats(rt).ready, 0);
+        assert_int_equal(rt_stats(rt).tasks, 0);
+        assert_int_equal(rt_stats(rt).done, 0);
+        assert_int_equal(live_records(rt), 0);
+        assert_int_equal(w.owed, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -319,6 +474,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_yield_with_a_deadline_requeues_only_its_task, rt_setup,
                                         rt_teardown),
         cmocka_unit_test_setup_teardown(a_cleanup_poll_inside_a_poll_gives_the_runtime_back,
+                                        rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(random_spawns_wakes_and_cancels_keep_the_queue_sound,
                                         rt_setup, rt_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
