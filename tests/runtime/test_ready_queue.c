@@ -15,6 +15,8 @@
 
 #include <stdio.h>
 
+#include <weft/sync.h>
+
 #include "runtime_test.h"
 
 /* ---------------------------------------------------------------------------------------------
@@ -319,6 +321,13 @@ struct world {
     weft_task all[120];    /* every task spawned, for the final cancellation */
     int spawned;
     int owed; /* actors that yielded or woke themselves and have not run since */
+    /* With `sync` set, actors also send to and receive from ch and hold a permit of sem. */
+    int sync;
+    weft_chan ch;
+    int ch_buf[2];
+    weft_semaphore sem;
+    long sent, received;
+    int holders; /* permits held */
 };
 
 static uint32_t world_rand(struct world *w, uint32_t n)
@@ -332,7 +341,10 @@ struct actor {
     struct world *w;
     unsigned idx;
     int polls;
-    int owes; /* it yielded or woke itself: it must be polled again (or cancelled) */
+    int owes;  /* it yielded or woke itself: it must be polled again (or cancelled) */
+    int holds; /* it holds a permit of w->sem */
+    int item, r;
+    int64_t deadline;
     uint32_t choice;
 };
 
@@ -351,6 +363,14 @@ static void actor_paid(struct world *w, struct actor *f)
     f->owes = 0;
 }
 
+static void actor_release(struct world *w, struct actor *f)
+{
+    if (!f->holds) return;
+    f->holds = 0;
+    w->holders--;
+    weft_semaphore_release(&w->sem);
+}
+
 /* Each poll: a few random acts on other tasks, then finish, yield, wake itself, ask for a short
  * deadline, or park until someone wakes it. Bounded: at most 40 polls. */
 static int actor(void *frame, weft_cx *cx)
@@ -363,7 +383,9 @@ static int actor(void *frame, weft_cx *cx)
         w->waker[f->idx] = weft_cx_waker(cx);
         for (uint32_t n = world_rand(w, 3); n > 0; n--)
             world_act(w);
-        f->choice = world_rand(w, 5);
+        f->choice = world_rand(w, w->sync ? 8 : 5);
+        /* a short deadline now and then, so that waits also end by timing out */
+        f->deadline = world_rand(w, 2) ? WEFT_NO_DEADLINE : weft_time_now() + 300000;
         if (f->choice == 0) WEFT_RETURN(&f->co, f->polls);
         if (f->choice == 1) {
             actor_owe(w, f);
@@ -377,12 +399,28 @@ static int actor(void *frame, weft_cx *cx)
         } else if (f->choice == 3) {
             weft_cx_want_deadline(cx, weft_time_now() + 200000);
             WEFT_YIELD(&f->co);
+        } else if (f->choice == 5) {
+            f->item = f->polls;
+            WEFT_AWAIT(&f->co, f->r = weft_chan_send_dl(&w->ch, &f->item, f->deadline, cx));
+            if (f->r == 0) w->sent++;
+        } else if (f->choice == 6) {
+            WEFT_AWAIT(&f->co, f->r = weft_chan_recv_dl(&w->ch, &f->item, f->deadline, cx));
+            if (f->r == 0) w->received++;
+        } else if (f->choice == 7) {
+            WEFT_AWAIT(&f->co, f->r = weft_semaphore_acquire_dl(&w->sem, f->deadline, cx));
+            if (f->r == 0) {
+                f->holds = 1;
+                w->holders++;
+                WEFT_TASK_YIELD(&f->co, cx); /* held across a poll */
+                actor_release(w, f);
+            }
         } else {
             WEFT_YIELD(&f->co); /* until someone wakes it, or for ever */
         }
     }
     WEFT_ON_CANCEL(&f->co);
     actor_paid(w, f);
+    actor_release(w, f);
     WEFT_END(&f->co, 0);
 }
 
@@ -421,14 +459,17 @@ static void world_act(struct world *w)
     }
 }
 
-/* Whenever a pass drained the queue, nothing is READY, the count says 0 and every task that
- * yielded or woke itself has run again; at the end every record is free. ASan catches a record
- * polled or reused after it was freed. */
-static void random_spawns_wakes_and_cancels_keep_the_queue_sound(void **state)
+/* Runs 60 seeded worlds. Whenever a pass drained the queue, nothing is READY, the count says 0
+ * and every task that yielded or woke itself has run again; at the end every record is free and,
+ * with `sync`, every item sent is received or still buffered and every permit is back. ASan
+ * catches a record polled or reused after it was freed. */
+static void run_worlds(weft_runtime *rt, int sync)
 {
-    weft_runtime *rt = rt_of(state);
+    static struct world w; /* the channel and semaphore live here: keep it off the stack */
     for (uint64_t seed = 1; seed <= 60; seed++) {
-        struct world w = {.rt = rt, .rng = seed};
+        w = (struct world){.rt = rt, .rng = seed, .sync = sync};
+        assert_int_equal(weft_chan_init(&w.ch, rt, w.ch_buf, sizeof w.ch_buf[0], 2), 0);
+        assert_int_equal(weft_semaphore_init(&w.sem, rt, 2), 0);
         for (unsigned i = 0; i < 6; i++)
             world_spawn(&w, i);
         for (int round = 0; round < 100; round++) {
@@ -455,7 +496,29 @@ static void random_spawns_wakes_and_cancels_keep_the_queue_sound(void **state)
         assert_int_equal(rt_stats(rt).done, 0);
         assert_int_equal(live_records(rt), 0);
         assert_int_equal(w.owed, 0);
+        assert_int_equal(w.holders, 0);
+        assert_int_equal(w.sent, w.received + (long)weft_chan_len(&w.ch));
+        int item;
+        for (size_t n = weft_chan_len(&w.ch); n > 0; n--)
+            assert_int_equal(weft_chan_try_recv(&w.ch, &item), 0);
+        assert_int_equal(weft_chan_try_recv(&w.ch, &item), -EAGAIN);
+        assert_int_equal(weft_semaphore_try_acquire(&w.sem), 0);
+        assert_int_equal(weft_semaphore_try_acquire(&w.sem), 0);
+        assert_int_not_equal(weft_semaphore_try_acquire(&w.sem), 0);
+        weft_chan_destroy(&w.ch);
+        weft_semaphore_destroy(&w.sem);
     }
+}
+
+static void random_spawns_wakes_and_cancels_keep_the_queue_sound(void **state)
+{
+    run_worlds(rt_of(state), 0);
+}
+
+/* The same with channel and semaphore waits in the mix (wait queues, fast slots, turns). */
+static void random_mix_with_channel_and_semaphore_waits_loses_nothing(void **state)
+{
+    run_worlds(rt_of(state), 1);
 }
 
 int main(void)
@@ -476,6 +539,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_cleanup_poll_inside_a_poll_gives_the_runtime_back,
                                         rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(random_spawns_wakes_and_cancels_keep_the_queue_sound,
+                                        rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(random_mix_with_channel_and_semaphore_waits_loses_nothing,
                                         rt_setup, rt_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
