@@ -704,7 +704,8 @@ static void fast_slot_forgets_a_cancelled_task_whose_record_is_reused(void **sta
 
 /*
  * Waits on what its stage says, one poll at a time: 0, receives on A and B (A's fast slot, a
- * node on B); 1, the receive on B only; 2, a notification only. The test moves it on and wakes it.
+ * node on B); 1, the receive on B only; 2, a notification only; 3, nothing the queues see. The
+ * test moves it on and wakes it.
  */
 struct drifter {
     weft_co co;
@@ -778,6 +779,45 @@ static void unrenewed_fast_slot_and_node_lapse_one_poll_at_a_time(void **state)
     assert_int_equal(weft_task_result(rt, td), 0);
     weft_notify_destroy(&n);
     weft_chan_destroy(&a.ch);
+    weft_chan_destroy(&b.ch);
+}
+
+/*
+ * A fast slot that is its task's only wait (no node anywhere) is handed the turn for an item, and
+ * its task runs without renewing it (the drifter at stage 3 waits on nothing the queues see). The
+ * slot lapses after that poll and the turn passes to the receiver queued behind, which gets the
+ * item; nothing of the drifter stays registered.
+ */
+static void lone_unrenewed_fast_slot_lapses_and_passes_its_turn(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct chan_fix b;
+    chan_open(rt, &b, 1);
+    weft_notify n;
+    assert_int_equal(weft_notify_init(&n, rt), 0);
+    struct drifter d = {.b = &b.ch, .n = &n, .stage = 1}; /* B's fast slot, nothing else */
+    weft_task td;
+    assert_int_equal(weft_task_spawn(rt, drifter, &d, &td), 0);
+    weft_runtime_run_ready(rt);
+    struct receiver r;
+    weft_task tr = spawn_receiver(rt, &r, &b.ch); /* a node behind the drifter's fast slot */
+    weft_runtime_run_ready(rt);
+    assert_int_equal(waiters(rt), 2);
+    int v = 6;
+    assert_int_equal(weft_chan_try_send(&b.ch, &v), 0); /* the turn goes to the fast slot */
+    d.stage = 3;
+    weft_runtime_run_ready(rt); /* the drifter does not renew: its turn passes to R */
+    assert_int_equal(d.polls, 2);
+    assert_true(task_done(rt, tr));
+    assert_int_equal(weft_task_result(rt, tr), 6);
+    assert_int_equal(waiters(rt), 0);
+    d.stage = 2;
+    weft_waker_wake(rt, d.self);
+    weft_runtime_run_ready(rt);
+    weft_notify_one(&n);
+    weft_runtime_run_ready(rt);
+    assert_int_equal(weft_task_result(rt, td), 0);
+    weft_notify_destroy(&n);
     weft_chan_destroy(&b.ch);
 }
 
@@ -880,6 +920,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(fast_slot_forgets_a_cancelled_task_whose_record_is_reused,
                                         rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(unrenewed_fast_slot_and_node_lapse_one_poll_at_a_time,
+                                        rt_setup, sync_teardown),
+        cmocka_unit_test_setup_teardown(lone_unrenewed_fast_slot_lapses_and_passes_its_turn,
                                         rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(mutex_turn_passes_from_the_fast_slot, rt_setup,
                                         sync_teardown),
