@@ -199,6 +199,10 @@ int weft_runtime_run(weft_runtime *rt)
         if (r < 0) break;
     }
     rt->stop = false;
+    /* Nothing is left to run, but a task cancelled while queued may still sit in the queue, DONE
+     * (task.c): one more pass pops those — it polls nothing, no task being READY — so that the
+     * run ends with an empty queue and detached records free. */
+    if (rt->live_tasks == 0) (void)weft__tasks_run_ready(rt, 1);
     return r;
 }
 

@@ -156,6 +156,27 @@ static void a_cancelled_queued_task_is_freed_only_once_out_of_the_queue(void **s
     assert_int_equal(rt_stats(rt).done, 0);
 }
 
+/* weft_runtime_run with only cancelled, still queued tasks left: it has nothing to run, and ends
+ * with an empty queue all the same (the detached record freed, the joinable one kept). */
+static void a_run_with_only_cancelled_queued_tasks_ends_with_an_empty_queue(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct sleeper a = {0}, b = {0};
+    weft_task at, bt;
+    assert_int_equal(weft_task_spawn(rt, sleeper, &a, &at), 0);
+    assert_int_equal(weft_task_spawn(rt, sleeper, &b, &bt), 0);
+    assert_int_equal(weft_task_cancel(rt, at), 1);
+    assert_int_equal(weft_task_cancel(rt, bt), 1);
+    weft_task_detach(rt, bt);
+    assert_int_equal(rt_stats(rt).ready, 2); /* both still queued, DONE */
+    assert_int_equal(weft_runtime_run(rt), 0);
+    assert_int_equal(rt_stats(rt).ready, 0);
+    assert_int_equal(live_records(rt), 1); /* a, finished, not collected; b freed */
+    assert_int_equal(a.polls + b.polls, 0);
+    assert_int_equal(weft_task_result(rt, at), -ECANCELED);
+    assert_int_equal(live_records(rt), 0);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * The loop's weft_cx: nothing carries over from one task's poll to the next
  * ------------------------------------------------------------------------------------------- */
@@ -528,6 +549,8 @@ int main(void)
                                         rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(a_cancelled_queued_task_is_freed_only_once_out_of_the_queue,
                                         rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(
+            a_run_with_only_cancelled_queued_tasks_ends_with_an_empty_queue, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(a_finished_polls_deadline_does_not_reach_the_next_task,
                                         rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(a_finished_polls_yield_does_not_reach_the_next_task,
