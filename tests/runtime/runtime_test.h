@@ -60,6 +60,23 @@ static inline weft_runtime_stats rt_stats(weft_runtime *rt)
     return st;
 }
 
+/* Yields `n` times (letting others run), then returns `result`; counts its polls. */
+struct rt_yielder {
+    weft_co co;
+    int n, i, result;
+    int polls;
+};
+
+static inline int rt_yielder_fn(void *frame, weft_cx *cx)
+{
+    struct rt_yielder *f = frame;
+    f->polls++;
+    WEFT_BEGIN(&f->co);
+    for (f->i = 0; f->i < f->n; f->i++)
+        WEFT_TASK_YIELD(&f->co, cx);
+    WEFT_END(&f->co, f->result);
+}
+
 /* A task that sleeps, then stops weft_runtime_run: lets a test run the loop for a while. */
 struct rt_stopper {
     weft_co co;

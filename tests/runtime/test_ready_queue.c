@@ -23,23 +23,6 @@
  * Small coroutines and helpers
  * ------------------------------------------------------------------------------------------- */
 
-/* Yields `n` times, then returns `result`. */
-struct yielder {
-    weft_co co;
-    int n, i, result;
-    int polls;
-};
-
-static int yielder(void *frame, weft_cx *cx)
-{
-    struct yielder *f = frame;
-    f->polls++;
-    WEFT_BEGIN(&f->co);
-    for (f->i = 0; f->i < f->n; f->i++)
-        WEFT_TASK_YIELD(&f->co, cx);
-    WEFT_END(&f->co, f->result);
-}
-
 /* Waits for a wake-up nobody sends; its cleanup block counts cancellations. */
 struct sleeper {
     weft_co co;
@@ -80,7 +63,7 @@ static size_t live_records(const weft_runtime *rt)
 struct queued_victim {
     weft_co co;
     struct sleeper victim;
-    struct yielder fresh;
+    struct rt_yielder fresh;
     weft_task victim_t, fresh_t;
     int cancel_ret;
 };
@@ -94,8 +77,9 @@ static int queued_victim(void *frame, weft_cx *cx)
     WEFT_TASK_YIELD(&f->co, cx); /* the victim runs once and parks */
     weft_waker_wake(cx->rt, f->victim.waker);
     f->cancel_ret = weft_task_cancel(cx->rt, f->victim_t);
-    f->fresh = (struct yielder){.n = 1, .result = 3};
-    if (weft_task_spawn(cx->rt, yielder, &f->fresh, &f->fresh_t) != 0) WEFT_RETURN(&f->co, -2);
+    f->fresh = (struct rt_yielder){.n = 1, .result = 3};
+    if (weft_task_spawn(cx->rt, rt_yielder_fn, &f->fresh, &f->fresh_t) != 0)
+        WEFT_RETURN(&f->co, -2);
     weft_task_detach(cx->rt, f->fresh_t);
     WEFT_END(&f->co, 0);
 }
@@ -125,7 +109,7 @@ static void a_cancelled_queued_task_is_freed_only_once_out_of_the_queue(void **s
 {
     weft_runtime *rt = rt_of(state);
     struct sleeper a = {0}, b = {0}, c = {0};
-    struct yielder fresh[3] = {{.result = 1}, {.result = 2}, {.result = 3}};
+    struct rt_yielder fresh[3] = {{.result = 1}, {.result = 2}, {.result = 3}};
     weft_task at, bt, ct, ft[3];
     assert_int_equal(weft_task_spawn(rt, sleeper, &a, &at), 0);
     assert_int_equal(weft_task_spawn(rt, sleeper, &b, &bt), 0);
@@ -138,7 +122,7 @@ static void a_cancelled_queued_task_is_freed_only_once_out_of_the_queue(void **s
     weft_task_detach(rt, bt);                               /* detached while queued */
     /* c is left alone: collected after the loop has popped it. */
     for (int i = 0; i < 3; i++)
-        assert_int_equal(weft_task_spawn(rt, yielder, &fresh[i], &ft[i]), 0);
+        assert_int_equal(weft_task_spawn(rt, rt_yielder_fn, &fresh[i], &ft[i]), 0);
     for (int i = 0; i < 3; i++) {
         assert_int_not_equal(ft[i].slot, at.slot);
         assert_int_not_equal(ft[i].slot, bt.slot);
@@ -184,7 +168,7 @@ static void a_run_with_only_cancelled_queued_tasks_ends_with_an_empty_queue(void
 /* A hand-written race of two branches in one poll: `lose` suspends, the other is already done. */
 struct race {
     weft_co co;
-    struct yielder yield_branch;
+    struct rt_yielder yield_branch;
     int lose; /* 1: a sleep that asks for a deadline; 2: a yield; 3: both */
     int polls;
 };
@@ -195,8 +179,8 @@ static int race(void *frame, weft_cx *cx)
     f->polls++;
     if (f->lose & 1) (void)weft_sleep_until(weft_time_now() + (int64_t)60 * 1000000000, cx);
     if (f->lose & 2) {
-        f->yield_branch = (struct yielder){.n = 1};
-        (void)yielder(&f->yield_branch, cx); /* pending: it yielded */
+        f->yield_branch = (struct rt_yielder){.n = 1};
+        (void)rt_yielder_fn(&f->yield_branch, cx); /* pending: it yielded */
     }
     return 5; /* the branch that is done wins; the losers' requests are void */
 }
@@ -288,7 +272,7 @@ static void a_yield_with_a_deadline_requeues_only_its_task(void **state)
 struct nested_cancel {
     weft_co co;
     struct sleeper victim;
-    struct yielder behind;
+    struct rt_yielder behind;
     weft_task victim_t, behind_t;
     size_t nested_polls;
     int nested_park;
@@ -302,8 +286,9 @@ static int nested_cancel(void *frame, weft_cx *cx)
     WEFT_BEGIN(&f->co);
     if (weft_task_spawn(cx->rt, sleeper, &f->victim, &f->victim_t) != 0) WEFT_RETURN(&f->co, -1);
     WEFT_TASK_YIELD(&f->co, cx); /* the victim parks */
-    f->behind = (struct yielder){.n = 0, .result = 4};
-    if (weft_task_spawn(cx->rt, yielder, &f->behind, &f->behind_t) != 0) WEFT_RETURN(&f->co, -2);
+    f->behind = (struct rt_yielder){.n = 0, .result = 4};
+    if (weft_task_spawn(cx->rt, rt_yielder_fn, &f->behind, &f->behind_t) != 0)
+        WEFT_RETURN(&f->co, -2);
     if (weft_task_cancel(cx->rt, f->victim_t) != 1) WEFT_RETURN(&f->co, -3);
     f->nested_polls = weft_runtime_run_ready(cx->rt);
     f->nested_park = weft_runtime_park(cx->rt);

@@ -19,23 +19,6 @@
  * Small coroutines used by several tests
  * ------------------------------------------------------------------------------------------- */
 
-/* Yields `n` times (letting others run), then returns `result`. */
-struct yielder {
-    weft_co co;
-    int n, i, result;
-    int polls;
-};
-
-static int yielder(void *frame, weft_cx *cx)
-{
-    struct yielder *f = frame;
-    f->polls++;
-    WEFT_BEGIN(&f->co);
-    for (f->i = 0; f->i < f->n; f->i++)
-        WEFT_TASK_YIELD(&f->co, cx);
-    WEFT_END(&f->co, f->result);
-}
-
 /*
  * Waits until someone wakes it `wakes` times (each poll after the first counts as one), with a
  * cleanup block that counts cancellations. `waker` receives its waker.
@@ -77,12 +60,12 @@ static int sleeper_bare(void *frame, weft_cx *cx)
 
 static void block_on_returns_the_root_result(void **state)
 {
-    struct yielder y = {.n = 3, .result = 42};
-    assert_int_equal(weft_runtime_block_on(rt_of(state), yielder, &y), 42);
+    struct rt_yielder y = {.n = 3, .result = 42};
+    assert_int_equal(weft_runtime_block_on(rt_of(state), rt_yielder_fn, &y), 42);
     assert_int_equal(y.polls, 4);
 
-    struct yielder e = {.n = 0, .result = -EIO};
-    assert_int_equal(weft_runtime_block_on(rt_of(state), yielder, &e), -EIO);
+    struct rt_yielder e = {.n = 0, .result = -EIO};
+    assert_int_equal(weft_runtime_block_on(rt_of(state), rt_yielder_fn, &e), -EIO);
 }
 
 /* The root sees that nothing can ever wake it: -EDEADLK, not a hang. */
@@ -96,10 +79,10 @@ static void block_on_reports_a_deadlock(void **state)
 static void run_returns_when_every_task_finished(void **state)
 {
     weft_runtime *rt = rt_of(state);
-    struct yielder ys[50];
+    struct rt_yielder ys[50];
     for (int i = 0; i < 50; i++) {
-        ys[i] = (struct yielder){.n = i % 7, .result = i};
-        assert_int_equal(weft_task_spawn(rt, yielder, &ys[i], NULL), 0);
+        ys[i] = (struct rt_yielder){.n = i % 7, .result = i};
+        assert_int_equal(weft_task_spawn(rt, rt_yielder_fn, &ys[i], NULL), 0);
     }
     assert_int_equal(weft_runtime_task_count(rt), 50);
     assert_int_equal(weft_runtime_run(rt), 0);
@@ -139,7 +122,7 @@ static void stop_makes_run_return_and_run_continues(void **state)
 
 struct joiner {
     weft_co co;
-    struct yielder kids[3];
+    struct rt_yielder kids[3];
     weft_task handles[3];
     int i, r, sum;
 };
@@ -149,8 +132,8 @@ static int joiner(void *frame, weft_cx *cx)
     struct joiner *f = frame;
     WEFT_BEGIN(&f->co);
     for (f->i = 0; f->i < 3; f->i++) {
-        f->kids[f->i] = (struct yielder){.n = 3 - f->i, .result = 10 * (f->i + 1)};
-        if (weft_task_spawn(cx->rt, yielder, &f->kids[f->i], &f->handles[f->i]) != 0)
+        f->kids[f->i] = (struct rt_yielder){.n = 3 - f->i, .result = 10 * (f->i + 1)};
+        if (weft_task_spawn(cx->rt, rt_yielder_fn, &f->kids[f->i], &f->handles[f->i]) != 0)
             WEFT_RETURN(&f->co, -1);
     }
     for (f->i = 0; f->i < 3; f->i++) {
@@ -172,7 +155,7 @@ static void join_collects_each_result(void **state)
 
 struct detacher {
     weft_co co;
-    struct yielder kid;
+    struct rt_yielder kid;
     weft_task t;
     int spins;
 };
@@ -181,8 +164,8 @@ static int detacher(void *frame, weft_cx *cx)
 {
     struct detacher *f = frame;
     WEFT_BEGIN(&f->co);
-    f->kid = (struct yielder){.n = 2, .result = 5};
-    if (weft_task_spawn(cx->rt, yielder, &f->kid, &f->t) != 0) WEFT_RETURN(&f->co, -1);
+    f->kid = (struct rt_yielder){.n = 2, .result = 5};
+    if (weft_task_spawn(cx->rt, rt_yielder_fn, &f->kid, &f->t) != 0) WEFT_RETURN(&f->co, -1);
     weft_task_detach(cx->rt, f->t);
     while (f->kid.polls < 3 && f->spins++ < 100)
         WEFT_TASK_YIELD(&f->co, cx);
@@ -204,13 +187,13 @@ static void spawn_new_allocates_and_frees_the_frame(void **state)
 {
     weft_runtime *rt = rt_of(state);
     weft_task t;
-    struct yielder *y = weft_task_spawn_new(rt, yielder, sizeof *y, &t);
+    struct rt_yielder *y = weft_task_spawn_new(rt, rt_yielder_fn, sizeof *y, &t);
     assert_non_null(y);
     y->n = 2;
     y->result = 9;
-    struct yielder *d = weft_task_spawn_new(rt, yielder, sizeof *d, NULL);
+    struct rt_yielder *d = weft_task_spawn_new(rt, rt_yielder_fn, sizeof *d, NULL);
     assert_non_null(d);
-    assert_null(weft_task_spawn_new(rt, yielder, 1, NULL));
+    assert_null(weft_task_spawn_new(rt, rt_yielder_fn, 1, NULL));
     assert_int_equal(weft_task_result(rt, t), -EAGAIN);
     assert_int_equal(weft_runtime_run(rt), 0);
     assert_int_equal(weft_task_result(rt, t), 9);
@@ -405,9 +388,9 @@ static void join_by_the_same_task_twice_is_fine(void **state)
 static void stale_task_handles_are_rejected(void **state)
 {
     weft_runtime *rt = rt_of(state);
-    struct yielder a = {.n = 0, .result = 1};
+    struct rt_yielder a = {.n = 0, .result = 1};
     weft_task old;
-    assert_int_equal(weft_task_spawn(rt, yielder, &a, &old), 0);
+    assert_int_equal(weft_task_spawn(rt, rt_yielder_fn, &a, &old), 0);
     assert_int_equal(weft_runtime_run(rt), 0);
     assert_int_equal(weft_task_result(rt, old), 1);
 
