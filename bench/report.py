@@ -593,6 +593,9 @@ def section_tasks(res, chart, targets):
                    "suspension site. The ratios say what those cost; the two programs run "
                    "interleaved on the same core, and each ratio is the median of per-run ratios."
                    "\n")
+    ladder = section_ladder(res)
+    if ladder:
+        out.append(ladder)
     targets["tasks"] = tuple(Stat([num(r.get(k)) for r in rows]).median for k in keys[:3])
     targets["tasks_yield"] = Stat([num(r.get("yield_ns")) for r in rows]).median
     if bare:
@@ -600,6 +603,82 @@ def section_tasks(res, chart, targets):
         targets["tasks_floor_ratio"] = Stat(same_run_ratios(by_run(rows, "resume_ns"),
                                                             by_run(bare, "resume_ns"))).median
     return "\n".join(out)
+
+
+# The guarantee ladder (bench/guarded_tasks.c): what each rung adds, in one sentence.
+LADDER_RUNGS = [
+    ("L0", "floor: `bare_tasks`' ping-pong exactly — a task header in the frame, a channel that "
+           "holds its waiter by pointer."),
+    ("L1", "handles: task records in a chunked runtime table apart from the frames, wakers "
+           "{slot, generation} resolved through it and checked, each channel queue reached "
+           "through a generation-checked record, the closed flag and every result tested."),
+    ("L2", "executor states: READY / RUNNING / WAITING / DONE, WOKEN and cancel flags, a "
+           "per-poll context, one after-poll test of flags, deadline and timer, a stop flag."),
+    ("L3", "budget: at most 64 channel operations per poll, one unit taken per operation."),
+    ("L4", "FIFO turns: a wake reserves the unit for the waiter holding no turn, others take "
+           "only what is not reserved, a finished task gives its turn up (so a queue may hold "
+           "its waiter by pointer: no waker to resolve on a wake)."),
+    ("L5", "lapse rule: a registration not renewed in the task's next poll is dropped after it "
+           "(a per-task mark, tested after every pending poll)."),
+    ("L6", "introspection: trace-hook tests at poll start and end, wake and park; the "
+           "suspension site kept per task."),
+    ("L7", "the pass: every 1024 polls a zero-timeout epoll_wait, a clock read and a timer "
+           "check, so that I/O and timers are not starved by busy tasks."),
+]
+
+
+def tasks_instr_per_resume(res, prog):
+    """Instructions per resume from the two callgrind runs (10000 and 30000 round trips), or
+    None unless both finished (the log holds the program's output too: its RESULT line)."""
+    def count(path):
+        ok = os.path.exists(path) and "RESULT name=" in open(path).read()
+        return parse_callgrind(path) if ok else None
+    runs = {r.get("rounds"): count(r["callgrind"]) for r in res.rows("tasks_trace", prog=prog)}
+    lo, hi = runs.get("10000"), runs.get("30000")
+    return (hi - lo) / 40000 if lo is not None and hi is not None else None
+
+
+def section_ladder(res):
+    """'What weft's guarantees cost': each rung's resume next to weft's, same interleaved runs."""
+    weft = res.rows("tasks", prog="weft_tasks")
+    rungs = [(name, text, res.rows("tasks", prog=f"guarded_tasks_{name}"))
+             for name, text in LADDER_RUNGS]
+    rungs = [r for r in rungs if r[2]]
+    if not rungs:
+        return ""
+    traced = any(r.get("wl") == "tasks_trace" for r in res.records)
+
+    def by_run(rs):
+        return {r.get("run"): num(r.get("resume_ns")) for r in rs}
+
+    floor = by_run(rungs[0][2]) if rungs[0][0] == "L0" else {}
+    rows = []
+    for name, text, rs in rungs + [("weft", "`weft_tasks`: weft's own ping-pong.", weft)]:
+        ns = Stat([num(r.get("resume_ns")) for r in rs], "{:.1f}")
+        ratio = ratio_str(by_run(rs), floor) if floor else "—"
+        prog = "weft_tasks" if name == "weft" else f"guarded_tasks_{name}"
+        row = [name, text, str(ns), ratio]
+        if traced:
+            ir = tasks_instr_per_resume(res, prog)
+            row.append(fmt_or(ir, "{:.1f}"))
+        rows.append(row)
+    head = ["rung", "adds", "resume ns, median (min..max)", "/ L0, same run"]
+    if traced:
+        head.append("instructions / resume")
+    return "\n".join([
+        "### What weft's guarantees cost\n",
+        "`bench/guarded_tasks.c` writes the floor's ping-pong by hand again with weft's "
+        "guarantees added one at a time (cumulative), each in the cheapest correct form: a lower "
+        "bound for any runtime that keeps them. L7 keeps every guarantee weft's ping-pong pays "
+        "for, so weft's distance from L7 is its implementation and L7's distance from L0 the "
+        "price of the guarantees. The rungs run interleaved with `weft_tasks` and `bare_tasks`"
+        + ("; instructions per resume are user-space counts from callgrind (runs at 10 000 and "
+           "30 000 round trips, the difference over 40 000 resumes), which do not drift; the "
+           "pass's syscall is not in them." if traced else ".") + "\n",
+        table(head, rows),
+        "\nTime here follows latency as much as instruction count: a rung whose data dependency "
+        "chain from one resume to the next is shorter can be faster with more instructions "
+        "(L4 drops the waker resolution from the wake path).\n"])
 
 
 def section_fetch(res):
