@@ -58,7 +58,9 @@
  *                  by callgrind), so the ladder's top keeps it too.
  *
  * Not counted as guarantees, so on no rung: weft's channels take items of any size (memcpy by
- * item_size); weft's channel operations and coroutine are separately compiled calls.
+ * item_size); weft's channel operations and coroutine are separately compiled calls. Built with
+ * -DOPS_OUT_OF_LINE=1 (by hand: CMake does not), rungs L1 and up keep their channel operations
+ * out of line, as a library must: that prices the call boundary on its own.
  *
  * Correctness: each rung checks the ball count (exit 1 on a mismatch, as bare_tasks does), and
  * before timing runs a few small checks of its cold paths (a closed channel, a cancel, a stop,
@@ -700,8 +702,14 @@ static void chan_destroy(struct chan *ch)
     }
 }
 
+#if defined(OPS_OUT_OF_LINE) && OPS_OUT_OF_LINE
+#define OP_LINKAGE static NOINLINE
+#else
+#define OP_LINKAGE static
+#endif
+
 /* 0: sent; PENDING: full, the task waits; ECLOSED or ESECOND. */
-static int chan_send(struct chan *ch, int v, struct cx *cx)
+OP_LINKAGE int chan_send(struct chan *ch, int v, struct cx *cx)
 {
     struct wq *wq;
     if (ch->closed) {
@@ -721,7 +729,7 @@ static int chan_send(struct chan *ch, int v, struct cx *cx)
 }
 
 /* 0: received into *v; PENDING: empty, the task waits; ECLOSED (closed and empty) or ESECOND. */
-static int chan_recv(struct chan *ch, int *v, struct cx *cx)
+OP_LINKAGE int chan_recv(struct chan *ch, int *v, struct cx *cx)
 {
     struct wq *wq = wq_cached(ch->recv_rec, ch->recvq);
     if (wq == NULL) return ECLOSED;
