@@ -137,7 +137,8 @@ struct weft_cx {
     weft_waker waker;        /* wakes the task being polled; copy it to wake it later */
     int64_t deadline;        /* earliest deadline a leaf operation waits for in this poll */
     uint32_t budget;         /* operations this resume may still complete before yielding */
-    uint32_t yielded;        /* private: set by WEFT_TASK_YIELD, read when the poll returns */
+    uint32_t flags;          /* private: what the poll asked of the runtime (WEFT__CX_*), read
+                                when it returns; 0 when a poll starts */
 };
 
 /*
@@ -338,6 +339,9 @@ static inline bool weft_waker_equal(weft_waker a, weft_waker b)
     return a.slot == b.slot && a.gen == b.gen;
 }
 
+/* weft_cx.flags: the poll asked to be queued again at once (WEFT_TASK_YIELD). Private. */
+#define WEFT__CX_YIELD 1u
+
 /*
  * WEFT_TASK_YIELD(co, cx) - let every other ready task run, then carry on: queue this task again
  * and suspend. (A bare WEFT_YIELD in a task would wait for a wake-up that nobody sends.) The same
@@ -346,7 +350,7 @@ static inline bool weft_waker_equal(weft_waker a, weft_waker b)
  */
 #define WEFT_TASK_YIELD(co, cx)                                                                    \
     do {                                                                                           \
-        (cx)->yielded = 1;                                                                         \
+        (cx)->flags |= WEFT__CX_YIELD;                                                             \
         WEFT_YIELD(co);                                                                            \
     } while (0)
 

@@ -137,11 +137,9 @@ void weft_chan_close(weft_chan *ch);
  */
 int weft_chan_send_dl(weft_chan *ch, const void *item, int64_t deadline, weft_cx *cx);
 
-/* weft_chan_send - weft_chan_send_dl with no deadline. */
-static inline int weft_chan_send(weft_chan *ch, const void *item, weft_cx *cx)
-{
-    return weft_chan_send_dl(ch, item, WEFT_NO_DEADLINE, cx);
-}
+/* weft_chan_send - weft_chan_send_dl with no deadline (a function of its own: the deadline's
+ * tests are compiled out of it). */
+int weft_chan_send(weft_chan *ch, const void *item, weft_cx *cx);
 
 /*
  * weft_chan_recv_dl - take the oldest item into item (item_size bytes), waiting while the
@@ -151,11 +149,9 @@ static inline int weft_chan_send(weft_chan *ch, const void *item, weft_cx *cx)
  */
 int weft_chan_recv_dl(weft_chan *ch, void *item, int64_t deadline, weft_cx *cx);
 
-/* weft_chan_recv - weft_chan_recv_dl with no deadline. */
-static inline int weft_chan_recv(weft_chan *ch, void *item, weft_cx *cx)
-{
-    return weft_chan_recv_dl(ch, item, WEFT_NO_DEADLINE, cx);
-}
+/* weft_chan_recv - weft_chan_recv_dl with no deadline (a function of its own, as
+ * weft_chan_send). */
+int weft_chan_recv(weft_chan *ch, void *item, weft_cx *cx);
 
 /*
  * weft_chan_try_send - send without waiting. Returns 0, -EAGAIN (no room that is not reserved
@@ -479,7 +475,7 @@ typedef struct weft_sync_stats {
     size_t jobs;    /* blocking-pool jobs not yet collected or dropped (weft/blocking.h) */
 } weft_sync_stats;
 
-/* weft_sync_get_stats - fill st for rt. O(1). */
+/* weft_sync_get_stats - fill st for rt. O(number of wait queues), for `waiters`. */
 void weft_sync_get_stats(const weft_runtime *rt, weft_sync_stats *st);
 
 #ifdef __cplusplus

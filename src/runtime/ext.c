@@ -1,7 +1,7 @@
 /*
  * The runtime's extension (ext.h): created by the first object that needs it, and the hooks
- * through which the runtime core tells it what happened (the one after each pending poll,
- * weft__waitq_after_poll, is inline in ext.h: the executor's loop calls it).
+ * through which the runtime core tells it what happened (after a pending poll that left a wait
+ * unrenewed, the executor calls weft__waitq_lapse in waitq.c directly).
  */
 #include "runtime/ext.h"
 
@@ -61,7 +61,7 @@ void weft_sync_get_stats(const weft_runtime *rt, weft_sync_stats *st)
     *st = (weft_sync_stats){0};
     if (x == NULL) return;
     st->queues = x->queues_open;
-    st->waiters = x->nodes_used;
+    st->waiters = weft__waitq_count_waiters(x);
     st->doors = x->doors;
     st->jobs = x->jobs;
 }

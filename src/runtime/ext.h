@@ -5,7 +5,7 @@
  * It hangs off rt->ext, allocated by the first object that needs it, so a program that never
  * uses a channel pays nothing. The runtime core calls into it through the hooks declared in
  * internal.h (when a task finishes, for the inbox's poll event, for the deadlock check, and at
- * close) and, after each pending poll, through weft__waitq_after_poll below.
+ * close) and, after a pending poll that left a wait unrenewed, through weft__waitq_lapse below.
  *
  * WAIT QUEUES. A queue (struct weft__wq) is a FIFO of wait nodes (struct weft__wnode); a node
  * says "this task waits on this queue". Both live in runtime tables and refer to each other and
@@ -17,8 +17,9 @@
  * The lapse rule: a wait the task did not register or renew in its latest pending poll is
  * dropped after that poll, passing on any turn it held. A node is stamped with its task's epoch
  * when registered or renewed, and a pending poll that ends with nodes bumps the epoch: a node
- * with an older stamp was not renewed. The fast slot needs no stamp: a poll that ends holding
- * it marks it stale, and registering or renewing it (or leaving it) clears the mark.
+ * with an older stamp was not renewed. The fast slot needs no stamp: the task record says it
+ * holds one (WEFT__TASK_SOLO) and the poll's context says it renewed it (WEFT__CX_RENEWED), so
+ * the executor tells "nothing to lapse" from the two flags it has at hand, with no lookup here.
  */
 #ifndef WEFT_RUNTIME_EXT_H
 #define WEFT_RUNTIME_EXT_H
@@ -92,13 +93,14 @@ struct weft__wq {
 
 _Static_assert(sizeof(struct weft__wq) <= 64, "a queue record fits one cache line");
 
-/* Per-task wait state, indexed by task slot. */
+/* Per-task wait state, indexed by task slot. 16 bytes, so that indexing is a shift. */
 struct weft__wtask {
-    uint32_t head;  /* the task's first node: slot + 1, 0 = none */
-    uint32_t stale; /* = solo if the task held that fast slot at the end of its last pending poll
-                       and has not renewed it since (it lapses after this poll); else 0 */
-    uint32_t solo;  /* the queue whose fast slot it holds (at most one): slot + 1, 0 = none */
-    uint32_t epoch; /* bumped after each pending poll that ends with nodes */
+    uint32_t head;   /* the task's first node: slot + 1, 0 = none */
+    uint32_t solo;   /* the queue whose fast slot it holds (at most one): slot + 1. Meaningful
+                        only while the task record has WEFT__TASK_SOLO: leaving the slot clears
+                        the flag and leaves this as it was, one store fewer */
+    uint32_t epoch;  /* bumped after each pending poll that ends with nodes */
+    uint32_t unused; /* padding to 16 bytes */
 };
 
 /* One request from another thread, waiting in the inbox. */
@@ -125,7 +127,7 @@ struct weft__ext {
     struct weft__wtask *wtasks; /* per-task state, wtasks_cap entries */
     uint32_t wtasks_cap;
     size_t queues_open; /* queues not yet closed */
-    size_t nodes_used;  /* waiters in queues: nodes and fast slots */
+    size_t nodes_used;  /* nodes in queues (fast slots are counted by weft_sync_get_stats) */
 
     /* The inbox (remote.c): requests from other threads, drained by the runtime's thread. */
     pthread_mutex_t lock;            /* guards everything in this group */
@@ -233,29 +235,26 @@ int weft__waitq_acquire(const weft_waitq *q, size_t avail, bool closed, int64_t 
  * ------------------------------------------------------------------------------------------- */
 
 /* Puts the polling task, whose per-task state is t, in the fast slot of the empty queue wq (slot
- * q_slot). */
-static inline void weft__waitq_solo_take(struct weft__ext *x, struct weft__wq *wq, uint32_t q_slot,
-                                         struct weft__wtask *t, const weft_cx *cx)
+ * q_slot): registered in this poll. */
+static inline void weft__waitq_solo_take(struct weft__wq *wq, uint32_t q_slot,
+                                         struct weft__wtask *t, weft_cx *cx)
 {
     wq->solo_task = cx->task;
     wq->solo_slot = cx->waker.slot;
     wq->solo_flags = WEFT__WN_USED;
     wq->len = 1;
-    t->stale = 0;
     t->solo = q_slot + 1;
-    x->nodes_used++;
+    cx->task->flags |= WEFT__TASK_SOLO;
+    cx->flags |= WEFT__CX_RENEWED;
 }
 
 /* Empties wq's fast slot (without waking its waiter, without passing on a turn). */
-static inline void weft__waitq_solo_clear(struct weft__ext *x, struct weft__wq *wq)
+static inline void weft__waitq_solo_clear(struct weft__wq *wq)
 {
-    struct weft__wtask *t = &x->wtasks[wq->solo_slot];
-    t->stale = 0;
-    t->solo = 0;
+    wq->solo_task->flags &= (uint8_t)~WEFT__TASK_SOLO;
     if (wq->solo_flags & WEFT__WN_ONE) wq->reserved--;
     wq->solo_flags = 0;
     wq->len--;
-    x->nodes_used--;
 }
 
 /*
@@ -269,7 +268,7 @@ static inline bool weft__waitq_take_fast(struct weft__wq *wq, weft_cx *cx)
     if (cx->budget == 0) return false;
     if (wq->len != 0) {
         if (!(wq->solo_flags & WEFT__WN_ONE) || wq->solo_task != cx->task) return false;
-        weft__waitq_solo_clear(cx->rt->ext, wq); /* served: its turn is used up */
+        weft__waitq_solo_clear(wq); /* served: its turn is used up */
     }
     cx->budget--;
     return true;
@@ -283,10 +282,8 @@ static inline int weft__waitq_park_fast(struct weft__wq *wq, uint32_t q_slot, we
 {
     struct weft__ext *x = cx->rt->ext;
     uint32_t task = cx->waker.slot;
-    if (wq->len != 0 || task >= x->wtasks_cap) return 0;
-    struct weft__wtask *t = &x->wtasks[task];
-    if (t->solo != 0) return 0;
-    weft__waitq_solo_take(x, wq, q_slot, t, cx);
+    if (wq->len != 0 || (cx->task->flags & WEFT__TASK_SOLO) || task >= x->wtasks_cap) return 0;
+    weft__waitq_solo_take(wq, q_slot, &x->wtasks[task], cx);
     weft_trace_note_wait(cx, "queue", q_slot); /* last: nothing is live across the call */
     return WEFT_PENDING;
 }
@@ -335,26 +332,17 @@ int weft__inbox_prepare(weft_runtime *rt, struct weft__ext *x);
  * Pieces of the extension's life, one per file
  * ------------------------------------------------------------------------------------------- */
 
-/* Drops the waits of t (a task's per-task state) not renewed in the poll that just returned. */
-WEFT__NOINLINE void weft__waitq_lapse(weft_runtime *rt, struct weft__ext *x, struct weft__wtask *t);
-
 /*
- * A task's poll returned WEFT_PENDING (task.c, when rt->ext is set): its waits not renewed in
- * that poll lapse, and the fast slot it still holds (if any) must be renewed in the next one.
- * Inline, for the executor's loop: the common case — no node, the fast slot (if any) renewed —
- * is decided without a call.
+ * task's poll, whose context flags are cx_flags, returned WEFT_PENDING, and the task may hold
+ * waits it did not renew in it: it holds nodes (WEFT__TASK_NODES), or a fast slot without
+ * WEFT__CX_RENEWED. Drops those, passing on their turns (task.c; only with rt->ext set).
  */
-static inline void weft__waitq_after_poll(weft_runtime *rt, uint32_t task_slot)
-{
-    struct weft__ext *x = rt->ext;
-    if (task_slot >= x->wtasks_cap) return;
-    struct weft__wtask *t = &x->wtasks[task_slot];
-    if ((t->head | t->stale) != 0) weft__waitq_lapse(rt, x, t);
-    t->stale = t->solo;
-}
+void weft__waitq_lapse(weft_runtime *rt, struct weft__task *task, uint32_t cx_flags);
 
 void weft__waitq_task_done(weft_runtime *rt, struct weft__ext *x, uint32_t task_slot);
 size_t weft__waitq_free_all(struct weft__ext *x);
+/* Tasks registered on a queue: nodes, and fast slots (a walk over the queue records). */
+size_t weft__waitq_count_waiters(const struct weft__ext *x);
 void weft__inbox_drain(weft_runtime *rt, struct weft__ext *x);
 size_t weft__inbox_free(weft_runtime *rt, struct weft__ext *x);
 size_t weft__pool_close(weft_runtime *rt, struct weft__ext *x);

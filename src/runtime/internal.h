@@ -68,7 +68,18 @@ enum {
     WEFT__TASK_DETACHED = 1u << 2,   /* free the record as soon as it is DONE (and not QUEUED) */
     WEFT__TASK_OWNS_FRAME = 1u << 3, /* the runtime allocated the frame: free it at the end */
     WEFT__TASK_CANCEL = 1u << 4,     /* cancelled during its own poll: cancel when it returns */
+    WEFT__TASK_SOLO = 1u << 5,       /* it holds a wait queue's fast slot (ext.h) */
+    WEFT__TASK_NODES = 1u << 6,      /* it may hold wait queue nodes (ext.h); cleared once a
+                                        lapse pass finds none */
 };
+
+/*
+ * weft_cx.flags, beside WEFT__CX_YIELD: the task renewed (or took) its fast slot in this poll.
+ * The same bit as WEFT__TASK_SOLO, so that "holds a fast slot it did not renew" is one AND of
+ * the record's flags with the complement of the poll's.
+ */
+#define WEFT__CX_RENEWED ((uint32_t)WEFT__TASK_SOLO)
+_Static_assert((WEFT__CX_RENEWED & WEFT__CX_YIELD) == 0, "weft_cx flags are distinct bits");
 
 /*
  * One task. Every field is the runtime's; only the frame is the user's. Ordered by size so it
@@ -195,8 +206,9 @@ size_t weft__io_count_waiting(const weft_runtime *rt);
  * only when rt->ext != NULL. See src/runtime/ext.h and /work/notes/breadth-needs.md.
  * ------------------------------------------------------------------------------------------- */
 
-/* (After a task's pending poll, its unrenewed waits lapse: weft__waitq_after_poll, inline in
- * ext.h, which task.c includes.) */
+/* (After a task's pending poll, its unrenewed waits lapse: weft__waitq_lapse in ext.h, called
+ * by task.c only when the record's WEFT__TASK_SOLO / WEFT__TASK_NODES flags say there may be
+ * some.) */
 
 /* A task finished (or was cancelled): drop all its waits, passing on the turns they held. */
 void weft__ext_task_done(weft_runtime *rt, uint32_t task_slot);

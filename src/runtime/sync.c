@@ -94,16 +94,6 @@ static inline bool ring_pop_plain(weft_chan *ch, void *item)
     return true;
 }
 
-/* Parks the polling task in wq's fast slot, when the caller found nothing to take, if that is
- * all there is to do: not closed, no deadline, nobody else waiting. Returns WEFT_PENDING, or 0:
- * not handled. */
-static inline int chan_park(struct weft__wq *wq, const weft_waitq *q, bool closed, int64_t deadline,
-                            weft_cx *cx)
-{
-    if (closed || deadline != WEFT_NO_DEADLINE) return 0;
-    return weft__waitq_park_fast(wq, q->slot, cx);
-}
-
 /* One item or one slot became available: hand the turn to the other side's first waiter. */
 static void chan_wake_peer(weft_runtime *rt, struct weft__wq *wq, const weft_waitq *peer_q)
 {
@@ -202,25 +192,26 @@ static WEFT__NOINLINE int chan_recv_general(weft_chan *ch, void *item, struct we
     return r != 0 ? r : chan_recv_finish(ch, item, wq);
 }
 
-/* A send that found the channel full (wq: its live queue): park (the usual case), or the general
- * path. Out of line as well, and apart from the general path, so that parking saves no
- * registers either. */
+/* A send with no deadline that found the channel full (wq: its live queue): park in the fast
+ * slot (the usual case), or the general path. Out of line as well, and apart from the general
+ * path, so that parking saves no registers either. */
 static WEFT__NOINLINE int chan_send_park(weft_chan *ch, const void *item, struct weft__wq *wq,
-                                         int64_t deadline, weft_cx *cx)
+                                         weft_cx *cx)
 {
-    int r = chan_park(wq, &ch->sendq, false, deadline, cx);
-    return r != 0 ? r : chan_send_general(ch, item, wq, deadline, cx);
+    int r = weft__waitq_park_fast(wq, ch->sendq.slot, cx);
+    return r != 0 ? r : chan_send_general(ch, item, wq, WEFT_NO_DEADLINE, cx);
 }
 
-/* The same for a receive that found the channel empty. */
+/* The same for a receive that found the channel empty: it parks only if not closed. */
 static WEFT__NOINLINE int chan_recv_park(weft_chan *ch, void *item, struct weft__wq *wq,
-                                         int64_t deadline, weft_cx *cx)
+                                         weft_cx *cx)
 {
-    int r = chan_park(wq, &ch->recvq, ch->closed, deadline, cx);
-    return r != 0 ? r : chan_recv_general(ch, item, wq, deadline, cx);
+    int r = ch->closed ? 0 : weft__waitq_park_fast(wq, ch->recvq.slot, cx);
+    return r != 0 ? r : chan_recv_general(ch, item, wq, WEFT_NO_DEADLINE, cx);
 }
 
-int weft_chan_send_dl(weft_chan *ch, const void *item, int64_t deadline, weft_cx *cx)
+/* weft_chan_send_dl, inline into it and into weft_chan_send, where the deadline is a constant. */
+static inline int chan_send(weft_chan *ch, const void *item, int64_t deadline, weft_cx *cx)
 {
     if (ch->closed) {
         weft__waitq_leave(&ch->sendq, cx);
@@ -228,22 +219,47 @@ int weft_chan_send_dl(weft_chan *ch, const void *item, int64_t deadline, weft_cx
     }
     struct weft__wq *wq = weft__waitq_cached(ch->send_rec, &ch->sendq);
     if (wq == NULL) return chan_send_general(ch, item, wq, deadline, cx); /* stale: ECLOSED */
-    if (ch->len == ch->cap) return chan_send_park(ch, item, wq, deadline, cx);
+    if (ch->len == ch->cap)
+        return deadline == WEFT_NO_DEADLINE ? chan_send_park(ch, item, wq, cx)
+                                            : chan_send_general(ch, item, wq, deadline, cx);
     if (!weft__waitq_take_fast(wq, cx)) return chan_send_general(ch, item, wq, deadline, cx);
     if (!ring_push_plain(ch, item)) return chan_send_finish(ch, item, wq);
     chan_wake_peer(ch->rt, wq, &ch->recvq);
     return 0;
 }
 
-int weft_chan_recv_dl(weft_chan *ch, void *item, int64_t deadline, weft_cx *cx)
+/* weft_chan_recv_dl, inline into it and into weft_chan_recv. */
+static inline int chan_recv(weft_chan *ch, void *item, int64_t deadline, weft_cx *cx)
 {
     struct weft__wq *wq = weft__waitq_cached(ch->recv_rec, &ch->recvq);
     if (wq == NULL) return chan_recv_general(ch, item, wq, deadline, cx); /* stale: ECLOSED */
-    if (ch->len == 0) return chan_recv_park(ch, item, wq, deadline, cx);
+    if (ch->len == 0)
+        return deadline == WEFT_NO_DEADLINE ? chan_recv_park(ch, item, wq, cx)
+                                            : chan_recv_general(ch, item, wq, deadline, cx);
     if (!weft__waitq_take_fast(wq, cx)) return chan_recv_general(ch, item, wq, deadline, cx);
     if (!ring_pop_plain(ch, item)) return chan_recv_finish(ch, item, wq);
     chan_wake_peer(ch->rt, wq, &ch->sendq);
     return 0;
+}
+
+int weft_chan_send_dl(weft_chan *ch, const void *item, int64_t deadline, weft_cx *cx)
+{
+    return chan_send(ch, item, deadline, cx);
+}
+
+int weft_chan_send(weft_chan *ch, const void *item, weft_cx *cx)
+{
+    return chan_send(ch, item, WEFT_NO_DEADLINE, cx);
+}
+
+int weft_chan_recv_dl(weft_chan *ch, void *item, int64_t deadline, weft_cx *cx)
+{
+    return chan_recv(ch, item, deadline, cx);
+}
+
+int weft_chan_recv(weft_chan *ch, void *item, weft_cx *cx)
+{
+    return chan_recv(ch, item, WEFT_NO_DEADLINE, cx);
 }
 
 int weft_chan_try_send(weft_chan *ch, const void *item)

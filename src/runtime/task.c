@@ -288,7 +288,7 @@ static int poll_once(weft_runtime *rt, struct weft__task *t, weft_cx *cx)
     cx->waker = t->self;
     cx->deadline = WEFT_NO_DEADLINE;
     cx->budget = WEFT_RUNTIME_BUDGET;
-    cx->yielded = 0;
+    cx->flags = 0;
     t->state = WEFT__TASK_RUNNING;
     rt->running = t;
     weft_co_site_clear();
@@ -337,13 +337,23 @@ static void cancel_now(weft_runtime *rt, struct weft__task *t)
 }
 
 /*
- * The rest of a pending poll's bookkeeping when anything is unusual: t was cancelled or woken
- * during its poll, or a deadline is asked for or still armed. In this order: a cancelled task
- * goes no further; the timer is re-decided (which may mark t WOKEN if it cannot be armed); the
- * waits not renewed lapse (which may wake others first); and a woken t is queued last.
+ * Whether a pending poll of t, whose context flags are cx_flags, left waits to lapse: nodes, or
+ * a fast slot it did not renew (the two flags share a bit: see WEFT__CX_RENEWED).
  */
-static void after_pending_poll(weft_runtime *rt, struct weft__task *t, int64_t deadline,
-                               uint32_t yielded)
+static inline uint32_t waits_to_lapse(const struct weft__task *t, uint32_t cx_flags)
+{
+    return (t->flags & WEFT__TASK_NODES) | (t->flags & WEFT__TASK_SOLO & ~cx_flags);
+}
+
+/*
+ * The rest of a pending poll's bookkeeping when anything is unusual: t was cancelled or woken
+ * during its poll or yielded, a deadline is asked for or still armed, or waits may lapse. In this
+ * order: a cancelled task goes no further; the timer is re-decided (which may mark t WOKEN if it
+ * cannot be armed); the waits not renewed lapse (which may wake others first); and a woken t is
+ * queued last.
+ */
+static WEFT__NOINLINE void after_pending_poll(weft_runtime *rt, struct weft__task *t,
+                                              int64_t deadline, uint32_t cx_flags)
 {
     if (t->flags & WEFT__TASK_CANCEL) {
         t->flags &= (uint8_t) ~(WEFT__TASK_CANCEL | WEFT__TASK_WOKEN);
@@ -352,8 +362,8 @@ static void after_pending_poll(weft_runtime *rt, struct weft__task *t, int64_t d
     }
     t->state = WEFT__TASK_WAITING;
     rearm_timer(rt, t, deadline);
-    if (rt->ext != NULL) weft__waitq_after_poll(rt, t->slot);
-    if ((t->flags & WEFT__TASK_WOKEN) | yielded) { /* yielded: WEFT_TASK_YIELD */
+    if (waits_to_lapse(t, cx_flags) != 0) weft__waitq_lapse(rt, t, cx_flags);
+    if ((t->flags & WEFT__TASK_WOKEN) | (cx_flags & WEFT__CX_YIELD)) {
         t->flags &= (uint8_t)~WEFT__TASK_WOKEN;
         task_wake(rt, t);
     }
@@ -362,15 +372,15 @@ static void after_pending_poll(weft_runtime *rt, struct weft__task *t, int64_t d
 /*
  * Polls one task once (it has just been taken off the ready queue) and files it by the result.
  * The executor's own poll_once: no poll is running around it (rt->running is NULL), and cx is
- * the loop's, kept from poll to poll with rt set and deadline and yielded at their resting values
- * (WEFT_NO_DEADLINE, 0), so that only what changes is written; a poll that changed them puts
- * them back.
+ * the loop's, kept from poll to poll with rt set and deadline at its resting value
+ * (WEFT_NO_DEADLINE), so that only what changes is written; a poll that changed it puts it back.
  */
 static void task_run(weft_runtime *rt, struct weft__task *t, weft_cx *cx)
 {
     cx->task = t;
     cx->waker = t->self;
     cx->budget = WEFT_RUNTIME_BUDGET;
+    cx->flags = 0;
     t->state = WEFT__TASK_RUNNING;
     rt->running = t;
     weft_co_site_clear();
@@ -380,30 +390,26 @@ static void task_run(weft_runtime *rt, struct weft__task *t, weft_cx *cx)
         WEFT__TRACE(rt, poll_end, t, r, cx);
         rt->running = NULL;
         cx->deadline = WEFT_NO_DEADLINE;
-        cx->yielded = 0;
         finish(rt, t, r);
         return;
     }
     t->site = weft_co_site_where();
     WEFT__TRACE(rt, poll_end, t, r, cx);
     rt->running = NULL;
-    /* The common case in one test: no flag, no deadline asked for, no timer armed. Nothing
-     * below can then mark t WOKEN (a wake-up finds it WAITING and queues it). */
+    /* The common case in one test: no flag (cancelled, woken), no deadline asked for, no timer
+     * armed, no wait to lapse. Nothing can then mark t WOKEN (a wake-up finds it WAITING and
+     * queues it). */
     int64_t deadline = cx->deadline;
-    if (WEFT__UNLIKELY((t->flags & (WEFT__TASK_CANCEL | WEFT__TASK_WOKEN)) != 0 ||
+    uint32_t cx_flags = cx->flags;
+    if (WEFT__UNLIKELY(((t->flags & (WEFT__TASK_CANCEL | WEFT__TASK_WOKEN)) |
+                        waits_to_lapse(t, cx_flags)) != 0 ||
                        deadline != WEFT_NO_DEADLINE || t->timer.pos != 0)) {
-        uint32_t yielded = cx->yielded;
         cx->deadline = WEFT_NO_DEADLINE;
-        cx->yielded = 0;
-        after_pending_poll(rt, t, deadline, yielded);
+        after_pending_poll(rt, t, deadline, cx_flags);
         return;
     }
     t->state = WEFT__TASK_WAITING;
-    if (rt->ext != NULL) weft__waitq_after_poll(rt, t->slot); /* lapse unrenewed waits */
-    if (cx->yielded != 0) { /* WEFT_TASK_YIELD: woken by itself, queued last */
-        cx->yielded = 0;
-        task_wake(rt, t);
-    }
+    if (cx_flags & WEFT__CX_YIELD) task_wake(rt, t); /* WEFT_TASK_YIELD: queued last */
 }
 
 int weft_task_cancel(weft_runtime *rt, weft_task handle)
@@ -421,7 +427,7 @@ int weft_task_cancel(weft_runtime *rt, weft_task handle)
 size_t weft__tasks_run_ready(weft_runtime *rt, size_t max)
 {
     size_t left = max;
-    weft_cx cx = {.rt = rt, .deadline = WEFT_NO_DEADLINE}; /* yielded 0: see task_run */
+    weft_cx cx = {.rt = rt, .deadline = WEFT_NO_DEADLINE}; /* see task_run */
     while (left != 0 && !rt->stop) {
         struct weft__task *t = ready_pop(rt);
         if (t == NULL) break;

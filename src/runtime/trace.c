@@ -18,9 +18,9 @@
  * How a suspension gets its reason. The runtime knows, at the end of a poll, only what the task
  * registered during it: the leaf operations report their waits as they register them (an fd and
  * a direction, a task joined, a channel), and the deadline the poll asked for is in the cx. A poll
- * that asked to be queued again at once (WEFT_TASK_YIELD: cx->yielded; a spent budget: the WOKEN
- * flag) is a "yield"; one that registered nothing the runtime can see is "other" (a waker handed
- * to code outside the runtime).
+ * that asked to be queued again at once (WEFT_TASK_YIELD: WEFT__CX_YIELD in cx->flags; a spent
+ * budget: the WOKEN flag) is a "yield"; one that registered nothing the runtime can see is
+ * "other" (a waker handed to code outside the runtime).
  *
  * Everything here runs only when rt->trace is set; the core's hooks are one branch each when it
  * is not (trace_hooks.h).
@@ -398,7 +398,7 @@ static const char *wait_reason(int64_t now, const struct weft__task *t,
                                struct line *reason)
 {
     reason->len = 0;
-    if ((t->flags & WEFT__TASK_WOKEN) || cx->yielded) {
+    if ((t->flags & WEFT__TASK_WOKEN) || (cx->flags & WEFT__CX_YIELD)) {
         add_lit(reason, "yield (queued again at once)");
         return "yield";
     }

@@ -206,10 +206,10 @@ static void drop_node(weft_runtime *rt, struct weft__ext *x, uint32_t *link, boo
 }
 
 /* Removes the waiter in wq's fast slot. */
-static void drop_solo(weft_runtime *rt, struct weft__ext *x, struct weft__wq *wq, bool served)
+static void drop_solo(weft_runtime *rt, struct weft__wq *wq, bool served)
 {
     bool had_turn = (wq->solo_flags & WEFT__WN_ONE) != 0;
-    weft__waitq_solo_clear(x, wq);
+    weft__waitq_solo_clear(wq);
     after_leaving(rt, wq, had_turn, served);
 }
 
@@ -219,7 +219,7 @@ static void drop(weft_runtime *rt, struct weft__wq *wq, struct wref r, bool serv
     if (r.link != NULL)
         drop_node(rt, rt->ext, r.link, served);
     else
-        drop_solo(rt, rt->ext, wq, served);
+        drop_solo(rt, wq, served);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -277,7 +277,7 @@ void weft__waitq_close(weft_runtime *rt, weft_waitq *q)
     struct weft__ext *x = rt->ext;
     if (wq->solo_flags != 0) {
         struct weft__task *t = wq->solo_task;
-        weft__waitq_solo_clear(x, wq);
+        weft__waitq_solo_clear(wq);
         weft__task_wake(rt, t); /* it retries, finds the queue stale: WEFT_ECLOSED */
     }
     while (wq->head != 0) {
@@ -303,20 +303,19 @@ void weft__waitq_close(weft_runtime *rt, weft_waitq *q)
 
 /* Parks the polling task on wq (slot q_slot), where r is its registration (find's answer). */
 static int park_at(struct weft__ext *x, struct weft__wq *wq, uint32_t q_slot, struct wref r,
-                   const weft_cx *cx)
+                   weft_cx *cx)
 {
     if (r.flags != NULL) { /* renew: same place in the queue, stamped for this poll */
-        struct weft__wtask *t = &x->wtasks[cx->waker.slot];
         if (r.link != NULL)
-            node_at(x, *r.link - 1)->epoch = t->epoch;
+            node_at(x, *r.link - 1)->epoch = x->wtasks[cx->waker.slot].epoch;
         else
-            t->stale = 0;
+            cx->flags |= WEFT__CX_RENEWED;
         return WEFT_PENDING;
     }
     struct weft__wtask *t = wtask_get(x, cx->waker.slot);
     if (t == NULL) return -ENOMEM;
-    if (wq->len == 0 && t->solo == 0) {
-        weft__waitq_solo_take(x, wq, q_slot, t, cx);
+    if (wq->len == 0 && !(cx->task->flags & WEFT__TASK_SOLO)) {
+        weft__waitq_solo_take(wq, q_slot, t, cx);
         return WEFT_PENDING;
     }
     int64_t slot = node_alloc(x);
@@ -328,6 +327,7 @@ static int park_at(struct weft__ext *x, struct weft__wq *wq, uint32_t q_slot, st
                               .epoch = t->epoch,
                               .flags = WEFT__WN_USED};
     t->head = (uint32_t)slot + 1;
+    cx->task->flags |= WEFT__TASK_NODES;
     q_append(x, wq, (uint32_t)slot);
     return WEFT_PENDING;
 }
@@ -469,14 +469,22 @@ int weft__waitq_acquire(const weft_waitq *q, size_t avail, bool closed, int64_t 
  * ------------------------------------------------------------------------------------------- */
 
 /*
- * Drops t's waits that were not renewed in the poll that just returned: a stale fast slot, nodes
- * stamped before this poll's epoch. Then moves the epoch on, so that the nodes left must be
- * renewed in the next poll. (Only a poll that ends with nodes or a stale fast slot comes here:
- * the epoch need not move after the others, since no node stamped before them is left.)
+ * Drops the waits not renewed in the poll that just returned: a fast slot held without
+ * WEFT__CX_RENEWED, nodes stamped before this poll's epoch. Then moves the epoch on, so that the
+ * nodes left must be renewed in the next poll. (Only a poll that ends with nodes or an unrenewed
+ * fast slot comes here: the epoch need not move after the others, since no node stamped before
+ * them is left.)
  */
-void weft__waitq_lapse(weft_runtime *rt, struct weft__ext *x, struct weft__wtask *t)
+void weft__waitq_lapse(weft_runtime *rt, struct weft__task *task, uint32_t cx_flags)
 {
-    if (t->stale != 0) drop_solo(rt, x, wq_at(x, t->stale - 1), false);
+    struct weft__ext *x = rt->ext;
+    if (task->slot >= x->wtasks_cap) { /* never waited: no per-task state, nothing held */
+        task->flags &= (uint8_t) ~(WEFT__TASK_SOLO | WEFT__TASK_NODES);
+        return;
+    }
+    struct weft__wtask *t = &x->wtasks[task->slot];
+    if ((task->flags & WEFT__TASK_SOLO) && !(cx_flags & WEFT__CX_RENEWED))
+        drop_solo(rt, wq_at(x, t->solo - 1), false);
     uint32_t *link = &t->head;
     while (*link != 0) {
         struct weft__wnode *n = node_at(x, *link - 1);
@@ -485,6 +493,7 @@ void weft__waitq_lapse(weft_runtime *rt, struct weft__ext *x, struct weft__wtask
         else
             link = &n->task_next;
     }
+    if (t->head == 0) task->flags &= (uint8_t)~WEFT__TASK_NODES;
     t->epoch++;
 }
 
@@ -492,10 +501,23 @@ void weft__waitq_task_done(weft_runtime *rt, struct weft__ext *x, uint32_t task_
 {
     if (task_slot >= x->wtasks_cap) return;
     struct weft__wtask *t = &x->wtasks[task_slot];
-    if (t->solo != 0) drop_solo(rt, x, wq_at(x, t->solo - 1), false);
+    if (weft__task_at(rt, task_slot)->flags & WEFT__TASK_SOLO)
+        drop_solo(rt, wq_at(x, t->solo - 1), false);
     while (t->head != 0)
         drop_node(rt, x, &t->head, false);
+    weft__task_at(rt, task_slot)->flags &= (uint8_t)~WEFT__TASK_NODES;
     t->epoch++;
+}
+
+size_t weft__waitq_count_waiters(const struct weft__ext *x)
+{
+    size_t n = x->nodes_used;
+    uint32_t queues = weft__table_cap(&x->queues);
+    for (uint32_t slot = 0; slot < queues; slot++) {
+        const struct weft__wq *wq = wq_at(x, slot);
+        n += wq->open && wq->solo_flags != 0;
+    }
+    return n;
 }
 
 size_t weft__waitq_free_all(struct weft__ext *x)
