@@ -52,15 +52,15 @@
  *                  on (they count), which is how they are checked.
  *   L7 the pass    I/O and timers are not starved by busy tasks: after 1024 polls the loop
  *                  looks at epoll (epoll_wait with timeout 0), the clock and the timer queue, as
- *                  weft_runtime_run does between passes (WEFT__PASS_POLLS). This rung is not in
- *                  the brief's list: reading src/runtime/runtime.c showed the pass is paid by
+ *                  weft_runtime_run does between passes (WEFT__PASS_POLLS). Not a guarantee a
+ *                  channel gives, but src/runtime/runtime.c shows the pass is paid by
  *                  weft's ping-pong (a syscall every 1024 polls, counted in CPU time though not
  *                  by callgrind), so the ladder's top keeps it too.
  *
  * Not counted as guarantees, so on no rung: weft's channels take items of any size (memcpy by
  * item_size); weft's channel operations and coroutine are separately compiled calls. Built with
- * -DOPS_OUT_OF_LINE=1 (by hand: CMake does not), rungs L1 and up keep their channel operations
- * out of line, as a library must: that prices the call boundary on its own.
+ * -DOPS_OUT_OF_LINE=1 (the target guarded_tasks_L7_ool: L7 so built), rungs L1 and up keep their
+ * channel operations out of line, as a library's are: that prices the call boundary on its own.
  *
  * Correctness: each rung checks the ball count (exit 1 on a mismatch, as bare_tasks does), and
  * before timing runs a few small checks of its cold paths (a closed channel, a cancel, a stop,
