@@ -957,10 +957,10 @@ def section_targets(res, targets):
                   else f" (`{prog}`: weft_timer objects)" if prog.startswith("weft_")
                   else f" (`{prog}`: the timer queue)")
         if None not in t and prog == "weft_timers_tasks":
-            # Context: each timer here is also a task (a 64-byte record, judged by the tasks
+            # Context: each timer here is also a task (a task record, judged by the tasks
             # target) with its own frame, so the bytes are the task's plus the timer's.
             rows.append([label, f"{t[0]:.2f}× / {t[1]:.0f} B / {t[2]:.1f} ms",
-                         "context (a task per timer: the 64 B task record + the timer + the "
+                         "context (a task per timer: the task record + the timer + the "
                          "frame; the timer target is judged on the rows above)"])
         elif None not in t:
             rows.append([label, f"{t[0]:.2f}× / {t[1]:.0f} B / {t[2]:.1f} ms",

@@ -168,6 +168,9 @@ typedef struct weft_runtime {
     bool closing;                  /* weft_runtime_close() is cancelling what is left */
     /* started weft_timers (weft/timer.h), apart from the task timers; NULL before the first */
     struct weft__timerq *callouts;
+    weft_waker *joiners;  /* per task slot: the task joining it, if its record says so; NULL
+                             until the first joinable task is spawned */
+    uint32_t joiners_cap; /* entries in joiners */
 } weft_runtime;
 
 /*
@@ -247,7 +250,8 @@ void weft_runtime_stop(weft_runtime *rt);
  * may still fill in the frame after weft_task_spawn returns. A task is either joinable (you got
  * a handle: join it, collect it with weft_task_result, or detach it) or detached (you passed
  * task == NULL, or called weft_task_detach): a detached task's record is freed as it finishes.
- * A joinable task's record (64 bytes, not its frame) stays until its result is collected.
+ * A joinable task's record (56 bytes, not its frame) stays until its result is collected; once
+ * a joinable task has been spawned, the runtime also keeps 8 bytes per task slot for joiners.
  * ========================================================================================== */
 
 /*

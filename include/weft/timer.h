@@ -4,7 +4,7 @@
  *
  * A task's own timer (weft_sleep_until, an I/O deadline) is the way a coroutine waits. When all
  * that should happen at a deadline is a short piece of code — expire a cache entry, flag a slow
- * request, time out a million idle sessions — a task per deadline costs a frame and a 64-byte
+ * request, time out a million idle sessions — a task per deadline costs a frame and a 56-byte
  * task record. A weft_timer is 32 bytes that live wherever the caller likes (an array, a
  * connection's struct), plus the queue's 16-byte entry while it is started:
  *

@@ -71,6 +71,8 @@ enum {
     WEFT__TASK_SOLO = 1u << 5,       /* it holds a wait queue's fast slot (ext.h) */
     WEFT__TASK_NODES = 1u << 6,      /* it may hold wait queue nodes (ext.h); cleared once a
                                         lapse pass finds none */
+    WEFT__TASK_JOINED = 1u << 7,     /* a task waits in weft_task_join for this one: its waker is
+                                        rt->joiners[slot] */
 };
 
 /*
@@ -83,9 +85,10 @@ _Static_assert((WEFT__CX_RENEWED & WEFT__CX_YIELD) == 0, "weft_cx flags are dist
 
 /*
  * One task. Every field is the runtime's; only the frame is the user's. Ordered by size so it
- * packs without holes. With the timer queue's 16-byte node the record is 64 bytes, one cache line;
- * the per-task overhead beyond the frame is exactly this record (and a 16-byte heap slot while a
- * timer is armed). bench/weft_tasks measures it: RssAnon grows by 64 bytes per live task.
+ * packs without holes: 54 bytes of fields, 56 with padding. The per-task overhead beyond the frame
+ * is this record (and a 16-byte heap slot while a timer is armed, and, in a program that joins
+ * tasks, an 8-byte joiner entry per task slot: rt->joiners, kept apart because detached tasks
+ * never need one). bench/weft_tasks measures it as RssAnon growth per live task.
  */
 struct weft__task {
     union {
@@ -95,7 +98,6 @@ struct weft__task {
     void *frame;              /* its frame; first member a weft_co. NULL once released */
     weft__timer timer;        /* the task's one timer: the earliest deadline it waits for */
     const weft_co_site *site; /* where it last suspended (static, from the coro layer), or NULL */
-    weft_waker joiner;        /* the task waiting in weft_task_join for this one, or NONE */
     union {
         weft_waker self; /* {slot, gen}, laid out as a waker: each poll's cx->waker is one copy */
         struct {
@@ -108,7 +110,7 @@ struct weft__task {
     uint8_t flags; /* WEFT__TASK_* flags */
 };
 
-_Static_assert(sizeof(struct weft__task) <= 64, "a task record fits one cache line");
+_Static_assert(sizeof(struct weft__task) <= 56, "a task record is 56 bytes");
 
 /* The task record at slot. */
 static inline struct weft__task *weft__task_at(const weft_runtime *rt, uint32_t slot)

@@ -75,6 +75,9 @@ int weft_runtime_close(weft_runtime *rt)
 #endif
     weft__table_free(&rt->tasks);
     weft__table_free(&rt->ios);
+    free(rt->joiners);
+    rt->joiners = NULL;
+    rt->joiners_cap = 0;
     weft__timerq_free(rt->timers);
     free(rt->timers);
     rt->timers = NULL;

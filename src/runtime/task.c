@@ -149,26 +149,57 @@ void weft__task_timer_fired(weft_runtime *rt, weft__timer *timer)
  * Spawning
  * ------------------------------------------------------------------------------------------- */
 
-int weft_task_spawn(weft_runtime *rt, weft_co_fn fn, void *frame, weft_task *task)
+/*
+ * Grows the joiner table to cover t's slot (t is being spawned joinable), so that a join never
+ * has to allocate. Returns 0 or -ENOMEM.
+ */
+static int joiners_cover(weft_runtime *rt, const struct weft__task *t)
 {
+    if (t->slot < rt->joiners_cap) return 0;
+    uint32_t cap = weft__table_cap(&rt->tasks); /* doubling at least: amortised O(1) per spawn */
+    if (rt->joiners_cap <= UINT32_MAX / 2 && cap < 2 * rt->joiners_cap) cap = 2 * rt->joiners_cap;
+    weft_waker *j = realloc(rt->joiners, (size_t)cap * sizeof *j);
+    if (j == NULL) return -ENOMEM;
+    rt->joiners = j;
+    rt->joiners_cap = cap;
+    return 0;
+}
+
+/* weft_task_spawn, with the record kept: *out (NULL on failure). flags: the record's first
+ * flags (WEFT__TASK_DETACHED, WEFT__TASK_OWNS_FRAME). Returns 0 or a negative errno. */
+static inline int spawn(weft_runtime *rt, weft_co_fn fn, void *frame, uint8_t flags,
+                        struct weft__task **out)
+{
+    *out = NULL;
     if (fn == NULL || frame == NULL) return -EINVAL;
     if (rt->closing) return -ECANCELED;
     struct weft__task *t = record_alloc(rt);
     if (t == NULL) return -ENOMEM;
+    if (!(flags & WEFT__TASK_DETACHED) && joiners_cover(rt, t) < 0) {
+        record_free(rt, t);
+        return -ENOMEM;
+    }
     weft_co_init((weft_co *)frame);
     t->u.fn = fn;
     t->frame = frame;
-    t->joiner = WEFT_WAKER_NONE;
     t->site = NULL;
-    t->flags = task == NULL ? WEFT__TASK_DETACHED : 0;
+    t->flags = flags;
     ready_push(rt, t);
     rt->live_tasks++;
     WEFT__TRACE(rt, spawn, t);
-    if (task != NULL) {
+    *out = t;
+    return 0;
+}
+
+int weft_task_spawn(weft_runtime *rt, weft_co_fn fn, void *frame, weft_task *task)
+{
+    struct weft__task *t;
+    int r = spawn(rt, fn, frame, task == NULL ? WEFT__TASK_DETACHED : 0, &t);
+    if (r == 0 && task != NULL) {
         task->slot = t->slot;
         task->gen = t->gen;
     }
-    return 0;
+    return r;
 }
 
 void *weft_task_spawn_new(weft_runtime *rt, weft_co_fn fn, size_t frame_size, weft_task *task)
@@ -176,23 +207,30 @@ void *weft_task_spawn_new(weft_runtime *rt, weft_co_fn fn, size_t frame_size, we
     if (frame_size < sizeof(weft_co)) return NULL;
     void *frame = calloc(1, frame_size);
     if (frame == NULL) return NULL;
-    weft_task handle;
-    if (weft_task_spawn(rt, fn, frame, &handle) < 0) {
+    uint8_t flags = WEFT__TASK_OWNS_FRAME | (task == NULL ? WEFT__TASK_DETACHED : 0);
+    struct weft__task *t;
+    if (spawn(rt, fn, frame, flags, &t) < 0) {
         free(frame);
         return NULL;
     }
-    struct weft__task *t = weft__task_at(rt, handle.slot);
-    t->flags |= WEFT__TASK_OWNS_FRAME;
-    if (task != NULL)
-        *task = handle;
-    else
-        t->flags |= WEFT__TASK_DETACHED;
+    if (task != NULL) {
+        task->slot = t->slot;
+        task->gen = t->gen;
+    }
     return frame;
 }
 
 /* ---------------------------------------------------------------------------------------------
  * Finishing, collecting, detaching
  * ------------------------------------------------------------------------------------------- */
+
+/* The waker of the task joining t, which no longer does (WEFT_WAKER_NONE if none did). */
+static weft_waker take_joiner(weft_runtime *rt, struct weft__task *t)
+{
+    if (!(t->flags & WEFT__TASK_JOINED)) return WEFT_WAKER_NONE;
+    t->flags &= (uint8_t)~WEFT__TASK_JOINED;
+    return rt->joiners[t->slot];
+}
 
 /*
  * The end of a task, however it ended. The order matters: first everything the runtime holds
@@ -211,8 +249,7 @@ static void finish(weft_runtime *rt, struct weft__task *t, int result)
     t->state = WEFT__TASK_DONE;
     t->flags &= (uint8_t) ~(WEFT__TASK_WOKEN | WEFT__TASK_CANCEL | WEFT__TASK_OWNS_FRAME);
     rt->live_tasks--;
-    weft_waker joiner = t->joiner;
-    t->joiner = WEFT_WAKER_NONE;
+    weft_waker joiner = take_joiner(rt, t);
     if (t->flags & WEFT__TASK_DETACHED) {
         if (!(t->flags & WEFT__TASK_QUEUED)) record_free(rt, t);
     } else {
@@ -247,8 +284,12 @@ int weft_task_join(weft_task handle, weft_cx *cx)
     if (t == NULL || (t->flags & WEFT__TASK_DETACHED)) return -ESRCH;
     if (t == cx->task) return -EDEADLK;
     if (t->state == WEFT__TASK_DONE) return collect(rt, t);
-    if (waker_live(rt, t->joiner) && !weft_waker_equal(t->joiner, cx->waker)) return -EBUSY;
-    t->joiner = cx->waker;
+    weft_waker *joiner = &rt->joiners[t->slot]; /* joinable: covered since its spawn */
+    if ((t->flags & WEFT__TASK_JOINED) && waker_live(rt, *joiner) &&
+        !weft_waker_equal(*joiner, cx->waker))
+        return -EBUSY;
+    *joiner = cx->waker;
+    t->flags |= WEFT__TASK_JOINED;
     WEFT__TRACE(rt, join_wait, t);
     return WEFT_PENDING;
 }
@@ -266,8 +307,7 @@ void weft_task_detach(weft_runtime *rt, weft_task handle)
     struct weft__task *t = weft__task_lookup(rt, handle.slot, handle.gen);
     if (t == NULL || (t->flags & WEFT__TASK_DETACHED)) return;
     t->flags |= WEFT__TASK_DETACHED;
-    weft_waker joiner = t->joiner;
-    t->joiner = WEFT_WAKER_NONE;
+    weft_waker joiner = take_joiner(rt, t);
     if (t->state == WEFT__TASK_DONE) {
         rt->done_tasks--;
         if (!(t->flags & WEFT__TASK_QUEUED)) record_free(rt, t);

@@ -33,7 +33,8 @@
  * Per timer: the node (16 bytes: deadline, 32-bit insertion number, 32-bit index) plus one
  * 16-byte slot, or up to two right after the array doubled: 32 to 48 bytes. (The table above was
  * measured with a 24-byte node; with 16 bytes bench/timers/timers_weft measures 32 bytes per timer,
- * and the runtime's task record, which embeds a node, is 64 bytes instead of 72.) CPU goes to
+ * and the runtime's task record, which embeds a node, was 64 bytes instead of 72; 56 since its
+ * joiner moved to a table of its own.) CPU goes to
  * sift_down, whose lower levels miss the cache; the prefetch in sift_down cut pop from about 250
  * to 175 ns (1M timers).
  *
