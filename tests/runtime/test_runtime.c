@@ -414,6 +414,111 @@ static void a_slot_reused_after_a_join_is_not_joined(void **state)
     assert_int_equal(weft_runtime_block_on(rt_of(state), rejoin, &f), 6);
 }
 
+/* A chain of joins over more slots than a table chunk holds (256): each link spawns the next and
+ * joins it at once, so every slot from 1 to CHAIN_LEN gets a joiner entry while it is the newest
+ * slot, chunk borders included; the joiner table must cover each (ASan checks the bounds). */
+#define CHAIN_LEN 600
+
+struct chain;
+
+struct chain_link {
+    weft_co co;
+    struct chain *chain;
+    int i, r;
+};
+
+struct chain {
+    weft_co co;
+    struct chain_link links[CHAIN_LEN];
+    weft_task t[CHAIN_LEN];
+    int r;
+};
+
+static int chain_link(void *frame, weft_cx *cx);
+
+/* Spawns link i (it is filled in before it first runs) and waits to join it. */
+static int chain_join(struct chain *c, int i, weft_cx *cx)
+{
+    if (c->links[i].chain == NULL) {
+        c->links[i] = (struct chain_link){.chain = c, .i = i};
+        if (weft_task_spawn(cx->rt, chain_link, &c->links[i], &c->t[i]) != 0) return -1;
+    }
+    return weft_task_join(c->t[i], cx);
+}
+
+static int chain_link(void *frame, weft_cx *cx)
+{
+    struct chain_link *f = frame;
+    WEFT_BEGIN(&f->co);
+    if (f->i + 1 == CHAIN_LEN) WEFT_RETURN(&f->co, 1);
+    WEFT_AWAIT(&f->co, f->r = chain_join(f->chain, f->i + 1, cx));
+    WEFT_END(&f->co, f->r < 0 ? f->r : f->r + 1);
+}
+
+static int chain(void *frame, weft_cx *cx)
+{
+    struct chain *f = frame;
+    WEFT_BEGIN(&f->co);
+    WEFT_AWAIT(&f->co, f->r = chain_join(f, 0, cx));
+    WEFT_END(&f->co, f->r);
+}
+
+static void joins_in_a_task_table_grown_past_a_chunk(void **state)
+{
+    struct chain *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    assert_int_equal(weft_runtime_block_on(rt_of(state), chain, f), CHAIN_LEN);
+    assert_int_equal(rt_stats(rt_of(state)).done, 0);
+    free(f);
+}
+
+/* A task detached while another waits to join it: the joiner is woken at once and its join
+ * fails with -ESRCH (it must not wait for the detached task to finish, nor for ever). */
+struct detach_joined {
+    weft_co co;
+    struct rt_yielder kid;
+    struct join_frame j;
+    weft_task kid_t, waiter;
+    int r, kid_polls_then, spins;
+};
+
+static int detach_joined(void *frame, weft_cx *cx)
+{
+    struct detach_joined *f = frame;
+    WEFT_BEGIN(&f->co);
+    f->kid = (struct rt_yielder){.n = 50, .result = 3};
+    if (weft_task_spawn(cx->rt, rt_yielder_fn, &f->kid, &f->kid_t) != 0) WEFT_RETURN(&f->co, -1);
+    f->j.target = f->kid_t;
+    if (weft_task_spawn(cx->rt, join_waiter, &f->j, &f->waiter) != 0) WEFT_RETURN(&f->co, -1);
+    WEFT_TASK_YIELD(&f->co, cx); /* the waiter now waits to join the kid */
+    weft_task_detach(cx->rt, f->kid_t);
+    WEFT_AWAIT(&f->co, f->r = weft_task_join(f->waiter, cx));
+    f->kid_polls_then = f->kid.polls;
+    while (f->kid.polls <= f->kid.n && f->spins++ < 200) /* let the detached kid finish */
+        WEFT_TASK_YIELD(&f->co, cx);
+    WEFT_END(&f->co, f->r);
+}
+
+static void detaching_a_joined_task_wakes_its_joiner(void **state)
+{
+    struct detach_joined f = {0};
+    assert_int_equal(weft_runtime_block_on(rt_of(state), detach_joined, &f), -ESRCH);
+    assert_true(f.kid_polls_then <= f.kid.n); /* woken by the detach, not by the kid's end */
+    assert_int_equal(f.kid.polls, f.kid.n + 1);
+}
+
+/* weft_task_spawn_new without a handle spawns a detached task: its record is freed when it
+ * ends, with nothing left to collect. */
+static void spawn_new_without_a_handle_leaves_nothing_to_collect(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct rt_yielder *y = weft_task_spawn_new(rt, rt_yielder_fn, sizeof *y, NULL);
+    assert_non_null(y);
+    y->n = 1;
+    assert_int_equal(weft_runtime_run(rt), 0);
+    assert_int_equal(rt_stats(rt).done, 0);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Generations: a stale handle never touches the task now in its slot
  * ------------------------------------------------------------------------------------------- */
@@ -549,6 +654,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(join_by_the_same_task_twice_is_fine, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(a_slot_reused_after_a_join_is_not_joined, rt_setup,
                                         rt_teardown),
+        cmocka_unit_test_setup_teardown(joins_in_a_task_table_grown_past_a_chunk, rt_setup,
+                                        rt_teardown),
+        cmocka_unit_test_setup_teardown(detaching_a_joined_task_wakes_its_joiner, rt_setup,
+                                        rt_teardown),
+        cmocka_unit_test_setup_teardown(spawn_new_without_a_handle_leaves_nothing_to_collect,
+                                        rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(stale_task_handles_are_rejected, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(dump_shows_where_each_task_waits, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(the_task_record_is_small, rt_setup, rt_teardown),
