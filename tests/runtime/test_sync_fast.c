@@ -821,6 +821,111 @@ static void lone_unrenewed_fast_slot_lapses_and_passes_its_turn(void **state)
     weft_chan_destroy(&b.ch);
 }
 
+/*
+ * The loop's context is reused from poll to poll: a fast slot renewed in one task's poll must not
+ * count as renewed in the next task's. X renews its fast slot, then Y, polled right after it,
+ * waits on nothing the queues see: Y's fast slot lapses.
+ */
+static void a_renewal_does_not_carry_into_the_next_tasks_poll(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct chan_fix a, b;
+    chan_open(rt, &a, 1);
+    chan_open(rt, &b, 1);
+    struct drifter x = {.b = &a.ch, .stage = 1}, y = {.b = &b.ch, .stage = 1};
+    weft_task tx, ty;
+    assert_int_equal(weft_task_spawn(rt, drifter, &x, &tx), 0);
+    assert_int_equal(weft_task_spawn(rt, drifter, &y, &ty), 0);
+    weft_runtime_run_ready(rt);
+    assert_int_equal(waiters(rt), 2); /* each in its channel's fast slot */
+    y.stage = 3;
+    weft_waker_wake(rt, x.self); /* X first: it renews */
+    weft_waker_wake(rt, y.self); /* then Y, which does not */
+    weft_runtime_run_ready(rt);
+    assert_int_equal(x.polls, 2);
+    assert_int_equal(y.polls, 2);
+    assert_int_equal(waiters(rt), 1); /* X's only */
+    int v = 4;
+    assert_int_equal(weft_chan_try_send(&b.ch, &v), 0);
+    weft_runtime_run_ready(rt);
+    assert_int_equal(y.polls, 2); /* Y no longer waits on B: not woken */
+    y.stage = 1;
+    weft_waker_wake(rt, y.self);
+    assert_int_equal(weft_chan_try_send(&a.ch, &v), 0);
+    weft_runtime_run_ready(rt);
+    assert_int_equal(weft_task_result(rt, tx), 0);
+    assert_int_equal(weft_task_result(rt, ty), 0);
+    weft_chan_destroy(&a.ch);
+    weft_chan_destroy(&b.ch);
+}
+
+/*
+ * Destroys `old` (whose receive queue's fast slot another task holds), opens `fresh`, which reuses
+ * old's queue records, and waits in the fast slot of the one that was old's receive queue.
+ */
+struct reopener {
+    weft_co co;
+    weft_chan *old;
+    struct chan_fix *fresh;
+    bool sending; /* it waits to send (fresh's send queue reused the record), else to receive */
+    int item, result;
+};
+
+static int reopener_wait(struct reopener *f, weft_cx *cx)
+{
+    return f->sending ? weft_chan_send(&f->fresh->ch, &f->item, cx)
+                      : weft_chan_recv(&f->fresh->ch, &f->item, cx);
+}
+
+static int reopener(void *frame, weft_cx *cx)
+{
+    struct reopener *f = frame;
+    WEFT_BEGIN(&f->co);
+    uint32_t stale = f->old->recvq.slot;
+    weft_chan_destroy(f->old);
+    weft_chan *ch = &f->fresh->ch;
+    if (weft_chan_init(ch, cx->rt, f->fresh->storage, sizeof f->fresh->storage[0], 1) != 0)
+        WEFT_RETURN(&f->co, -1);
+    f->sending = ch->sendq.slot == stale;
+    if (!f->sending && ch->recvq.slot != stale) WEFT_RETURN(&f->co, -2); /* no record reused */
+    f->item = 1;
+    if (f->sending && weft_chan_try_send(ch, &f->item) != 0) WEFT_RETURN(&f->co, -3); /* full */
+    WEFT_AWAIT(&f->co, f->result = reopener_wait(f, cx));
+    WEFT_END(&f->co, f->result);
+}
+
+/*
+ * Closing a queue empties its fast slot for good: the task that held it, woken, finishes with
+ * WEFT_ECLOSED and must not then drop whoever holds the fast slot of the reused queue record.
+ */
+static void a_closed_queue_forgets_its_fast_slot_waiter(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct chan_fix old, fresh;
+    chan_open(rt, &old, 1);
+    struct receiver a;
+    weft_task ta = spawn_receiver(rt, &a, &old.ch);
+    weft_runtime_run_ready(rt);
+    assert_int_equal(waiters(rt), 1); /* A in old's receive fast slot */
+    struct reopener r = {.old = &old.ch, .fresh = &fresh};
+    weft_task tr;
+    assert_int_equal(weft_task_spawn(rt, reopener, &r, &tr), 0);
+    weft_runtime_run_ready(rt); /* R closes old and waits on fresh; then A ends */
+    assert_true(task_done(rt, ta));
+    assert_int_equal(weft_task_result(rt, ta), WEFT_ECLOSED);
+    assert_false(task_done(rt, tr));
+    assert_int_equal(waiters(rt), 1); /* R, still in its fast slot */
+    int v = 2;
+    if (r.sending)
+        assert_int_equal(weft_chan_try_recv(&fresh.ch, &v), 0); /* room for R's item */
+    else
+        assert_int_equal(weft_chan_try_send(&fresh.ch, &v), 0); /* an item for R */
+    weft_runtime_run_ready(rt);
+    assert_true(task_done(rt, tr));
+    assert_int_equal(weft_task_result(rt, tr), 0);
+    weft_chan_destroy(&fresh.ch);
+}
+
 /* Locks the mutex, then returns (the lock stays held: the test unlocks it). */
 struct locker {
     weft_co co;
@@ -923,6 +1028,10 @@ int main(void)
                                         rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(lone_unrenewed_fast_slot_lapses_and_passes_its_turn,
                                         rt_setup, sync_teardown),
+        cmocka_unit_test_setup_teardown(a_renewal_does_not_carry_into_the_next_tasks_poll, rt_setup,
+                                        sync_teardown),
+        cmocka_unit_test_setup_teardown(a_closed_queue_forgets_its_fast_slot_waiter, rt_setup,
+                                        sync_teardown),
         cmocka_unit_test_setup_teardown(mutex_turn_passes_from_the_fast_slot, rt_setup,
                                         sync_teardown),
         cmocka_unit_test_setup_teardown(dump_shows_the_fast_slot_waiters_site, rt_setup,
