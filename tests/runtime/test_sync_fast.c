@@ -926,6 +926,59 @@ static void a_closed_queue_forgets_its_fast_slot_waiter(void **state)
     weft_chan_destroy(&fresh.ch);
 }
 
+/*
+ * Waits to receive in a channel's fast slot and, in the same poll, yields (WEFT_TASK_YIELD), as
+ * long as it has yields left; then waits without yielding. Each poll renews the fast slot.
+ */
+struct recv_yielder {
+    weft_co co;
+    weft_chan *ch;
+    int64_t deadline;
+    int yields, polls, item, result;
+};
+
+static int recv_yielder(void *frame, weft_cx *cx)
+{
+    struct recv_yielder *f = frame;
+    f->polls++;
+    WEFT_BEGIN(&f->co);
+    while ((f->result = weft_chan_recv_dl(f->ch, &f->item, f->deadline, cx)) == WEFT_PENDING) {
+        if (f->yields == 0) {
+            WEFT_YIELD(&f->co); /* woken by the item */
+            continue;
+        }
+        f->yields--;
+        WEFT_TASK_YIELD(&f->co, cx);
+    }
+    WEFT_END(&f->co, f->result == 0 ? f->item : f->result);
+}
+
+/*
+ * A poll that both takes (or renews) a fast slot and yields asks two things of the executor at
+ * once, in the same context flags: the task is queued again at once, and its fast slot is kept.
+ * Without a deadline (the executor's common path) and with one (the path for unusual polls).
+ */
+static void a_poll_that_waits_in_the_fast_slot_and_yields_runs_again(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    for (int with_deadline = 0; with_deadline < 2; with_deadline++) {
+        struct chan_fix c;
+        chan_open(rt, &c, 1);
+        struct recv_yielder f = {.ch = &c.ch, .yields = 3, .deadline = WEFT_NO_DEADLINE};
+        if (with_deadline) f.deadline = weft_deadline_in(WEFT_SEC(600));
+        weft_task t;
+        assert_int_equal(weft_task_spawn(rt, recv_yielder, &f, &t), 0);
+        weft_runtime_run_ready(rt);
+        assert_int_equal(f.polls, 4); /* three yields, then a plain wait */
+        assert_int_equal(waiters(rt), 1);
+        int v = 8;
+        assert_int_equal(weft_chan_try_send(&c.ch, &v), 0);
+        weft_runtime_run_ready(rt);
+        assert_int_equal(weft_task_result(rt, t), 8);
+        weft_chan_destroy(&c.ch);
+    }
+}
+
 /* Locks the mutex, then returns (the lock stays held: the test unlocks it). */
 struct locker {
     weft_co co;
@@ -1032,6 +1085,8 @@ int main(void)
                                         sync_teardown),
         cmocka_unit_test_setup_teardown(a_closed_queue_forgets_its_fast_slot_waiter, rt_setup,
                                         sync_teardown),
+        cmocka_unit_test_setup_teardown(a_poll_that_waits_in_the_fast_slot_and_yields_runs_again,
+                                        rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(mutex_turn_passes_from_the_fast_slot, rt_setup,
                                         sync_teardown),
         cmocka_unit_test_setup_teardown(dump_shows_the_fast_slot_waiters_site, rt_setup,
