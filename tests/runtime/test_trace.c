@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <weft/sync.h>
 #include <weft/trace.h>
 
 #include "runtime_test.h"
@@ -286,6 +287,47 @@ static void each_suspension_has_its_reason_and_site(void **state)
     assert_int_equal(count(&r.t, 'B', "wait yield", "func", "yielder_fn"), 2);
     assert_int_equal(count(&r.t, 'B', "wait other", "func", "waiter_fn"), 2); /* and victim */
     rec_free(&r);
+}
+
+/* Receives one item from a channel: with the channel empty, it waits in the fast slot. */
+struct chan_receiver {
+    weft_co co;
+    weft_chan *ch;
+    int item, r;
+};
+
+static int chan_receiver_fn(void *frame, weft_cx *cx)
+{
+    struct chan_receiver *f = frame;
+    WEFT_BEGIN(&f->co);
+    WEFT_AWAIT(&f->co, f->r = weft_chan_recv(f->ch, &f->item, cx));
+    WEFT_END(&f->co, f->r == 0 ? f->item : f->r);
+}
+
+/* A poll that takes (or renews) a channel's fast slot tells the executor so in the same context
+ * flags as a yield; its wait is still a "queue" wait, not a yield. */
+static void a_fast_slot_wait_is_a_queue_wait_not_a_yield(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    int storage[1];
+    weft_chan ch;
+    assert_int_equal(weft_chan_init(&ch, rt, storage, sizeof storage[0], 1), 0);
+    struct recording r;
+    rec_start(rt, &r);
+    struct chan_receiver f = {.ch = &ch};
+    weft_task t;
+    assert_int_equal(weft_task_spawn(rt, chan_receiver_fn, &f, &t), 0);
+    weft_runtime_run_ready(rt);
+    int v = 3;
+    assert_int_equal(weft_chan_try_send(&ch, &v), 0);
+    weft_runtime_run_ready(rt);
+    assert_int_equal(weft_task_result(rt, t), 3);
+    assert_int_equal(weft_trace_stop(rt), 0);
+    rec_read(&r);
+    assert_int_equal(count(&r.t, 'B', "wait queue", "func", "chan_receiver_fn"), 1);
+    assert_int_equal(count(&r.t, 'B', "wait yield", NULL, NULL), 0);
+    rec_free(&r);
+    weft_chan_destroy(&ch);
 }
 
 static void wakes_say_what_caused_them(void **state)
@@ -708,6 +750,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(a_traced_run_is_a_valid_trace, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(each_suspension_has_its_reason_and_site, rt_setup,
+                                        rt_teardown),
+        cmocka_unit_test_setup_teardown(a_fast_slot_wait_is_a_queue_wait_not_a_yield, rt_setup,
                                         rt_teardown),
         cmocka_unit_test_setup_teardown(wakes_say_what_caused_them, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(parks_show_timeout_and_events, rt_setup, rt_teardown),
