@@ -74,13 +74,13 @@ struct weft__wq {
                            pack the two decrements of a served fast slot into vector code, three
                            times as many instructions */
     uint32_t next_free; /* free-list link while free: slot + 1 */
-    /* The fast slot's waiter, if solo_flags != 0: its task record and slot (whether it renewed
-     * its wait is in its struct weft__wtask). A pointer, not a waker, so that waking it skips the
-     * table lookup and the generation check: neither can fail, because a task never outlives its
+    /* The fast slot's waiter, if solo_flags != 0: its task record (which says it holds a fast
+     * slot: WEFT__TASK_SOLO; whether it renewed it in its current poll is in that poll's
+     * weft_cx: WEFT__CX_RENEWED). A pointer, not a waker, so that waking it skips the table
+     * lookup and the generation check: neither can fail, because a task never outlives its
      * place here — finishing drops it (weft__waitq_task_done, before the record is DONE or
      * free), and so does a poll that does not renew it (weft__waitq_lapse). */
     struct weft__task *solo_task;
-    uint32_t solo_slot;
     uint8_t solo_flags; /* the fast slot's WEFT__WN_* flags; 0 = the slot is empty */
     uint8_t open;       /* 1 while in use */
     uint8_t permit;     /* a stored turn: a wake-one (or a lapsed turn) found nobody to take it */
@@ -240,7 +240,6 @@ static inline void weft__waitq_solo_take(struct weft__wq *wq, uint32_t q_slot,
                                          struct weft__wtask *t, weft_cx *cx)
 {
     wq->solo_task = cx->task;
-    wq->solo_slot = cx->waker.slot;
     wq->solo_flags = WEFT__WN_USED;
     wq->len = 1;
     t->solo = q_slot + 1;
