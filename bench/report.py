@@ -1067,7 +1067,8 @@ def section_machine(res):
             ["tools", f"{m.get('wrk', '?')}, {m.get('strace', '?')}, {m.get('valgrind', '?')}"],
             ["pinning", f"server on core {m.get('server_core')}, load generator on core "
                         f"{m.get('load_core')} (taskset)"],
-            ["runs", f"{m.get('runs')} interleaved runs per figure (idle: {m.get('idle_runs')})"],
+            ["runs", f"{m.get('runs')} interleaved runs per figure (client: "
+                     f"{m.get('client_runs', m.get('runs'))}; idle: {m.get('idle_runs')})"],
             ["scripts/bench took", f"{m.get('total_seconds', '?')} s (build "
                                    f"{m.get('build_seconds', '?')} s)"]]
     return "## The machine and the run\n\n" + table(["", ""], rows)
@@ -1079,6 +1080,7 @@ def section_commands(res):
              "Regenerate everything with `scripts/bench` (knobs in the comment at its top). This "
              "run used:\n", "```sh",
              f"WEFT_BENCH_RUNS={m.get('runs')} WEFT_BENCH_WRK_SECONDS={m.get('wrk_seconds')} "
+             f"WEFT_BENCH_CLIENT_RUNS={m.get('client_runs', m.get('runs'))} "
              f"WEFT_BENCH_CLIENT_REQUESTS={m.get('client_requests')} "
              f"WEFT_BENCH_IDLE_CONNS={m.get('idle_conns')} WEFT_BENCH_TIMERS={m.get('timers')} "
              f"WEFT_BENCH_TRACE_REQUESTS=\"{m.get('trace_n1')} {m.get('trace_n2')}\" "
