@@ -3,18 +3,19 @@
  * (workload 5's floor) up to a hand-written loop that keeps every guarantee weft's channel
  * ping-pong keeps. Built once per rung with -DLEVEL=n into guarded_tasks_L<n>:
  *
- *   guarded_tasks_L<n> [--tasks N] [--yields Y] [--rounds R]
+ *   guarded_tasks_L<n> [--tasks N] [--yields Y] [--rounds R]      (n = 1..7)
  *
  * Only the ping-pong is measured (--tasks and --yields are accepted and ignored, so that the
  * harness runs every program of workload 5 with the same options). Each rung is the cheapest
- * correct way I could write its guarantee, not weft's code: it is a lower bound for any runtime
+ * correct way found to write its guarantee, not weft's code: it is a lower bound for any runtime
  * that keeps these guarantees, so the distance from L7 to weft is weft's implementation, and the
  * distance from L0 to L7 is the price of the guarantees themselves. Everything is in this one
  * file (the compiler may inline all of it, which a library cannot), with globals for the loop's
  * state, as in bare_tasks. The rungs are cumulative:
  *
- *   L0 floor       bare_tasks' ping-pong, verbatim: a task header in the frame, a ready queue of
- *                  pointers, a channel that holds a pointer to its one waiting receiver / sender.
+ *   L0 floor       bare_tasks itself (bench/bare_tasks.c, not built from this file): a task header
+ *                  in the frame, a ready queue of pointers, a channel that holds a pointer to its
+ *                  one waiting receiver / sender.
  *   L1 handles     task records live in a runtime-owned table (chunks of 256 records that never
  *                  move), apart from the frames; a waker is {slot, generation}, resolved through
  *                  the table and checked, so a stale one does nothing. A channel reaches its wait
@@ -112,145 +113,12 @@ static double cpu_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-#if LEVEL == 0
+#if LEVEL < 1 || LEVEL > 7
+#error "LEVEL is 1..7 (L0 is bench/bare_tasks.c)"
+#endif
+
 /* ================================================================================================
- * L0: bare_tasks' ping-pong, exactly (only the ping-pong part of that file).
- * ============================================================================================== */
-
-struct task;
-typedef bool (*poll_fn)(struct task *t); /* true: finished */
-
-struct task {
-    poll_fn poll;
-    struct task *next; /* ready queue link */
-    int lc;            /* resume point: 0 at the start */
-};
-
-static struct task *ready_head, *ready_tail;
-
-static void ready_push(struct task *t)
-{
-    t->next = NULL;
-    if (ready_tail != NULL)
-        ready_tail->next = t;
-    else
-        ready_head = t;
-    ready_tail = t;
-}
-
-static long run(void)
-{
-    long done = 0;
-    while (ready_head != NULL) {
-        struct task *t = ready_head;
-        ready_head = t->next;
-        if (ready_head == NULL) ready_tail = NULL;
-        if (t->poll(t)) done++;
-    }
-    return done;
-}
-
-struct chan {
-    int *buf;
-    size_t cap, head, len;
-    struct task *receiver, *sender; /* waiting, or NULL */
-};
-
-static int chan_send(struct chan *ch, int v, struct task *t)
-{
-    if (ch->len == ch->cap) {
-        ch->sender = t;
-        return -1;
-    }
-    size_t k = ch->head + ch->len;
-    ch->buf[k >= ch->cap ? k - ch->cap : k] = v;
-    ch->len++;
-    if (ch->receiver != NULL) {
-        ready_push(ch->receiver);
-        ch->receiver = NULL;
-    }
-    return 0;
-}
-
-static int chan_recv(struct chan *ch, int *v, struct task *t)
-{
-    if (ch->len == 0) {
-        ch->receiver = t;
-        return -1;
-    }
-    *v = ch->buf[ch->head];
-    ch->head = ch->head + 1 == ch->cap ? 0 : ch->head + 1;
-    ch->len--;
-    if (ch->sender != NULL) {
-        ready_push(ch->sender);
-        ch->sender = NULL;
-    }
-    return 0;
-}
-
-struct player {
-    struct task t;
-    struct chan *in, *out;
-    long rounds;
-    int ball;
-    bool serves;
-};
-
-static bool player(struct task *t)
-{
-    struct player *f = (struct player *)t;
-    switch (t->lc) {
-    case 0:
-        for (;;) {
-            if (f->rounds-- <= 0) return true;
-            if (f->serves) {
-                t->lc = 1;
-                FALLTHROUGH;
-            case 1:
-                if (chan_send(f->out, f->ball, t) < 0) return false;
-            }
-            t->lc = 2;
-            FALLTHROUGH;
-        case 2:
-            if (chan_recv(f->in, &f->ball, t) < 0) return false;
-            f->ball++;
-            if (!f->serves) {
-                t->lc = 3;
-                FALLTHROUGH;
-            case 3:
-                if (chan_send(f->out, f->ball, t) < 0) return false;
-            }
-        }
-    }
-    return true;
-}
-
-static double measure_pingpong(long rounds)
-{
-    int ping_buf[1], pong_buf[1];
-    struct chan ping = {.buf = ping_buf, .cap = 1}, pong = {.buf = pong_buf, .cap = 1};
-    struct player a = {
-        .t = {.poll = player}, .in = &pong, .out = &ping, .rounds = rounds, .serves = true};
-    struct player b = {.t = {.poll = player}, .in = &ping, .out = &pong, .rounds = rounds};
-    ready_push(&a.t);
-    ready_push(&b.t);
-    double t0 = cpu_now();
-    long done = run();
-    double t1 = cpu_now();
-    if (done != 2 || a.ball != 2 * rounds) {
-        fprintf(stderr, "guarded_tasks_L0: the ball came back %d times, not %ld\n", a.ball,
-                2 * rounds);
-        exit(1);
-    }
-    return (t1 - t0) * 1e9 / (double)rounds;
-}
-
-/* L0 checks only what bare_tasks checks: the ball count. */
-static void self_check(void) {}
-
-#else /* LEVEL >= 1 */
-/* ================================================================================================
- * L1 and up: records in tables, wakers by handle, and whatever the rung adds.
+ * Records in tables, wakers by handle, and whatever the rung adds.
  * ============================================================================================== */
 
 enum { PENDING = INT_MIN, ECLOSED = -1000, ESECOND = -1001 };
@@ -316,14 +184,14 @@ struct rec {
     void *frame;
     struct rec *next; /* ready queue link */
     uint32_t slot, gen;
-    int result;         /* once finished */
+    int result; /* once finished */
 #if LEVEL >= 2
     uint32_t timer_pos; /* the task's timer: 0 while not armed (this file never arms it) */
     uint8_t state;      /* S_* */
     uint8_t flags;      /* F_* */
 #endif
 #if LEVEL >= 4
-    uint32_t solo;      /* the queue whose one waiter slot this task holds: slot + 1, 0 = none */
+    uint32_t solo; /* the queue whose one waiter slot this task holds: slot + 1, 0 = none */
 #endif
 #if LEVEL >= 5
     uint32_t stale; /* = solo after a pending poll until renewed or served; lapses if still set */
@@ -510,7 +378,7 @@ struct wq {
     struct waker waiter; /* gen 0: none */
 #endif
 #if LEVEL >= 4
-    uint8_t flags;      /* WN_*: 0 = nobody waits */
+    uint8_t flags; /* WN_*: 0 = nobody waits */
 #endif
 };
 
@@ -1218,8 +1086,6 @@ static void self_check(void)
     if (getenv("GUARDED_TRACE") != NULL) rt.trace = &tr;
 #endif
 }
-
-#endif /* LEVEL >= 1 */
 
 /* ---- main ------------------------------------------------------------------------------------ */
 

@@ -605,9 +605,9 @@ def section_tasks(res, chart, targets):
     return "\n".join(out)
 
 
-# The guarantee ladder (bench/guarded_tasks.c): what each rung adds, in one sentence.
+# The guarantee ladder (bench/guarded_tasks.c; rung L0 is bare_tasks): what each rung adds.
 LADDER_RUNGS = [
-    ("L0", "floor: `bare_tasks`' ping-pong exactly — a task header in the frame, a channel that "
+    ("L0", "floor: `bare_tasks` itself — a task header in the frame, a channel that "
            "holds its waiter by pointer."),
     ("L1", "handles: task records in a chunked runtime table apart from the frames, wakers "
            "{slot, generation} resolved through it and checked, each channel queue reached "
@@ -644,8 +644,11 @@ def section_ladder(res, targets):
     """'What weft's guarantees cost': each rung's resume next to weft's, same interleaved runs.
     The top rungs' medians go to targets["ladder"] for the targets table."""
     weft = res.rows("tasks", prog="weft_tasks")
-    rungs = [(name, text, res.rows("tasks", prog=f"guarded_tasks_{name}"))
-             for name, text in LADDER_RUNGS]
+
+    def prog_of(name):
+        return {"L0": "bare_tasks", "weft": "weft_tasks"}.get(name, f"guarded_tasks_{name}")
+
+    rungs = [(name, text, res.rows("tasks", prog=prog_of(name))) for name, text in LADDER_RUNGS]
     rungs = [r for r in rungs if r[2]]
     if not rungs:
         return ""
@@ -660,7 +663,7 @@ def section_ladder(res, targets):
         ns = Stat([num(r.get("resume_ns")) for r in rs], "{:.1f}")
         targets.setdefault("ladder", {})[name] = ns.median
         ratio = ratio_str(by_run(rs), floor) if floor else "—"
-        prog = "weft_tasks" if name == "weft" else f"guarded_tasks_{name}"
+        prog = prog_of(name)
         row = [name, text, str(ns), ratio]
         if traced:
             ir = tasks_instr_per_resume(res, prog)
