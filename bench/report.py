@@ -877,10 +877,11 @@ def weft_notes(res):
                     " Section 5's ladder writes those guarantees by hand in their cheapest form; "
                     f"with the channel operations behind a call, as a library's are, a resume "
                     f"costs {ool:.1f} ns (L7_ool). "
-                    + ("So on this machine a resume under 10 ns is out of reach for any library "
-                       "that keeps these guarantees: it takes dropping one (the budget, the "
-                       "turns, the lapse rule, the generation checks) or compiling the channel "
-                       "operations into the task."
+                    + ("So on this machine a resume under 10 ns is out of reach for a library "
+                       "that keeps these guarantees, as far as the cheapest form of them found "
+                       "here shows: it would take dropping one (the budget, the turns, the lapse "
+                       "rule, the generation checks) or compiling the channel operations into "
+                       "the task."
                        if ool >= 10 else
                        "So a resume under 10 ns is within reach of an implementation that keeps "
                        "these guarantees; weft's distance from it is its own overhead."))
