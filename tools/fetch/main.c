@@ -117,10 +117,33 @@ struct cmdline {
     double scale;
 };
 
-/* Options that take a value. Returns false on an unknown name or a bad value. */
+/* The options that take a whole number, and its range. -m's bound is what the client's limit
+ * (weft_http_exchange.max_body, a uint64_t) holds; the others' 10^9 is past any sensible use. */
+static const struct {
+    const char *name;
+    unsigned long long min, max;
+} counts[] = {
+    {"-c", 1, 1000000000ULL},
+    {"-t", 0, 1000000000ULL},
+    {"-L", 0, 1000000000ULL},
+    {"-m", 0, UINT64_MAX},
+};
+
+static void set_count(struct cmdline *c, const char *name, unsigned long long v)
+{
+    if (strcmp(name, "-c") == 0)
+        c->opt.concurrency = (size_t)v;
+    else if (strcmp(name, "-t") == 0)
+        c->opt.timeout = WEFT_MSEC((int64_t)v);
+    else if (strcmp(name, "-L") == 0)
+        c->opt.redirects = (unsigned)v;
+    else
+        c->opt.max_body = (uint64_t)v;
+}
+
+/* Options that take a value. Returns false on an unknown name or a bad value, reported. */
 static bool set_valued(struct cmdline *c, const char *name, const char *value)
 {
-    unsigned long long v;
     if (strcmp(name, "-i") == 0) {
         c->stdin_read |= strcmp(value, "-") == 0;
         int r = urls_read_file(&c->urls, value);
@@ -134,20 +157,22 @@ static bool set_valued(struct cmdline *c, const char *name, const char *value)
     if (strcmp(name, "--scale") == 0) {
         char *end;
         c->scale = strtod(value, &end);
-        return end != value && !*end && c->scale >= 0 && c->scale <= 100;
-    }
-    if (!parse_count(value, 1000000000ULL, &v)) return false;
-    if (strcmp(name, "-c") == 0 && v > 0)
-        c->opt.concurrency = (size_t)v;
-    else if (strcmp(name, "-t") == 0)
-        c->opt.timeout = WEFT_MSEC((int64_t)v);
-    else if (strcmp(name, "-L") == 0)
-        c->opt.redirects = (unsigned)v;
-    else if (strcmp(name, "-m") == 0)
-        c->opt.max_body = v;
-    else
+        if (end != value && !*end && c->scale >= 0 && c->scale <= 100) return true;
+        fprintf(stderr, PROG ": bad value for --scale: '%s' (a number from 0 to 100)\n", value);
         return false;
-    return true;
+    }
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        if (strcmp(name, counts[i].name) != 0) continue;
+        unsigned long long v;
+        if (parse_count(value, counts[i].max, &v) && v >= counts[i].min) {
+            set_count(c, name, v);
+            return true;
+        }
+        fprintf(stderr, PROG ": bad value for %s: '%s' (a whole number from %llu to %llu)\n", name,
+                value, counts[i].min, counts[i].max);
+        return false;
+    }
+    return false;
 }
 
 static bool takes_value(const char *a)
@@ -165,10 +190,11 @@ static int parse_args(struct cmdline *c, int argc, char **argv)
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return -1;
         if (takes_value(a)) {
-            if (i + 1 >= argc || !set_valued(c, a, argv[i + 1])) {
-                fprintf(stderr, PROG ": bad or missing value for %s\n", a);
+            if (i + 1 >= argc) {
+                fprintf(stderr, PROG ": missing value for %s\n", a);
                 return 2;
             }
+            if (!set_valued(c, a, argv[i + 1])) return 2;
             i++;
         } else if (strcmp(a, "-b") == 0) {
             c->opt.bodies_to_stdout = true;

@@ -65,4 +65,15 @@ mkdir "$tmp/bodies"
     fail "-o failed"
 [ "$(cat "$tmp/bodies/1.body")" = first ] && [ "$(cat "$tmp/bodies/2.body")" = second ] ||
     fail "-o files wrong"
+
+# -m takes any byte count a uint64_t holds (the client's max_body), and applies it.
+"$fetch" -m 5000000000 "http://$addr/0/big-limit" >"$tmp/out" 2>&1 || fail "-m 5000000000 refused"
+expect "^1 URL: 1 ok, 0 failed"
+"$fetch" -m 18446744073709551615 "http://$addr/0/max" >"$tmp/out" 2>&1 || fail "-m 2^64-1 refused"
+"$fetch" -m 2 "http://$addr/0/abc" >"$tmp/out" 2>&1
+[ $? -eq 1 ] || fail "-m 2 with a 3-byte body: exit status not 1"
+expect "abc  \(HTTP body too large\)$"
+"$fetch" -m 18446744073709551616 "http://$addr/0/over" >"$tmp/out" 2>&1
+[ $? -eq 2 ] || fail "-m 2^64: exit status not 2"
+expect "^weft-fetch: bad value for -m: '18446744073709551616' \(a whole number from 0 to 18446744073709551615\)$"
 echo "test-fetch-mixed: ok"
