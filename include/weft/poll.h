@@ -94,7 +94,11 @@ enum {
     WEFT_EVENT_READ_CLOSED = 1u << 3,  /* no more data will come: EPOLLHUP, or EPOLLIN together
                                           with EPOLLRDHUP (the peer shut down its write side) */
     WEFT_EVENT_WRITE_CLOSED = 1u << 4, /* writing can no longer succeed: EPOLLHUP, or EPOLLOUT
-                                          together with EPOLLERR (e.g. a pipe's reader is gone) */
+                                          together with EPOLLERR (e.g. a pipe's reader is gone),
+                                          or EPOLLERR alone (the reader of a full pipe is gone).
+                                          As in mio, an error alone on any fd sets it, e.g. an
+                                          ICMP error on a connected UDP socket, whose later
+                                          writes may succeed: the write's result decides */
     WEFT_EVENT_PRIORITY = 1u << 5,     /* urgent data is waiting: EPOLLPRI */
 };
 

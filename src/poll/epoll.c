@@ -56,7 +56,9 @@ static uint32_t epoll_flags_from_interest(weft_interest interest)
  * and intuition carry over. The two "closed" predicates are the subtle ones: EPOLLHUP means both
  * directions are finished; EPOLLRDHUP alone only counts as read_closed when EPOLLIN is set too
  * (the FIN arrived and is readable as end of stream); EPOLLERR with EPOLLOUT means writing can
- * no longer succeed (a pipe whose reader went away, a reset connection).
+ * no longer succeed (a pipe whose reader went away, a reset connection). EPOLLERR on its own is
+ * write_closed too: a writer waiting on a full pipe gets no EPOLLOUT when the reader goes away,
+ * only the error, yet its next write fails with EPIPE.
  */
 static uint32_t event_flags_from_epoll(uint32_t ev)
 {
@@ -65,7 +67,8 @@ static uint32_t event_flags_from_epoll(uint32_t ev)
     if (ev & EPOLLOUT) flags |= WEFT_EVENT_WRITABLE;
     if (ev & EPOLLERR) flags |= WEFT_EVENT_ERROR;
     if ((ev & EPOLLHUP) || ((ev & EPOLLIN) && (ev & EPOLLRDHUP))) flags |= WEFT_EVENT_READ_CLOSED;
-    if ((ev & EPOLLHUP) || ((ev & EPOLLOUT) && (ev & EPOLLERR))) flags |= WEFT_EVENT_WRITE_CLOSED;
+    if ((ev & EPOLLHUP) || ((ev & EPOLLOUT) && (ev & EPOLLERR)) || ev == EPOLLERR)
+        flags |= WEFT_EVENT_WRITE_CLOSED;
     if (ev & EPOLLPRI) flags |= WEFT_EVENT_PRIORITY;
     return flags;
 }

@@ -206,6 +206,31 @@ static void test_write_closed_when_pipe_reader_closes(void **state)
     close(p[1]);
 }
 
+/* The same with a full pipe: the writer is waiting for room, so EPOLLOUT is not set and the kernel
+ * reports EPOLLERR alone. mio counts that as write_closed too, and so must weft, since a write
+ * now fails with EPIPE instead of blocking. */
+static void test_write_closed_when_full_pipe_reader_closes(void **state)
+{
+    struct fixture *f = *state;
+    int p[2];
+    weft_test_pipe(p);
+    char chunk[4096];
+    memset(chunk, 'x', sizeof chunk);
+    /* A pipe holds 64 KiB by default, never more than pipe-max-size (1 MiB): bounded at 16 MiB. */
+    ssize_t wrote = 0;
+    for (int i = 0; i < 4096 && wrote >= 0; i++)
+        wrote = write(p[1], chunk, sizeof chunk);
+    assert_true(wrote < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+    assert_int_equal(weft_poll_register(&f->poll, p[1], 16, WEFT_INTEREST_WRITABLE), 0);
+    expect_no_events(&f->poll, &f->events);
+    close(p[0]);
+    uint32_t flags = weft_test_event_flags(&f->poll, &f->events, 16);
+    assert_true(flags & WEFT_EVENT_WRITE_CLOSED);
+    assert_true(flags & WEFT_EVENT_ERROR);
+    assert_false(flags & WEFT_EVENT_WRITABLE);
+    close(p[1]);
+}
+
 /* A pipe whose writer is gone: EPOLLHUP, read_closed. */
 static void test_read_closed_when_pipe_writer_closes(void **state)
 {
@@ -653,6 +678,7 @@ int main(void)
         T(test_peer_half_close_wakes_writer),
         T(test_write_closed_and_error_after_peer_reset),
         T(test_write_closed_when_pipe_reader_closes),
+        T(test_write_closed_when_full_pipe_reader_closes),
         T(test_read_closed_when_pipe_writer_closes),
         T(test_refused_connect),
         T(test_priority_data),
