@@ -184,7 +184,12 @@ int weft_poll_reregister(weft_poll *poll, int fd, weft_token token, weft_interes
 /*
  * weft_poll_deregister - stop watching fd. fd stays open; close it yourself afterwards.
  *
- * Returns 0, or -ENOENT (fd is not registered with this poll) or -EBADF (not an open fd).
+ * Returns 0, or -errno from epoll_ctl(EPOLL_CTL_DEL):
+ *   -ENOENT  fd is not registered with this poll;
+ *   -EBADF   fd is not an open descriptor (or poll is closed);
+ *   -EINVAL  fd is the poll's own epoll fd (poll->fd), which can never be registered;
+ *   -EPERM   fd is of a kind epoll cannot watch (a regular file or directory), so it cannot be
+ *            registered either.
  * Events for fd already copied into a weft_events buffer stay there (readiness contract, rule 5).
  */
 int weft_poll_deregister(weft_poll *poll, int fd);

@@ -363,10 +363,12 @@ static void test_error_codes(void **state)
     assert_int_equal(weft_poll_register(&f->poll, -1, 1, WEFT_INTEREST_READABLE), -EBADF);
     assert_int_equal(weft_poll_deregister(&f->poll, closed_fd), -EBADF);
     assert_int_equal(weft_poll_register(&f->poll, f->poll.fd, 1, WEFT_INTEREST_READABLE), -EINVAL);
+    assert_int_equal(weft_poll_deregister(&f->poll, f->poll.fd), -EINVAL);
 
     int file = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     assert_true(file >= 0);
     assert_int_equal(weft_poll_register(&f->poll, file, 1, WEFT_INTEREST_READABLE), -EPERM);
+    assert_int_equal(weft_poll_deregister(&f->poll, file), -EPERM);
     close(file);
 
     assert_int_equal(weft_poll_wait(&f->poll, &f->events, -2), -EINVAL);
@@ -403,6 +405,7 @@ static void test_closed_poll(void **state)
     assert_int_equal(poll.fd, -1);
     assert_int_equal(weft_poll_wait(&poll, &ev, 0), -EBADF);
     assert_int_equal(ev.len, 0);
+    assert_int_equal(weft_poll_deregister(&poll, STDIN_FILENO), -EBADF);
     weft_events_free(&ev);
     assert_int_equal(weft_test_fd_count(), before);
 }
