@@ -26,6 +26,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netdb.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -64,14 +65,24 @@ static bool parse_address(const char *arg, struct options *opt)
     return true;
 }
 
+/* A scale is a number from 0 to 100, such as 0.05. isfinite() matters: NaN fails every comparison,
+ * so a range check alone would let "nan" through to an undefined (long) conversion. */
+static bool parse_scale(const char *arg, double *scale)
+{
+    char *end;
+    *scale = strtod(arg, &end);
+    return end != arg && *end == '\0' && isfinite(*scale) && *scale >= 0 && *scale <= 100;
+}
+
 static bool parse_options(int argc, char **argv, struct options *opt)
 {
     *opt = (struct options){.host = "127.0.0.1", .port = "8080", .delay_scale = 1.0};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--delay-scale") == 0 && i + 1 < argc) {
-            char *end;
-            opt->delay_scale = strtod(argv[++i], &end);
-            if (*end != '\0' || opt->delay_scale < 0 || opt->delay_scale > 100) return false;
+            if (!parse_scale(argv[++i], &opt->delay_scale)) {
+                fprintf(stderr, "--delay-scale: '%s' is not a number from 0 to 100\n", argv[i]);
+                return false;
+            }
         } else if (!parse_address(argv[i], opt)) {
             return false;
         }
