@@ -67,8 +67,10 @@ static int urls_add(struct urls *u, const char *s, size_t len)
     return 0;
 }
 
-/* One URL per line; blank lines and lines starting with '#' are skipped. */
-static int urls_read(struct urls *u, FILE *in)
+/* One URL per line; blank lines and lines starting with '#' are skipped. A read error fails the
+ * whole list rather than fetching what came before it. Returns 0, or -1 with the error reported
+ * as "NAME: reason". */
+static int urls_read(struct urls *u, FILE *in, const char *name)
 {
     char *line = NULL;
     size_t cap = 0;
@@ -86,16 +88,23 @@ static int urls_read(struct urls *u, FILE *in)
             n--;
         if (n > 0 && s[0] != '#') r = urls_add(u, s, n);
     }
+    /* getline() returns -1 at the end and on an error alike; errno is the failed read's. */
+    if (r == 0 && ferror(in)) r = errno > 0 ? -errno : -EIO;
     free(line);
-    return r;
+    if (r < 0) fprintf(stderr, PROG ": %s: %s\n", name, weft_strerror(r));
+    return r < 0 ? -1 : 0;
 }
 
+/* Returns 0, or -1 with the error reported. */
 static int urls_read_file(struct urls *u, const char *path)
 {
-    if (strcmp(path, "-") == 0) return urls_read(u, stdin);
+    if (strcmp(path, "-") == 0) return urls_read(u, stdin, "stdin");
     FILE *f = fopen(path, "r");
-    if (!f) return -errno;
-    int r = urls_read(u, f);
+    if (!f) {
+        fprintf(stderr, PROG ": %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    int r = urls_read(u, f, path);
     fclose(f);
     return r;
 }
@@ -146,9 +155,7 @@ static bool set_valued(struct cmdline *c, const char *name, const char *value)
 {
     if (strcmp(name, "-i") == 0) {
         c->stdin_read |= strcmp(value, "-") == 0;
-        int r = urls_read_file(&c->urls, value);
-        if (r < 0) fprintf(stderr, PROG ": %s: %s\n", value, weft_strerror(r));
-        return r == 0;
+        return urls_read_file(&c->urls, value) == 0;
     }
     if (strcmp(name, "-o") == 0) {
         c->opt.out_dir = value;
@@ -208,7 +215,7 @@ static int parse_args(struct cmdline *c, int argc, char **argv)
             c->demo = true;
         } else if (strcmp(a, "-") == 0) {
             c->stdin_read = true;
-            if (urls_read(&c->urls, stdin) < 0) return 2;
+            if (urls_read(&c->urls, stdin, "stdin") < 0) return 2;
         } else if (a[0] == '-') {
             fprintf(stderr, PROG ": unknown option %s (try --help)\n", a);
             return 2;
@@ -258,7 +265,7 @@ int main(int argc, char **argv)
     int status = parse_args(&c, argc, argv);
     if (status < 0) usage(stdout);
     if (status == 0 && !c.demo && c.urls.n == 0 && !c.stdin_read && !isatty(STDIN_FILENO))
-        status = urls_read(&c.urls, stdin) < 0 ? 2 : 0;
+        status = urls_read(&c.urls, stdin, "stdin") < 0 ? 2 : 0;
     if (status == 0 && !c.demo && c.urls.n == 0) {
         usage(stderr);
         status = 2;

@@ -76,4 +76,44 @@ expect "abc  \(HTTP body too large\)$"
 "$fetch" -m 18446744073709551616 "http://$addr/0/over" >"$tmp/out" 2>&1
 [ $? -eq 2 ] || fail "-m 2^64: exit status not 2"
 expect "^weft-fetch: bad value for -m: '18446744073709551616' \(a whole number from 0 to 18446744073709551615\)$"
+
+# A URL list that cannot be read is named with its error (exit 2), not met with the usage text.
+"$fetch" -i "$tmp" >"$tmp/out" 2>&1
+[ $? -eq 2 ] || fail "-i DIR: exit status not 2"
+expect "^weft-fetch: $tmp: Is a directory$"
+grep -q '^usage' "$tmp/out" && fail "-i DIR: the usage text instead of the error"
+"$fetch" <"$tmp" >"$tmp/out" 2>&1
+[ $? -eq 2 ] || fail "stdin a directory: exit status not 2"
+expect "^weft-fetch: stdin: Is a directory$"
+# A read error after some lines fails the whole list: the lines before it are not fetched. The
+# error is real: stdin is a TCP connection that sends two URLs, then a reset.
+if command -v python3 >/dev/null; then
+    python3 - "$addr" >"$tmp/rst.port" <<'PY' &
+import socket, struct, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+s.settimeout(20)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+c.sendall(("http://%s/0/before-the-error\n" % sys.argv[1]).encode() * 2)
+time.sleep(0.2)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+c.close()
+PY
+    rpid=$!
+    rport=""
+    for _ in $(seq 1 200); do
+        rport=$(cat "$tmp/rst.port" 2>/dev/null)
+        [ -n "$rport" ] && break
+        sleep 0.02
+    done
+    [ -n "$rport" ] || fail "the resetting peer did not start"
+    "$fetch" -i - </dev/tcp/127.0.0.1/"$rport" >"$tmp/out" 2>&1
+    rc=$?
+    wait "$rpid"
+    [ $rc -eq 2 ] || fail "a read error midway: exit status $rc, expected 2"
+    expect "^weft-fetch: stdin: Connection reset by peer$"
+    grep -q before-the-error "$tmp/out" && fail "a read error midway: the lines before it fetched"
+fi
 echo "test-fetch-mixed: ok"
