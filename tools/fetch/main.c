@@ -68,15 +68,21 @@ static int urls_add(struct urls *u, const char *s, size_t len)
 }
 
 /* One URL per line; blank lines and lines starting with '#' are skipped. A read error fails the
- * whole list rather than fetching what came before it. Returns 0, or -1 with the error reported
- * as "NAME: reason". */
+ * whole list rather than fetching what came before it, and so does a NUL in a line: a C string
+ * would end there and a shorter URL would be fetched. Returns 0, or -1 with the error reported
+ * as "NAME: reason" or "NAME:LINE: reason". */
 static int urls_read(struct urls *u, FILE *in, const char *name)
 {
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
     int r = 0;
-    while (r == 0 && (len = getline(&line, &cap, in)) >= 0) {
+    for (unsigned long lineno = 1; r == 0 && (len = getline(&line, &cap, in)) >= 0; lineno++) {
+        if (memchr(line, '\0', (size_t)len)) {
+            fprintf(stderr, PROG ": %s:%lu: a NUL byte in the line\n", name, lineno);
+            free(line);
+            return -1;
+        }
         const char *s = line;
         size_t n = (size_t)len;
         while (n > 0 && (*s == ' ' || *s == '\t')) {

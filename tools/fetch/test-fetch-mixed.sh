@@ -116,4 +116,11 @@ PY
     expect "^weft-fetch: stdin: Connection reset by peer$"
     grep -q before-the-error "$tmp/out" && fail "a read error midway: the lines before it fetched"
 fi
+
+# A NUL inside a URL line: the line is refused by number (exit 2), no cut-short URL is fetched.
+printf 'http://%s/0/first\n\nhttp://%s/0/cut\0junk\n' "$addr" "$addr" >"$tmp/nul"
+"$fetch" -i "$tmp/nul" >"$tmp/out" 2>&1
+[ $? -eq 2 ] || fail "a NUL in a line: exit status not 2"
+expect "^weft-fetch: $tmp/nul:3: a NUL byte in the line$"
+grep -q '^#' "$tmp/out" && fail "a NUL in a line: URLs fetched"
 echo "test-fetch-mixed: ok"
