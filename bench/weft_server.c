@@ -297,7 +297,7 @@ static int acceptor(void *frame, weft_cx *cx)
         WEFT_AWAIT(&f->co, f->r = weft_tcp_accept(f->l, &f->next->s, NULL, cx));
         if (f->r == WEFT_ECLOSED) break;
         if (f->r < 0) continue; /* reset before it was accepted, and the like */
-        (void)weft_tcp_set_nodelay(&f->next->s, true);
+        (void)weft_tcp_set_nodelay(cx->rt, &f->next->s, true);
         if (weft_task_spawn(cx->rt, conn_task, f->next, NULL) != 0) {
             weft_tcp_close(cx->rt, &f->next->s);
             continue;
@@ -349,7 +349,7 @@ static int listen_on(weft_runtime *rt, weft_tcp_listener *l, long port)
     snprintf(text, sizeof text, "127.0.0.1:%ld", port);
     int r = weft_addr_parse(&addr, text);
     if (r == 0) r = weft_tcp_listen(rt, l, &addr, SOMAXCONN);
-    if (r == 0) r = weft_tcp_listener_addr(l, &addr);
+    if (r == 0) r = weft_tcp_listener_addr(rt, l, &addr);
     if (r == 0) r = weft_addr_format(&addr, text, sizeof text);
     if (r < 0) {
         fprintf(stderr, "weft_server: listen: %s\n", weft_strerror(r));

@@ -207,7 +207,7 @@ static int run_selftest(weft_runtime *rt, struct server *srv, int n, int rounds)
     if (!st.clients || !st.tasks) return -ENOMEM;
     char where[WEFT_ADDR_STRLEN];
     weft_addr addr;
-    weft_tcp_listener_addr(&srv->l, &addr);
+    weft_tcp_listener_addr(rt, &srv->l, &addr);
     weft_addr_format(&addr, where, sizeof where);
     for (int i = 0; i < n; i++) {
         st.clients[i].where = where;
@@ -241,7 +241,7 @@ static int listen_and_report(weft_runtime *rt, struct server *srv, int port)
     int r = weft_signal_open(rt, &srv->sigint, sigint, 1);
     if (r == 0) r = weft_addr_parse(&addr, text);
     if (r == 0) r = weft_tcp_listen(rt, &srv->l, &addr, SOMAXCONN);
-    if (r == 0) r = weft_tcp_listener_addr(&srv->l, &addr);
+    if (r == 0) r = weft_tcp_listener_addr(rt, &srv->l, &addr);
     if (r == 0) r = weft_addr_format(&addr, text, sizeof text);
     if (r < 0) {
         fprintf(stderr, "05_echo_server: cannot listen on port %d: %s\n", port, weft_strerror(r));

@@ -91,6 +91,10 @@ extern "C" {
  * A zeroed stream is "not open": weft_tcp_close on it does nothing. It becomes open through
  * weft_tcp_connect, weft_tcp_accept or weft_tcp_stream_open, and must then be closed with
  * weft_tcp_close (weft_runtime_close closes streams left open, and reports -EBUSY).
+ * A stream is a handle and may be copied by value (to hand a connection to another task, say);
+ * the copies name the same socket. Once any copy is closed, every other copy is stale: each call
+ * on it returns WEFT_ECLOSED and touches nothing, even after the fd number has been reused by
+ * another connection. (That is why the calls below take the runtime: only its record can say.)
  */
 typedef struct weft_tcp_stream {
     weft_io io; /* the registered socket; weft_io_fd(&s->io) is the fd */
@@ -136,9 +140,11 @@ int weft_tcp_listen(weft_runtime *rt, weft_tcp_listener *l, const weft_addr *add
 
 /*
  * weft_tcp_listener_addr - the address the listener is bound to (getsockname), e.g. to learn the
- * port after listening on port 0. Returns 0, -errno, or WEFT_ECLOSED if l is not open.
+ * port after listening on port 0. rt: the runtime l was opened with.
+ * Returns 0, -errno, or WEFT_ECLOSED if l is not open (zeroed, closed, or a stale copy of a
+ * closed listener). Never suspends.
  */
-int weft_tcp_listener_addr(const weft_tcp_listener *l, weft_addr *addr);
+int weft_tcp_listener_addr(const weft_runtime *rt, const weft_tcp_listener *l, weft_addr *addr);
 
 /*
  * weft_tcp_accept_dl - take the next incoming connection.
@@ -299,31 +305,38 @@ int weft_tcp_stream_open(weft_runtime *rt, weft_tcp_stream *s, int fd);
 /*
  * weft_tcp_close - close the stream: its fd is closed (an unsent tail of data still goes out in
  * the background, as with close(2)), and tasks waiting to read or write it are woken and see
- * WEFT_ECLOSED. Returns 0, or WEFT_ECLOSED if s was not open (a zeroed or already closed stream:
- * harmless), or the -errno of close(2) (the fd is gone either way). Never suspends.
+ * WEFT_ECLOSED. Returns 0, or WEFT_ECLOSED if s was not open (a zeroed or already closed stream,
+ * or a stale copy: harmless, nothing is closed), or the -errno of close(2) (the fd is gone either
+ * way). Never suspends.
  */
 int weft_tcp_close(weft_runtime *rt, weft_tcp_stream *s);
 
 /*
+ * The four calls below make one system call on the stream's socket and never suspend. rt is the
+ * runtime s was opened with: it checks that s still names an open socket. Each fails with
+ * WEFT_ECLOSED, touching nothing, if s is not open: zeroed, closed, or a stale copy of a closed
+ * stream (whose fd number may belong to another connection by now).
+ */
+
+/*
  * weft_tcp_shutdown - shutdown(2): SHUT_WR sends FIN after the data already written (the peer's
  * reads then return 0) while reading stays possible; SHUT_RD, SHUT_RDWR as in the man page.
- * The stream stays open until weft_tcp_close. Returns 0 or -errno (-ENOTCONN, WEFT_ECLOSED if s
- * is not open). Never suspends.
+ * The stream stays open until weft_tcp_close. Returns 0 or -errno (-ENOTCONN), or WEFT_ECLOSED.
  */
-int weft_tcp_shutdown(weft_tcp_stream *s, int how);
+int weft_tcp_shutdown(weft_runtime *rt, weft_tcp_stream *s, int how);
 
 /*
  * weft_tcp_set_nodelay - TCP_NODELAY on (true) or off: send small writes at once instead of
- * coalescing them (Nagle). Returns 0, -errno, or WEFT_ECLOSED if s is not open.
+ * coalescing them (Nagle). Returns 0, -errno, or WEFT_ECLOSED.
  */
-int weft_tcp_set_nodelay(weft_tcp_stream *s, bool on);
+int weft_tcp_set_nodelay(weft_runtime *rt, weft_tcp_stream *s, bool on);
 
 /*
  * weft_tcp_peer_addr / weft_tcp_local_addr - the address of the other end (getpeername) / of this
- * end (getsockname). Return 0, -errno (-ENOTCONN), or WEFT_ECLOSED if s is not open.
+ * end (getsockname) into *addr. Return 0, -errno (-ENOTCONN), or WEFT_ECLOSED.
  */
-int weft_tcp_peer_addr(const weft_tcp_stream *s, weft_addr *addr);
-int weft_tcp_local_addr(const weft_tcp_stream *s, weft_addr *addr);
+int weft_tcp_peer_addr(const weft_runtime *rt, const weft_tcp_stream *s, weft_addr *addr);
+int weft_tcp_local_addr(const weft_runtime *rt, const weft_tcp_stream *s, weft_addr *addr);
 
 /* ============================================================================================
  * 5. Reading and writing: leaf operations

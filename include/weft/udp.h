@@ -27,7 +27,11 @@
 extern "C" {
 #endif
 
-/* weft_udp - a UDP socket. Caller-allocated; a zeroed one is "not open". */
+/*
+ * weft_udp - a UDP socket. Caller-allocated; a zeroed one is "not open". Like a TCP stream it is
+ * a handle: once any copy is closed, every other copy is stale and each call on it returns
+ * WEFT_ECLOSED without touching the fd number it still carries.
+ */
 typedef struct weft_udp {
     weft_io io; /* the registered socket */
 } weft_udp;
@@ -48,13 +52,18 @@ int weft_udp_open(weft_runtime *rt, weft_udp *u, int family);
 /*
  * weft_udp_connect - set the default peer (connect(2) on a datagram socket: no handshake). After
  * it, weft_udp_send/recv talk to that peer only, and datagrams from others are dropped by the
- * kernel; an ICMP "port unreachable" shows up as -ECONNREFUSED on a later call. Returns 0 or
- * -errno. Never suspends.
+ * kernel; an ICMP "port unreachable" shows up as -ECONNREFUSED on a later call. rt: the runtime
+ * u was opened with. Returns 0, -EINVAL (peer NULL), -errno, or WEFT_ECLOSED if u is not open
+ * (zeroed, closed, or a stale copy). Never suspends.
  */
-int weft_udp_connect(weft_udp *u, const weft_addr *peer);
+int weft_udp_connect(weft_runtime *rt, weft_udp *u, const weft_addr *peer);
 
-/* weft_udp_local_addr - the address the socket is bound to (getsockname). 0 or -errno. */
-int weft_udp_local_addr(const weft_udp *u, weft_addr *addr);
+/*
+ * weft_udp_local_addr - the address the socket is bound to (getsockname), into *addr. rt: the
+ * runtime u was opened with. Returns 0, -errno, or WEFT_ECLOSED if u is not open (zeroed, closed,
+ * or a stale copy). Never suspends.
+ */
+int weft_udp_local_addr(const weft_runtime *rt, const weft_udp *u, weft_addr *addr);
 
 /*
  * weft_udp_send_to_dl - send one datagram of len bytes to `to`. May return WEFT_PENDING (the
@@ -102,7 +111,8 @@ static inline int weft_udp_recv(weft_udp *u, void *buf, size_t len, weft_cx *cx)
 
 /*
  * weft_udp_close - close the socket; tasks waiting on it see WEFT_ECLOSED. Returns 0, or
- * WEFT_ECLOSED if u was not open. Never suspends.
+ * WEFT_ECLOSED if u was not open (zeroed, closed, or a stale copy: nothing is closed). Never
+ * suspends.
  */
 int weft_udp_close(weft_runtime *rt, weft_udp *u);
 

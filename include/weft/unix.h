@@ -73,7 +73,9 @@ static inline int weft_unix_connect(weft_tcp_stream *s, const char *path, weft_c
 
 /*
  * weft_unix_listener_close - close the listening socket (a waiting accept sees WEFT_ECLOSED)
- * and unlink its path. Returns 0, or WEFT_ECLOSED if l was not open. Never suspends.
+ * and unlink its path. Returns 0, or WEFT_ECLOSED if l was not open (zeroed, closed, or a stale
+ * copy of a closed listener: nothing is closed or unlinked, so a listener bound to the same path
+ * since keeps its file). Never suspends.
  */
 int weft_unix_listener_close(weft_runtime *rt, weft_unix_listener *l);
 

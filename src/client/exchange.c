@@ -389,7 +389,8 @@ static int exchange_attempt(weft_http_exchange *ex, weft_cx *cx)
         r = exchange_connect(ex, cx); /* a child coroutine: priv.dial->op or priv.connect */
         if (r != 0) return r;         /* WEFT_PENDING too */
         ex->client->connects++;
-        (void)weft_tcp_set_nodelay(&ex->priv.conn->stream, true); /* requests are one write */
+        /* Requests are one write: none should wait for an ACK. */
+        (void)weft_tcp_set_nodelay(cx->rt, &ex->priv.conn->stream, true);
         r = attempt_request(ex, cx);
         if (r < 0) return r;
     }

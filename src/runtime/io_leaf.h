@@ -32,6 +32,18 @@ static inline struct weft__io *weft__io_lookup(const weft_runtime *rt, const wef
     return rec;
 }
 
+/*
+ * The fd a handle names, or WEFT_ECLOSED if it was closed or the handle is stale. For the calls
+ * that make one system call on the fd and never wait (shutdown, setsockopt, getsockname): a stale
+ * copy of a handle still carries the fd number, which may belong to another socket by now, so
+ * only the record can say whether that number is still this handle's.
+ */
+static inline int weft__io_live_fd(const weft_runtime *rt, const weft_io *io)
+{
+    const struct weft__io *rec = weft__io_lookup(rt, io);
+    return rec != NULL ? rec->u.fd : WEFT_ECLOSED;
+}
+
 /* Forgets the task as dir's waiter, if it is the one named there: a task woken some other way (its
  * timer) may still be. */
 static inline void weft__io_unpark(struct weft__io *rec, weft_io_dir dir, const weft_cx *cx)

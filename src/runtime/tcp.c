@@ -34,11 +34,6 @@ static void io_clear(weft_io *io)
     io->fd = -1;
 }
 
-static bool io_is_open(const weft_io *io)
-{
-    return io->gen != 0 && io->fd >= 0;
-}
-
 /* Byte counts are returned as int: never ask the kernel for more than fits. */
 static size_t clamp_len(size_t len)
 {
@@ -107,18 +102,27 @@ int weft_tcp_listen(weft_runtime *rt, weft_tcp_listener *l, const weft_addr *add
     return r;
 }
 
-int weft_tcp_listener_addr(const weft_tcp_listener *l, weft_addr *addr)
+/* getpeername or getsockname of the socket io names into a weft_addr. */
+static int socket_name(const weft_runtime *rt, const weft_io *io, weft_addr *addr,
+                       int (*get)(int, struct sockaddr *, socklen_t *))
 {
-    if (!io_is_open(&l->io)) return WEFT_ECLOSED;
+    int fd = weft__io_live_fd(rt, io);
+    if (fd < 0) return fd;
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    if (getsockname(weft_io_fd(&l->io), (struct sockaddr *)&ss, &len) < 0) return -errno;
+    if (get(fd, (struct sockaddr *)&ss, &len) < 0) return -errno;
     return weft_addr_from_sockaddr(addr, (struct sockaddr *)&ss, len);
+}
+
+int weft_tcp_listener_addr(const weft_runtime *rt, const weft_tcp_listener *l, weft_addr *addr)
+{
+    return socket_name(rt, &l->io, addr, getsockname);
 }
 
 int weft_tcp_listener_close(weft_runtime *rt, weft_tcp_listener *l)
 {
-    if (!io_is_open(&l->io)) return WEFT_ECLOSED;
+    /* A stale copy must not wake the task backing off on the listener that is open now. */
+    if (weft__io_lookup(rt, &l->io) == NULL) return WEFT_ECLOSED;
     /* A task backing off is not parked on the fd, so weft_io_close would not wake it. */
     l->backoff_until = 0;
     weft_waker_wake(rt, l->backoff_task);
@@ -333,42 +337,37 @@ int weft_tcp_stream_open(weft_runtime *rt, weft_tcp_stream *s, int fd)
 
 int weft_tcp_close(weft_runtime *rt, weft_tcp_stream *s)
 {
-    if (!io_is_open(&s->io)) return WEFT_ECLOSED;
-    return weft_io_close(rt, &s->io);
+    return weft_io_close(rt, &s->io); /* WEFT_ECLOSED for a zeroed, closed or stale stream */
 }
 
-int weft_tcp_shutdown(weft_tcp_stream *s, int how)
+/*
+ * The calls below make one system call on the fd. They go through the record (weft__io_live_fd)
+ * rather than the handle's own fd: a copy of a stream whose original was closed still carries
+ * the fd number, and by now that number may be another connection's.
+ */
+int weft_tcp_shutdown(weft_runtime *rt, weft_tcp_stream *s, int how)
 {
-    if (!io_is_open(&s->io)) return WEFT_ECLOSED;
-    return shutdown(weft_io_fd(&s->io), how) < 0 ? -errno : 0;
+    int fd = weft__io_live_fd(rt, &s->io);
+    if (fd < 0) return fd;
+    return shutdown(fd, how) < 0 ? -errno : 0;
 }
 
-int weft_tcp_set_nodelay(weft_tcp_stream *s, bool on)
+int weft_tcp_set_nodelay(weft_runtime *rt, weft_tcp_stream *s, bool on)
 {
-    if (!io_is_open(&s->io)) return WEFT_ECLOSED;
+    int fd = weft__io_live_fd(rt, &s->io);
+    if (fd < 0) return fd;
     int v = on;
-    return setsockopt(weft_io_fd(&s->io), IPPROTO_TCP, TCP_NODELAY, &v, sizeof v) < 0 ? -errno : 0;
+    return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v) < 0 ? -errno : 0;
 }
 
-/* getpeername or getsockname into a weft_addr. */
-static int stream_name(const weft_tcp_stream *s, weft_addr *addr,
-                       int (*get)(int, struct sockaddr *, socklen_t *))
+int weft_tcp_peer_addr(const weft_runtime *rt, const weft_tcp_stream *s, weft_addr *addr)
 {
-    if (!io_is_open(&s->io)) return WEFT_ECLOSED;
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (get(weft_io_fd(&s->io), (struct sockaddr *)&ss, &len) < 0) return -errno;
-    return weft_addr_from_sockaddr(addr, (struct sockaddr *)&ss, len);
+    return socket_name(rt, &s->io, addr, getpeername);
 }
 
-int weft_tcp_peer_addr(const weft_tcp_stream *s, weft_addr *addr)
+int weft_tcp_local_addr(const weft_runtime *rt, const weft_tcp_stream *s, weft_addr *addr)
 {
-    return stream_name(s, addr, getpeername);
-}
-
-int weft_tcp_local_addr(const weft_tcp_stream *s, weft_addr *addr)
-{
-    return stream_name(s, addr, getsockname);
+    return socket_name(rt, &s->io, addr, getsockname);
 }
 
 /* ============================================================================================

@@ -6,15 +6,12 @@
 #define _GNU_SOURCE
 #include "weft/udp.h"
 
+#include "runtime/io_leaf.h" /* weft__io_live_fd */
+
 #include <errno.h>
 #include <limits.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-static bool udp_is_open(const weft_udp *u)
-{
-    return u->io.gen != 0 && u->io.fd >= 0;
-}
 
 /* A datagram's length as the int result; larger ones cannot be sent anyway. */
 static size_t clamp(size_t len)
@@ -50,20 +47,23 @@ int weft_udp_open(weft_runtime *rt, weft_udp *u, int family)
     return udp_socket(rt, u, family, NULL);
 }
 
-int weft_udp_connect(weft_udp *u, const weft_addr *peer)
+/* These two go through the record, not u->io.fd: a stale copy's fd may be another socket's now. */
+int weft_udp_connect(weft_runtime *rt, weft_udp *u, const weft_addr *peer)
 {
-    if (!udp_is_open(u)) return WEFT_ECLOSED;
+    int fd = weft__io_live_fd(rt, &u->io);
+    if (fd < 0) return fd;
     if (peer == NULL) return -EINVAL;
-    if (connect(u->io.fd, (const struct sockaddr *)&peer->ss, peer->len) < 0) return -errno;
+    if (connect(fd, (const struct sockaddr *)&peer->ss, peer->len) < 0) return -errno;
     return 0;
 }
 
-int weft_udp_local_addr(const weft_udp *u, weft_addr *addr)
+int weft_udp_local_addr(const weft_runtime *rt, const weft_udp *u, weft_addr *addr)
 {
-    if (!udp_is_open(u)) return WEFT_ECLOSED;
+    int fd = weft__io_live_fd(rt, &u->io);
+    if (fd < 0) return fd;
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    if (getsockname(u->io.fd, (struct sockaddr *)&ss, &len) < 0) return -errno;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) return -errno;
     return weft_addr_from_sockaddr(addr, (const struct sockaddr *)&ss, len);
 }
 
@@ -131,6 +131,5 @@ int weft_udp_recv_dl(weft_udp *u, void *buf, size_t len, int64_t deadline, weft_
 
 int weft_udp_close(weft_runtime *rt, weft_udp *u)
 {
-    if (!udp_is_open(u)) return WEFT_ECLOSED;
-    return weft_io_close(rt, &u->io);
+    return weft_io_close(rt, &u->io); /* WEFT_ECLOSED for a zeroed, closed or stale socket */
 }

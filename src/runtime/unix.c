@@ -7,6 +7,8 @@
 #define _GNU_SOURCE
 #include "weft/unix.h"
 
+#include "runtime/io_leaf.h" /* weft__io_lookup */
+
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
@@ -29,11 +31,6 @@ static int unix_addr(struct sockaddr_un *sa, const char *path, socklen_t *len)
     if (path[0] == '@') sa->sun_path[0] = '\0'; /* abstract: the name is the bytes after it */
     *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (path[0] == '@' ? 0 : 1));
     return 0;
-}
-
-static bool is_open(const weft_io *io)
-{
-    return io->gen != 0 && io->fd >= 0;
 }
 
 int weft_unix_listen(weft_runtime *rt, weft_unix_listener *l, const char *path, int backlog)
@@ -113,7 +110,8 @@ int weft_unix_connect_dl(weft_tcp_stream *s, const char *path, int64_t deadline,
 
 int weft_unix_listener_close(weft_runtime *rt, weft_unix_listener *l)
 {
-    if (!is_open(&l->io)) return WEFT_ECLOSED;
+    /* A stale copy must not unlink the path: a listener open now may be bound to it again. */
+    if (weft__io_lookup(rt, &l->io) == NULL) return WEFT_ECLOSED;
     int r = weft_io_close(rt, &l->io);
     if (l->path[0] != '\0') unlink(l->path);
     l->path[0] = '\0';

@@ -285,7 +285,7 @@ static int acceptor(struct acceptor *f, weft_cx *cx)
     WEFT_BEGIN(&f->co);
     f->r = weft_addr_parse(f->addr, "127.0.0.1:0");
     if (f->r == 0) f->r = weft_tcp_listen(cx->rt, &f->l, f->addr, 16);
-    if (f->r == 0) f->r = weft_tcp_listener_addr(&f->l, f->addr);
+    if (f->r == 0) f->r = weft_tcp_listener_addr(cx->rt, &f->l, f->addr);
     if (f->r < 0) WEFT_RETURN(&f->co, f->r);
     for (f->n = 0; f->n < CONNS; f->n++) {
         WEFT_AWAIT(&f->co, f->r = weft_tcp_accept(&f->l, &f->conns[f->n], NULL, cx));

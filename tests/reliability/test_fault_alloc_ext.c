@@ -632,7 +632,7 @@ static int redirect_run(long k, long *count, bool *fired, const char *what, bool
     weft_addr a;
     assert_int_equal(weft_addr_parse(&a, "127.0.0.1:0"), 0);
     assert_int_equal(weft_tcp_listen(&rt, &l, &a, 16), 0);
-    assert_int_equal(weft_tcp_listener_addr(&l, &a), 0);
+    assert_int_equal(weft_tcp_listener_addr(&rt, &l, &a), 0);
     char host[48];
     assert_true(weft_addr_format(&a, host, sizeof host) > 0);
     assert_int_equal(weft_http_client_init(&client, &rt, NULL), 0);

@@ -315,7 +315,7 @@ static int writer_task(void *frame, weft_cx *cx)
             f->iov[0].iov_len -= n;
         }
     }
-    weft_tcp_shutdown(f->s, SHUT_WR);
+    weft_tcp_shutdown(cx->rt, f->s, SHUT_WR);
     WEFT_END(&f->co, 0);
 }
 

@@ -203,7 +203,7 @@ static struct result play(enum script script, bool pieces, int64_t timeout, uint
     weft_addr addr;
     assert_int_equal(weft_addr_parse(&addr, "127.0.0.1:0"), 0);
     assert_int_equal(weft_tcp_listen(&world.rt, &listener, &addr, 4), 0);
-    assert_int_equal(weft_tcp_listener_addr(&listener, &addr), 0);
+    assert_int_equal(weft_tcp_listener_addr(&world.rt, &listener, &addr), 0);
     memset(&evil_frame, 0, sizeof evil_frame);
     evil_frame.l = &listener;
     evil_frame.script = script;

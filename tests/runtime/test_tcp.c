@@ -88,15 +88,15 @@ static int round_trip(void *frame, weft_cx *cx)
     weft_task_spawn(cx->rt, echo_server, &f->srv, &f->srv_task);
     WEFT_AWAIT_CHILD(&f->co, &f->conn.co, f->r, weft_tcp_connect(&f->conn, &f->s, &f->addr, cx));
     if (f->r < 0) WEFT_RETURN(&f->co, f->r);
-    weft_tcp_local_addr(&f->s, &f->local);
-    weft_tcp_peer_addr(&f->s, &f->peer);
+    weft_tcp_local_addr(cx->rt, &f->s, &f->local);
+    weft_tcp_peer_addr(cx->rt, &f->s, &f->peer);
     WEFT_AWAIT_CHILD(&f->co, &f->x.co, f->r,
                      weft_tcp_write_all(&f->x, &f->s, GREETING, strlen(GREETING), cx));
     if (f->r < 0) WEFT_RETURN(&f->co, f->r);
     WEFT_AWAIT_CHILD(&f->co, &f->x.co, f->r,
                      weft_tcp_read_exact(&f->x, &f->s, f->buf, strlen(GREETING), cx));
     if (f->r < 0) WEFT_RETURN(&f->co, f->r);
-    weft_tcp_shutdown(&f->s, SHUT_WR);
+    weft_tcp_shutdown(cx->rt, &f->s, SHUT_WR);
     WEFT_AWAIT(&f->co, f->eof = weft_tcp_read(&f->s, f->buf + 32, 8, cx));
     weft_tcp_close(cx->rt, &f->s);
     WEFT_AWAIT(&f->co, f->served = weft_task_join(f->srv_task, cx));
@@ -331,7 +331,7 @@ static int peer_errors(void *frame, weft_cx *cx)
     if (f->p.r < 0) WEFT_RETURN(&f->co, f->p.r);
     /* Two bytes then FIN: read_exact(4) ends early with WEFT_EEOF; a read then says 0. */
     WEFT_AWAIT(&f->co, f->i = weft_tcp_write(&f->p.client, "hi", 2, cx));
-    weft_tcp_shutdown(&f->p.client, SHUT_WR);
+    weft_tcp_shutdown(cx->rt, &f->p.client, SHUT_WR);
     WEFT_AWAIT_CHILD(&f->co, &f->x.co, f->eof_exact,
                      weft_tcp_read_exact(&f->x, &f->p.server, f->buf, 4, cx));
     f->eof_exact_done = (int)f->x.done;
@@ -376,7 +376,7 @@ static int broken_pipe(void *frame, weft_cx *cx)
     WEFT_AWAIT_CHILD(&f->co, &f->p.co, f->p.r, tcp_pair_open(&f->p, cx));
     if (f->p.r < 0) WEFT_RETURN(&f->co, f->p.r);
     /* Our own side shut for writing: the kernel says EPIPE (and would raise SIGPIPE). */
-    weft_tcp_shutdown(&f->p.server, SHUT_WR);
+    weft_tcp_shutdown(cx->rt, &f->p.server, SHUT_WR);
     WEFT_AWAIT(&f->co, f->after_shutdown = weft_tcp_write(&f->p.server, "x", 1, cx));
     /* The peer closed: the first writes may still be accepted; then EPIPE or ECONNRESET. */
     weft_tcp_close(cx->rt, &f->p.client);
@@ -466,8 +466,8 @@ static void test_unopened_stream(void **state)
     int flags0 = fcntl(0, F_GETFD);
     assert_int_equal(weft_tcp_close(rt, &s), WEFT_ECLOSED);
     assert_int_equal(weft_tcp_listener_close(rt, &l), WEFT_ECLOSED);
-    assert_int_equal(weft_tcp_shutdown(&s, SHUT_RDWR), WEFT_ECLOSED);
-    assert_int_equal(weft_tcp_set_nodelay(&s, true), WEFT_ECLOSED);
+    assert_int_equal(weft_tcp_shutdown(rt, &s, SHUT_RDWR), WEFT_ECLOSED);
+    assert_int_equal(weft_tcp_set_nodelay(rt, &s, true), WEFT_ECLOSED);
     assert_int_equal(fcntl(0, F_GETFD), flags0);
 
     weft_addr a = tcp_loopback(AF_INET, 0);

@@ -157,7 +157,7 @@ static int script(void *frame, weft_cx *cx)
         if (f->r < 0) WEFT_RETURN(&f->co, f->r);
         WEFT_AWAIT(&f->co, weft_sleep_for(&f->wake, WEFT_MSEC(5), cx));
     }
-    WEFT_END(&f->co, weft_tcp_shutdown(f->s, SHUT_WR));
+    WEFT_END(&f->co, weft_tcp_shutdown(cx->rt, f->s, SHUT_WR));
 }
 
 #define MAX_STEPS 8

@@ -148,7 +148,7 @@ static uint16_t listen_for_localhost(weft_runtime *rt, weft_tcp_listener *l)
         socklen_t len = sizeof v6only;
         if (getsockopt(weft_io_fd(&l->io), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) == 0 &&
             v6only == 0) {
-            assert_int_equal(weft_tcp_listener_addr(l, &bound), 0);
+            assert_int_equal(weft_tcp_listener_addr(rt, l, &bound), 0);
             return (uint16_t)weft_addr_port(&bound);
         }
         weft_tcp_listener_close(rt, l);
@@ -191,7 +191,7 @@ static int dial(void *frame, weft_cx *cx)
                      weft_tcp_connect_host_dl(&f->op, &f->s, f->hostport, f->deadline, cx));
     f->elapsed = weft_test_now_ns() - f->start;
     if (f->r == 0 && f->l) {
-        weft_tcp_peer_addr(&f->s, &f->peer);
+        weft_tcp_peer_addr(cx->rt, &f->s, &f->peer);
         WEFT_AWAIT(&f->co, f->accepted = weft_tcp_accept(f->l, &f->server, NULL, cx));
         weft_tcp_close(cx->rt, &f->server);
     }

@@ -91,10 +91,10 @@ static void round_trip(weft_runtime *rt, int family, bool connected, int64_t del
     }
     assert_int_equal(r, 0);
     assert_int_equal(weft_udp_bind(rt, &client, &any), 0);
-    assert_int_equal(weft_udp_local_addr(&server, &server_addr), 0);
-    assert_int_equal(weft_udp_local_addr(&client, &client_addr), 0);
+    assert_int_equal(weft_udp_local_addr(rt, &server, &server_addr), 0);
+    assert_int_equal(weft_udp_local_addr(rt, &client, &client_addr), 0);
     assert_true(weft_addr_port(&server_addr) > 0);
-    if (connected) assert_int_equal(weft_udp_connect(&client, &server_addr), 0);
+    if (connected) assert_int_equal(weft_udp_connect(rt, &client, &server_addr), 0);
     struct echo_once e = {.u = &server};
     struct pinger p = {.u = &client, .to = connected ? NULL : &server_addr, .delay = delay};
     weft_task te, tp;
@@ -169,7 +169,7 @@ static void udp_long_datagram_is_truncated(void **state)
     weft_addr any = loopback(AF_INET), addr;
     weft_udp u;
     assert_int_equal(weft_udp_bind(rt, &u, &any), 0);
-    assert_int_equal(weft_udp_local_addr(&u, &addr), 0);
+    assert_int_equal(weft_udp_local_addr(rt, &u, &addr), 0);
     int tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     assert_true(tx >= 0);
     char big[100];

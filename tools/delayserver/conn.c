@@ -244,7 +244,7 @@ static void start_linger(struct weft__ds_conn *c)
     c->phase = WEFT__DS_CLOSING;
     c->discarded = 0;
     c->deadline = weft_deadline_in(WEFT__DS_LINGER);
-    (void)weft_tcp_shutdown(&c->s, SHUT_WR);
+    (void)weft_tcp_shutdown(c->srv->rt, &c->s, SHUT_WR);
 }
 
 static bool lingering(struct weft__ds_conn *c)

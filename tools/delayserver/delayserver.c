@@ -108,7 +108,8 @@ static void conn_start(weft_delayserver *srv)
     c->srv = srv;
     c->s = srv->incoming;
     memset(&srv->incoming, 0, sizeof srv->incoming);
-    (void)weft_tcp_set_nodelay(&c->s, true); /* pipelined responses must not wait for ACKs */
+    /* Pipelined responses must not wait for ACKs. */
+    (void)weft_tcp_set_nodelay(srv->rt, &c->s, true);
     c->next = srv->conns;
     if (srv->conns) srv->conns->prev = c;
     srv->conns = c;
@@ -260,7 +261,7 @@ int weft_delayserver_start(weft_runtime *rt, const weft_delayserver_config *cfg,
 
 int weft_delayserver_addr(const weft_delayserver *srv, weft_addr *addr)
 {
-    return weft_tcp_listener_addr(&srv->listener, addr);
+    return weft_tcp_listener_addr(srv->rt, &srv->listener, addr);
 }
 
 void weft_delayserver_shutdown(weft_delayserver *srv, int64_t grace_deadline)
