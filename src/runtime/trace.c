@@ -461,6 +461,14 @@ void weft__trace_poll_end(weft_runtime *rt, const struct weft__task *t, int resu
     slice_begin(h.tr, h.rec, SLICE_WAIT, h.ns, args.s);
 }
 
+/* Room for flag_names() with every bit set, "readable|writable|error|read_closed|write_closed|
+ * priority" (57 characters), and its NUL. */
+#define FLAG_NAMES_CAP 58
+
+/* Room for wake_cause()'s longest output, an event's: 44 characters of text around the fd (up
+ * to 11 characters, "-2147483648", twice) and the flag names (twice); 180 in all, and the NUL. */
+#define WAKE_CAUSE_CAP (44 + 2 * 11 + 2 * (FLAG_NAMES_CAP - 1) + 1)
+
 /* "readable|read_closed": the WEFT_EVENT_* flags by name. */
 static void flag_names(char *dst, size_t cap, uint32_t flags)
 {
@@ -480,7 +488,7 @@ static void flag_names(char *dst, size_t cap, uint32_t flags)
 static void wake_cause(weft_runtime *rt, const struct weft__trace_task *rec, char *dst, size_t cap)
 {
     const struct weft__trace_cause *c = &rt->trace->cause;
-    char by[32], flags[96];
+    char by[32], flags[FLAG_NAMES_CAP];
     if (rec->slice == SLICE_WAIT && rec->kind != NULL && strcmp(rec->kind, "yield") == 0) {
         snprintf(dst, cap, "\"by\":\"self\",\"cause\":\"its own yield\"");
     } else if (rt->running != NULL) {
@@ -504,7 +512,7 @@ void weft__trace_wake(weft_runtime *rt, const struct weft__task *t)
 {
     struct hook h;
     if (!task_hook(rt, t, &h)) return;
-    char args[160];
+    char args[WAKE_CAUSE_CAP];
     wake_cause(rt, h.rec, args, sizeof args);
     slice_end(h.tr, h.rec, h.ns, "");
     emit(h.tr, 'i', "task", "wake", h.rec->id, h.ns, args);
