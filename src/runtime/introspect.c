@@ -76,6 +76,8 @@ size_t weft_runtime_dump(const weft_runtime *rt, FILE *out)
     for (uint32_t slot = 0; slot < cap; slot++) {
         const struct weft__task *t = weft__task_at(rt, slot);
         if (t->state == WEFT__TASK_FREE) continue;
+        /* DONE and DETACHED: let go of, only waiting in the ready queue to be freed (task.c). */
+        if (t->state == WEFT__TASK_DONE && (t->flags & WEFT__TASK_DETACHED)) continue;
         dump_task(rt, t, out);
         n++;
     }

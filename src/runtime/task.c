@@ -11,8 +11,9 @@
  * when it is READY, which is what makes a double wake-up queue a task only once — or when it is
  * DONE with the QUEUED flag: a task cancelled while queued stays in the queue until the loop
  * reaches it (unlinking from the middle of a singly linked list would cost a walk), and the
- * record is only freed once it is out of the queue. So the queue never holds a stale entry, and
- * never needs to grow: `next` is its storage.
+ * record is only freed once it is out of the queue. So the queue never holds a freed record, and
+ * never needs to grow: `next` is its storage. (Its generation moves on as soon as nobody can
+ * collect it any more, so handles to it go stale then: see record_release.)
  *
  * Generations: each record has a generation, bumped whenever it is freed. Wakers and task
  * handles carry the generation they were made with, so after a record is reused an old handle
@@ -55,10 +56,16 @@ static struct weft__task *record_alloc(weft_runtime *rt)
     return t;
 }
 
+/* The generation after gen: never 0, which no record has. */
+static uint32_t next_gen(uint32_t gen)
+{
+    return gen == UINT32_MAX ? 1 : gen + 1;
+}
+
 /* Returns a record to the free list. Its generation moves on, so every old handle goes stale. */
 static void record_free(weft_runtime *rt, struct weft__task *t)
 {
-    t->gen = t->gen == UINT32_MAX ? 1 : t->gen + 1;
+    t->gen = next_gen(t->gen);
     t->state = WEFT__TASK_FREE;
     t->flags = 0;
     t->frame = NULL;
@@ -93,6 +100,22 @@ static inline void ready_push(weft_runtime *rt, struct weft__task *t)
         rt->ready_head = t;
     rt->ready_tail = t;
     rt->ready_len++;
+}
+
+/*
+ * Lets go of a DONE record that nobody will collect (detached, or collected just now). Freed at
+ * once, unless it is still in the ready queue (cancelled while queued): ready_pop frees it when
+ * the loop reaches it. Its generation moves on now all the same, so every handle is stale from
+ * this moment (weft_task_inspect says -ESRCH, the dump skips it), not from when the loop gets
+ * there; only the queue still reaches the record, by pointer.
+ */
+static void record_release(weft_runtime *rt, struct weft__task *t)
+{
+    t->flags |= WEFT__TASK_DETACHED;
+    if (t->flags & WEFT__TASK_QUEUED)
+        t->gen = next_gen(t->gen);
+    else
+        record_free(rt, t);
 }
 
 /* Takes the next READY task off the ready queue, or returns NULL if there is none. */
@@ -251,22 +274,19 @@ static void finish(weft_runtime *rt, struct weft__task *t, int result)
     rt->live_tasks--;
     weft_waker joiner = take_joiner(rt, t);
     if (t->flags & WEFT__TASK_DETACHED) {
-        if (!(t->flags & WEFT__TASK_QUEUED)) record_free(rt, t);
+        record_release(rt, t);
     } else {
         rt->done_tasks++;
     }
     weft_waker_wake(rt, joiner);
 }
 
-/* Takes the result of a DONE, joinable task and frees its record (later, if still queued). */
+/* Takes the result of a DONE, joinable task and lets go of its record. */
 static int collect(weft_runtime *rt, struct weft__task *t)
 {
     int result = t->u.result;
     rt->done_tasks--;
-    if (t->flags & WEFT__TASK_QUEUED)
-        t->flags |= WEFT__TASK_DETACHED; /* ready_pop frees it */
-    else
-        record_free(rt, t);
+    record_release(rt, t);
     return result;
 }
 
@@ -310,7 +330,7 @@ void weft_task_detach(weft_runtime *rt, weft_task handle)
     weft_waker joiner = take_joiner(rt, t);
     if (t->state == WEFT__TASK_DONE) {
         rt->done_tasks--;
-        if (!(t->flags & WEFT__TASK_QUEUED)) record_free(rt, t);
+        record_release(rt, t);
     }
     weft_waker_wake(rt, joiner); /* its join now fails with -ESRCH */
 }

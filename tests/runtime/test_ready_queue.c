@@ -1,7 +1,8 @@
 /*
  * Tests of the executor's ready queue and of the one weft_cx the loop keeps across its polls
  * (src/runtime/task.c): a task cancelled while queued stays in the queue, DONE, until the loop
- * reaches it, and its record is not reused or lost meanwhile; a deadline or a yield asked for in
+ * reaches it, and its record is not reused or lost meanwhile, while its handles go stale as soon as
+ * it is collected or detached; a deadline or a yield asked for in
  * one poll never carries over into the next task's poll; a cleanup poll run inside another task's
  * poll gives the runtime back to that task. Each test fails if the line it names is broken.
  */
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <string.h>
 
 #include <weft/sync.h>
 
@@ -158,6 +160,98 @@ static void a_run_with_only_cancelled_queued_tasks_ends_with_an_empty_queue(void
     assert_int_equal(live_records(rt), 1); /* a, finished, not collected; b freed */
     assert_int_equal(a.polls + b.polls, 0);
     assert_int_equal(weft_task_result(rt, at), -ECANCELED);
+    assert_int_equal(live_records(rt), 0);
+}
+
+/* True if the dump lists a task as "done" (what it prints for a finished, uncollected task). */
+static bool dump_lists_done(const weft_runtime *rt)
+{
+    char text[4096] = {0};
+    FILE *out = fmemopen(text, sizeof text - 1, "w");
+    assert_non_null(out);
+    weft_runtime_dump(rt, out);
+    fclose(out);
+    return strstr(text, " done ") != NULL;
+}
+
+/* Joins a task it has just spawned and cancelled: the join collects it while it is still queued. */
+struct join_queued {
+    weft_co co;
+    struct sleeper victim;
+    weft_task t;
+    int joined, inspected, result;
+    size_t listed;
+    bool listed_done;
+    weft_task_info info;
+};
+
+static int join_queued(void *frame, weft_cx *cx)
+{
+    struct join_queued *f = frame;
+    WEFT_BEGIN(&f->co);
+    if (weft_task_spawn(cx->rt, sleeper, &f->victim, &f->t) != 0) WEFT_RETURN(&f->co, -1);
+    weft_task_cancel(cx->rt, f->t); /* DONE, still queued */
+    WEFT_AWAIT(&f->co, f->joined = weft_task_join(f->t, cx));
+    f->inspected = weft_task_inspect(cx->rt, f->t, &f->info);
+    f->result = weft_task_result(cx->rt, f->t);
+    f->listed = live_records(cx->rt);
+    f->listed_done = dump_lists_done(cx->rt);
+    WEFT_END(&f->co, 0);
+}
+
+/* Guards record_release's generation step for a record that is still queued (audit s4 #2): after
+ * weft_task_join collected it, the handle is stale at once, not when the loop pops the record. */
+static void a_task_joined_while_queued_is_stale_at_once(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct join_queued j = {0};
+    assert_int_equal(weft_runtime_block_on(rt, join_queued, &j), 0);
+    assert_int_equal(j.joined, -ECANCELED);
+    assert_int_equal(j.inspected, -ESRCH);
+    assert_int_equal(j.result, -ESRCH);
+    assert_int_equal(j.listed, 1); /* the joiner itself only */
+    assert_false(j.listed_done);
+    assert_int_equal(live_records(rt), 0);
+}
+
+/* The same from outside any task, for each way a queued, cancelled task is let go of: collected
+ * by weft_task_result, detached after the cancel, detached before it. The records are popped and
+ * reused afterwards: an old handle must not name the new task. */
+static void a_let_go_queued_task_is_stale_before_it_is_popped(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct sleeper s[3];
+    memset(s, 0, sizeof s);
+    weft_task t[3];
+    weft_task_info info;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(weft_task_spawn(rt, sleeper, &s[i], &t[i]), 0);
+    weft_task_detach(rt, t[2]);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(weft_task_cancel(rt, t[i]), 1);
+    assert_int_equal(weft_task_result(rt, t[0]), -ECANCELED);
+    weft_task_detach(rt, t[1]);
+    assert_int_equal(rt_stats(rt).ready, 3); /* all still queued */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(weft_task_inspect(rt, t[i], &info), -ESRCH);
+        assert_int_equal(weft_task_result(rt, t[i]), -ESRCH);
+        assert_int_equal(weft_task_cancel(rt, t[i]), 0);
+    }
+    assert_int_equal(live_records(rt), 0);
+    assert_false(dump_lists_done(rt));
+
+    assert_int_equal(weft_runtime_run_ready(rt), 0); /* pops and frees the three */
+    struct rt_yielder fresh[3] = {{.result = 1}, {.result = 2}, {.result = 3}};
+    weft_task ft[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(weft_task_spawn(rt, rt_yielder_fn, &fresh[i], &ft[i]), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(weft_task_inspect(rt, t[i], &info), -ESRCH);
+        assert_int_equal(weft_task_inspect(rt, ft[i], &info), 0);
+    }
+    assert_int_equal(weft_runtime_run(rt), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(weft_task_result(rt, ft[i]), i + 1);
     assert_int_equal(live_records(rt), 0);
 }
 
@@ -536,6 +630,10 @@ int main(void)
                                         rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(
             a_run_with_only_cancelled_queued_tasks_ends_with_an_empty_queue, rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(a_task_joined_while_queued_is_stale_at_once, rt_setup,
+                                        rt_teardown),
+        cmocka_unit_test_setup_teardown(a_let_go_queued_task_is_stale_before_it_is_popped, rt_setup,
+                                        rt_teardown),
         cmocka_unit_test_setup_teardown(a_finished_polls_deadline_does_not_reach_the_next_task,
                                         rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(a_finished_polls_yield_does_not_reach_the_next_task,
