@@ -463,6 +463,11 @@ static inline int weft_io_fd(const weft_io *io)
  *   weft_cx_now, the clock read at the last park: a deadline that passes during a pass of the
  *   loop is reported when the task's timer wakes it, at the next one.
  * The deadline only bounds waiting: an fd that is ready is tried even after its deadline.
+ * "Ready" is what the runtime last saw: an fd whose readiness was reported by an event (or assumed
+ * by weft_io_open) and not yet consumed by EAGAIN (weft_io_wait) or a short transfer
+ * (weft_io_drained). Events are collected only when the loop parks, so an fd that became ready
+ * after its last EAGAIN but before the next park counts as not ready: past its deadline, that is
+ * -ETIMEDOUT without an attempt.
  */
 int weft_io_ready(weft_io *io, weft_io_dir dir, int64_t deadline, weft_cx *cx);
 

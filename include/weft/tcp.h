@@ -36,8 +36,14 @@
  *
  * DEADLINES. Each operation that may suspend has a _dl form taking an absolute deadline
  * (CLOCK_MONOTONIC ns: weft_deadline_in(WEFT_MSEC(500)), or WEFT_NO_DEADLINE); the short form
- * waits forever. A deadline bounds waiting, never an attempt: when it has passed, the operation
- * fails with -ETIMEDOUT, never earlier. What a timeout leaves behind:
+ * waits forever. A deadline bounds waiting, never an attempt on a ready socket: once it has
+ * passed, an operation that would have to wait fails with -ETIMEDOUT, never earlier. "Ready"
+ * means the runtime last saw the socket ready: one whose readiness an event reported, and no
+ * EAGAIN (or short transfer) has consumed since, is tried even after its deadline. One whose last
+ * attempt said EAGAIN is not tried again until an event says it is ready, and the runtime
+ * collects events only when the loop parks: a call whose deadline has passed fails with
+ * -ETIMEDOUT without a system call even if data has arrived since the loop last parked. Nothing
+ * is lost: the data waits for the next read. What a timeout leaves behind:
  *   - read, write, writev, accept, read_until: nothing was transferred by the failing attempt and
  *     the socket stays usable (read_until keeps what it had buffered).
  *   - read_exact, write_all: op->done bytes were transferred before the timeout; the stream is
