@@ -136,10 +136,11 @@ static inline bool weft_co_suspended(const weft_co *co)
 
 /*
  * weft_co_abort_on_misuse - what a poll does when the driver or the coroutine is at fault:
- * polling a coroutine that already finished, or resuming one whose resume point was lost (trap 2
- * in section 4). When true, the poll prints the coroutine's file, line and function to stderr and
- * aborts, so the bug stops where it happens. When false, it returns the documented error
- * (WEFT_EFINISHED or WEFT_ECORESUME) and the coroutine stays finished. Default: true when
+ * polling a coroutine that already finished, resuming one whose resume point was lost (trap 2
+ * in section 4), or (debug builds) suspending with a cancel pending (weft_co_cancel). When true,
+ * the poll prints the coroutine's file, line and function to stderr and aborts, so the bug stops
+ * where it happens. When false, it returns the documented error (WEFT_EFINISHED, WEFT_ECORESUME
+ * or WEFT_ECOCANCEL) and the coroutine stays finished. Default: true when
  * src/coro was compiled without NDEBUG (debug builds), false otherwise. Process-wide; set it
  * before coroutines run, not while other threads poll.
  */
@@ -277,9 +278,27 @@ static inline void weft__co_site_note(const struct weft_co_site *site);
 /* WEFT_END's `default:` (src/coro/coro.c): done, cancelled without cleanup, or trap 2. */
 int weft__co_resume_other(weft_co *co, const char *file, const char *func, int line);
 
+/*
+ * A suspension that finds a cancel already marked (CANCEL or DONE in co->lc) is a bug: the
+ * coroutine was cancelled while it was running, or its cleanup block suspends (section 6). Saving
+ * "here" would silently drop the cancel, so a debug build checks first. NDEBUG builds skip the
+ * check: a suspension stays one store, as the hot path wants.
+ */
+int weft__co_suspend_misuse(weft_co *co, const char *file, const char *func, int line);
+#ifdef NDEBUG
+#define WEFT__SUSPEND_CHECK(co) ((void)0)
+#else
+#define WEFT__SUSPEND_CHECK(co)                                                                    \
+    do {                                                                                           \
+        if ((co)->lc >= WEFT__LC_CANCEL)                                                           \
+            return weft__co_suspend_misuse((co), __FILE__, __func__, __LINE__);                    \
+    } while (0)
+#endif
+
 /* Save "here", note the site, return WEFT_PENDING. */
 #define WEFT__SUSPEND(co)                                                                          \
     do {                                                                                           \
+        WEFT__SUSPEND_CHECK(co);                                                                   \
         WEFT__LC_SAVE(co);                                                                         \
         WEFT__SITE_NOTE();                                                                         \
         return WEFT_PENDING;                                                                       \
@@ -346,6 +365,7 @@ int weft__co_resume_other(weft_co *co, const char *file, const char *func, int l
  */
 #define WEFT_RESTART(co)                                                                           \
     do {                                                                                           \
+        WEFT__SUSPEND_CHECK(co);                                                                   \
         (co)->lc = WEFT__LC_TOP;                                                                   \
         WEFT__SITE_NOTE();                                                                         \
         return WEFT_PENDING;                                                                       \
@@ -457,7 +477,11 @@ int weft__co_resume_other(weft_co *co, const char *file, const char *func, int l
  *      returns -ECANCELED — never WEFT_PENDING. The coroutine is then done.
  *   2. If co was never started or is already done, weft_co_cancel marks it done and returns 0:
  *      there is nothing to run and nothing to poll.
- * A cleanup block must not suspend or WEFT_RETURN: it runs to WEFT_END in one go.
+ *   3. co must not be running: not the caller itself, nor a coroutine up the chain of polls
+ *      that leads to the caller (a child must not cancel the parent that is awaiting it). See
+ *      weft_co_cancel for why and what to do instead.
+ * A cleanup block must not suspend or WEFT_RETURN: it runs to WEFT_END in one go. Debug builds
+ * catch a suspension there (see weft_co_cancel).
  * ========================================================================================== */
 
 /*
@@ -479,6 +503,20 @@ int weft__co_resume_other(weft_co *co, const char *file, const char *func, int l
  * exactly once more (that poll runs its cleanup and returns -ECANCELED). Returns 0 if co was
  * never started or already done: it is marked done (later polls return WEFT_EFINISHED) and must
  * not be polled for cleanup. Calling it again before the owed poll returns 1 again. Never fails.
+ *
+ * Only for a coroutine that is not running: never on the caller itself or on a coroutine whose
+ * poll is still under way further up the call stack (a child cancelling the parent awaiting it).
+ * This function cannot tell "running" from "suspended" — a running coroutine's resume point is
+ * still the last one — so it answers as for a suspended one, but the mark does not survive: the
+ * body's next suspension overwrites it. Making it survive would cost every suspension a load and
+ * a branch; instead, a build of the coroutine without NDEBUG checks at that next suspension and
+ * treats it as misuse (see weft_co_abort_on_misuse): it prints the coroutine's file, line and
+ * function and aborts, or the poll finishes the coroutine with WEFT_ECOCANCEL. With NDEBUG the
+ * cancel is simply lost (or, if the body reaches WEFT_END without suspending again, it returns
+ * -ECANCELED without running its cleanup block). To stop itself, a coroutine finishes:
+ * WEFT_RETURN(co, -ECANCELED). A child that wants its parent to stop returns a result that says
+ * so. Under the runtime, weft_task_cancel may be called from inside the task: it waits for the
+ * poll to return.
  */
 int weft_co_cancel(weft_co *co);
 

@@ -28,6 +28,8 @@ enum {
     WEFT_ECLOSED = -5002,         /* the channel or resource was closed */
     WEFT_ECORESUME = -5003,       /* a coroutine's resume point was lost (suspended in a switch) */
     WEFT_EEOF = -5004,            /* the stream ended before the data asked for (mid-message) */
+    WEFT_ECOCANCEL = -5005,       /* a coroutine suspended with a cancel pending (cancelled while
+                                     running, or a suspension in its cleanup block; debug builds) */
     WEFT_EHTTP_PARSE = -5101,     /* the peer sent a malformed HTTP message */
     WEFT_EHTTP_TOOBIG = -5102,    /* an HTTP head (start line + header fields) over its limit */
     WEFT_EHTTP_TRUNCATED = -5103, /* the connection closed before the message was complete */

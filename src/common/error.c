@@ -12,6 +12,7 @@ static const struct {
     {WEFT_ECLOSED, "closed"},
     {WEFT_ECORESUME, "coroutine resume point lost (suspension inside a switch?)"},
     {WEFT_EEOF, "stream ended in the middle of a message"},
+    {WEFT_ECOCANCEL, "coroutine suspended with a cancel pending (cancelled while running?)"},
     {WEFT_EHTTP_PARSE, "malformed HTTP message"},
     {WEFT_EHTTP_TOOBIG, "HTTP header section too large"},
     {WEFT_EHTTP_TRUNCATED, "HTTP message truncated by the peer"},

@@ -32,6 +32,22 @@ int weft_co_cancel(weft_co *co)
 }
 
 /*
+ * Reached from a suspension (debug builds) that found a cancel already marked: the coroutine was
+ * cancelled while running, or its cleanup block suspends. Either way the cancel would be lost
+ * here, so say where, and stop the coroutine rather than let it carry on as though never asked.
+ */
+int weft__co_suspend_misuse(weft_co *co, const char *file, const char *func, int line)
+{
+    fprintf(stderr,
+            "weft: %s:%d: %s(): suspended with a cancel pending: cancelled while it was running, "
+            "or a suspension in its cleanup block? (see weft_co_cancel in weft/coro.h)\n",
+            file, line, func);
+    co->lc = WEFT__LC_DONE;
+    if (weft_co_abort_on_misuse) abort();
+    return WEFT_ECOCANCEL;
+}
+
+/*
  * Reached from WEFT_END's `default:` when the dispatch switch had no case for co->lc. Three
  * causes: the coroutine already finished (a defined result, not a crash), it was cancelled and
  * declares no cleanup block (finish as cancelled), or — switch implementation only — it

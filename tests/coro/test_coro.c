@@ -88,26 +88,37 @@ static void body_without_suspension_finishes_at_once(void **state)
     assert_true(weft_co_done(&f.co));
 }
 
-/* With weft_co_abort_on_misuse (the default in debug builds) the same poll aborts and says where.
- */
-static void finished_coroutine_polled_again_aborts_when_asked(void **state)
+/* Runs misuse() in a child process with weft_co_abort_on_misuse set: it must die of SIGABRT. */
+static void assert_misuse_aborts(void (*misuse)(void))
 {
-    (void)state;
     fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         weft_co_abort_on_misuse = true;
-        weft_cx cx = {0};
-        struct counter f = {.n = 0};
-        if (counter(&f, &cx) != 0) _exit(1);
-        (void)counter(&f, &cx); /* aborts */
-        _exit(2);
+        misuse();
+        _exit(2); /* not reached if it aborted */
     }
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFSIGNALED(status));
     assert_int_equal(WTERMSIG(status), SIGABRT);
+}
+
+static void poll_a_finished_counter(void)
+{
+    weft_cx cx = {0};
+    struct counter f = {.n = 0};
+    if (counter(&f, &cx) != 0) _exit(1);
+    (void)counter(&f, &cx); /* aborts */
+}
+
+/* With weft_co_abort_on_misuse (the default in debug builds) the same poll aborts and says where.
+ */
+static void finished_coroutine_polled_again_aborts_when_asked(void **state)
+{
+    (void)state;
+    assert_misuse_aborts(poll_a_finished_counter);
 }
 
 static void init_starts_over(void **state)
@@ -391,6 +402,133 @@ static void cancel_after_restart_runs_cleanup(void **state)
     assert_int_equal(weft_co_cancel(&f.co), 1);
     assert_int_equal(early(&f, NULL), -ECANCELED);
     assert_int_equal(f.rounds, 1);
+}
+
+/* ---- cancelling a running coroutine: misuse, caught by debug builds ---------------------- */
+
+/* A child that, on its second poll, cancels the parent awaiting it: the parent is running. */
+struct rebel {
+    weft_co co;
+    weft_co *parent;
+    int cancel_ret;
+};
+
+static int rebel(struct rebel *f, weft_cx *cx)
+{
+    (void)cx;
+    WEFT_BEGIN(&f->co);
+    WEFT_YIELD(&f->co);
+    f->cancel_ret = weft_co_cancel(f->parent);
+    WEFT_YIELD(&f->co);
+    WEFT_END(&f->co, 0);
+}
+
+struct rebels_parent {
+    weft_co co;
+    struct rebel kid;
+    int r, after, cleanups;
+};
+
+static int rebels_parent(struct rebels_parent *f, weft_cx *cx)
+{
+    WEFT_BEGIN(&f->co);
+    f->kid.parent = &f->co;
+    WEFT_AWAIT_CHILD(&f->co, &f->kid.co, f->r, rebel(&f->kid, cx));
+    f->after++;
+    WEFT_ON_CANCEL(&f->co);
+    WEFT_CANCEL_CHILD(&f->kid.co, rebel(&f->kid, cx));
+    f->cleanups++;
+    WEFT_END(&f->co, 5);
+}
+
+#ifndef NDEBUG
+enum misuse { CANCEL_SELF_FIRST_POLL, CANCEL_SELF_LATER, SUSPEND_IN_CLEANUP };
+
+struct misuser {
+    weft_co co;
+    enum misuse how;
+    int cancel_ret, after, cleanups;
+};
+
+static int misuser(struct misuser *f, weft_cx *cx)
+{
+    (void)cx;
+    WEFT_BEGIN(&f->co);
+    if (f->how == CANCEL_SELF_FIRST_POLL) f->cancel_ret = weft_co_cancel(&f->co);
+    WEFT_YIELD(&f->co);
+    if (f->how == CANCEL_SELF_LATER) f->cancel_ret = weft_co_cancel(&f->co);
+    WEFT_YIELD(&f->co);
+    f->after++;
+    WEFT_ON_CANCEL(&f->co);
+    f->cleanups++;
+    if (f->how == SUSPEND_IN_CLEANUP) WEFT_YIELD(&f->co); /* forbidden: caught */
+    WEFT_END(&f->co, 7);
+}
+
+/* Each misuse is stopped at the suspension that would have dropped the cancel. */
+static void cancel_of_a_running_coroutine_is_caught(void **state)
+{
+    (void)state;
+    struct misuser first = {.how = CANCEL_SELF_FIRST_POLL};
+    assert_int_equal(misuser(&first, NULL), WEFT_ECOCANCEL);
+    assert_int_equal(first.cancel_ret, 0);
+
+    struct misuser later = {.how = CANCEL_SELF_LATER};
+    assert_int_equal(misuser(&later, NULL), WEFT_PENDING);
+    assert_int_equal(misuser(&later, NULL), WEFT_ECOCANCEL);
+    assert_int_equal(later.cancel_ret, 1);
+
+    struct misuser cleanup = {.how = SUSPEND_IN_CLEANUP};
+    assert_int_equal(misuser(&cleanup, NULL), WEFT_PENDING);
+    assert_int_equal(weft_co_cancel(&cleanup.co), 1);
+    assert_int_equal(misuser(&cleanup, NULL), WEFT_ECOCANCEL); /* never WEFT_PENDING */
+    assert_int_equal(cleanup.cleanups, 1);
+
+    struct misuser *all[] = {&first, &later, &cleanup};
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(weft_co_done(&all[i]->co));
+        assert_int_equal(all[i]->after, 0);
+        assert_int_equal(misuser(all[i], NULL), WEFT_EFINISHED);
+    }
+    assert_int_equal(first.cleanups + later.cleanups, 0);
+}
+
+static void child_cancelling_its_awaiting_parent_is_caught(void **state)
+{
+    (void)state;
+    struct rebels_parent f = {0};
+    assert_int_equal(rebels_parent(&f, NULL), WEFT_PENDING);
+    assert_int_equal(rebels_parent(&f, NULL), WEFT_ECOCANCEL);
+    assert_int_equal(f.kid.cancel_ret, 1);
+    assert_true(weft_co_done(&f.co));
+    assert_int_equal(f.after + f.cleanups, 0);
+}
+
+static void let_a_child_cancel_its_parent(void)
+{
+    struct rebels_parent f = {0};
+    if (rebels_parent(&f, NULL) != WEFT_PENDING) _exit(1);
+    (void)rebels_parent(&f, NULL); /* aborts */
+}
+
+static void cancel_of_a_running_coroutine_aborts_when_asked(void **state)
+{
+    (void)state;
+    assert_misuse_aborts(let_a_child_cancel_its_parent);
+}
+#endif
+
+/* The documented way to stop: the parent cancels its child between polls, when nothing runs. */
+static void parent_cancelled_between_polls_cancels_its_child(void **state)
+{
+    (void)state;
+    struct rebels_parent f = {0};
+    assert_int_equal(rebels_parent(&f, NULL), WEFT_PENDING);
+    assert_int_equal(weft_co_cancel(&f.co), 1);
+    assert_int_equal(rebels_parent(&f, NULL), -ECANCELED);
+    assert_int_equal(f.cleanups, 1);
+    assert_true(weft_co_done(&f.kid.co));
+    assert_int_equal(f.kid.cancel_ret, 0); /* the kid never got to its cancel call */
 }
 
 /* ---- three levels: parent awaits child awaits grandchild --------------------------------- */
@@ -817,6 +955,12 @@ int main(void)
         cmocka_unit_test(cancel_of_never_started_or_finished_is_a_noop),
         cmocka_unit_test(cancel_without_cleanup_block_finishes_cancelled),
         cmocka_unit_test(cancel_after_restart_runs_cleanup),
+#ifndef NDEBUG
+        cmocka_unit_test(cancel_of_a_running_coroutine_is_caught),
+        cmocka_unit_test(child_cancelling_its_awaiting_parent_is_caught),
+        cmocka_unit_test(cancel_of_a_running_coroutine_aborts_when_asked),
+#endif
+        cmocka_unit_test(parent_cancelled_between_polls_cancels_its_child),
         cmocka_unit_test(three_levels_propagate_a_result),
         cmocka_unit_test(three_levels_propagate_an_error),
         cmocka_unit_test(three_levels_cancel_innermost_first),
