@@ -574,7 +574,8 @@ void weft_co_child_init(weft_co_child *child, weft_co_fn fn, void *frame);
  *
  * May return WEFT_PENDING: poll it with WEFT_AWAIT until it returns. Each poll polls the children
  * not yet done. Returns 0 once all are done; each child's own result (a value or an error) is in
- * its .result. A child's failure does not stop the others. n == 0 returns 0 at once.
+ * its .result. A child's failure does not stop the others. n == 0 returns 0 at once. Polled again
+ * after it returned, it returns 0 again (every child is done) and polls nobody.
  */
 int weft_co_join(weft_co_child *kids, size_t n, weft_cx *cx);
 
@@ -587,6 +588,8 @@ int weft_co_join(weft_co_child *kids, size_t n, weft_cx *cx);
  * error still wins) is in its .result. Every other child is then cancelled through the protocol
  * of section 6 — polled once so its cleanup block runs, if it was suspended — and its .result
  * becomes -ECANCELED ("told so"). Returns -EINVAL if n == 0.
+ * Polled again after it returned (no child left pending), it returns WEFT_EFINISHED and polls
+ * nobody: the winner's index is not kept anywhere, so keep the first answer.
  */
 int weft_co_select(weft_co_child *kids, size_t n, weft_cx *cx);
 

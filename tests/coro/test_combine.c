@@ -191,6 +191,39 @@ static void select_winner_may_be_an_error(void **state)
     assert_int_equal(f.kids[1].result, -ETIMEDOUT);
 }
 
+/*
+ * A combinator polled again after it returned polls nobody. join repeats its 0; select cannot
+ * repeat its winner (here one that finished with -ECANCELED, like the losers) and says it is
+ * finished instead of naming the wrong child.
+ */
+static void combinator_polled_again_after_it_returned(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 2; mode++) {
+        struct parent f;
+        setup_parent(&f, mode, (const int[]){3, 1, 2});
+        f.tasks[1].result = -ECANCELED;
+        int polls;
+        assert_int_equal(run(&f, &polls), mode == 0 ? 0 : 1);
+        int polls_before[NKIDS], results_before[NKIDS];
+        for (int i = 0; i < NKIDS; i++) {
+            polls_before[i] = f.tasks[i].polls;
+            results_before[i] = f.kids[i].result;
+        }
+        for (int again = 0; again < 2; again++) {
+            if (mode == 0)
+                assert_int_equal(weft_co_join(f.kids, NKIDS, NULL), 0);
+            else
+                assert_int_equal(weft_co_select(f.kids, NKIDS, NULL), WEFT_EFINISHED);
+        }
+        for (int i = 0; i < NKIDS; i++) {
+            assert_int_equal(f.tasks[i].polls, polls_before[i]);
+            assert_int_equal(f.kids[i].result, results_before[i]);
+            assert_int_equal(f.tasks[i].cleanups, mode == 1 && i != 1 ? 1 : 0);
+        }
+    }
+}
+
 /* The parent cancelled mid-combinator cancels its unfinished children, each cleaned up once. */
 static void cancelled_parent_cancels_unfinished_children(void **state)
 {
@@ -236,6 +269,7 @@ int main(void)
         cmocka_unit_test(select_tie_goes_to_the_lowest_index),
         cmocka_unit_test(select_losers_never_started_get_no_cleanup),
         cmocka_unit_test(select_winner_may_be_an_error),
+        cmocka_unit_test(combinator_polled_again_after_it_returned),
         cmocka_unit_test(cancelled_parent_cancels_unfinished_children),
         cmocka_unit_test(empty_sets),
     };
