@@ -655,7 +655,11 @@ typedef struct weft_co_site {
 
 /* The current thread's record (defined in src/coro/coro.c): NULL, or the site of the first
  * suspension since the last clear. Use the functions below. */
+#ifdef __cplusplus
+extern thread_local const weft_co_site *weft__co_site; /* C++11's spelling of _Thread_local */
+#else
 extern _Thread_local const weft_co_site *weft__co_site;
+#endif
 
 /* weft_co_site_clear - forget the recorded site; call before polling a task. */
 static inline void weft_co_site_clear(void)
