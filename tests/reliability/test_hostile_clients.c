@@ -7,7 +7,8 @@
  *
  *   one byte per second      a head trickled at 1 byte/s: 408 and closed at the header deadline;
  *                            a client beside it is answered throughout.
- *   slowloris crowd          200 connections trickling heads: all dropped by the deadline.
+ *   slowloris crowd          200 connections trickling heads: all dropped, none before the
+ *                            deadline.
  *   silent crowd             --max-conns 20, 20 silent connections hold every slot: a client in
  *                            the backlog is answered once the deadline frees them.
  *   never reads              10 000 pipelined requests for large bodies, never read: the server
@@ -19,6 +20,10 @@
  *
  * After each, the server must still answer others, its fd count (/proc/PID/fd) must be back to
  * what it was before, its resident memory near it, and it must exit 0 on SIGTERM.
+ *
+ * Timing: only lower bounds are asserted ("not dropped before the deadline"); the upper side is
+ * checked as behaviour (the tricklers never stop, so only a deadline that holds ends them), with a
+ * 60 s guard against hanging, far past any deadline here.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -212,7 +217,20 @@ static void raw_reset(int fd)
  * Slow heads
  * ========================================================================================== */
 
-static const char slow_head[] = "GET /0/slow HTTP/1.1\r\nHost: t\r\n\r\n";
+/* The hang guard of the trickling tests: give up on a server that never drops a trickler. */
+#define GUARD_MS 60000
+
+/* A head that never ends: a request line, Host, then an X-Pad field that grows forever. A server
+ * that stretched its deadline with each byte would never see it complete, so it never drops it;
+ * 60 s of trickling at 10 bytes/s stays far below the 8 KB head limit (no 431 instead). */
+static const char slow_head[] = "GET /0/slow HTTP/1.1\r\nHost: t\r\nX-Pad: ";
+
+/* Sends byte i of the endless head; true if it went out. */
+static bool trickle(int fd, size_t i)
+{
+    char b = i < sizeof slow_head - 1 ? slow_head[i] : 'a';
+    return raw_send(fd, &b, 1) == 1;
+}
 
 /* One byte per second with a 2.5 s header deadline: 408 and a close after the third byte or so,
  * at no less than 2.5 s; an ordinary client is answered every second meanwhile. */
@@ -228,10 +246,8 @@ static void one_byte_per_second(void **state)
     size_t got = 0;
     int ended = 0;
     size_t sent = 0;
-    /* Bounded at 12 s, far past the 2.5 s deadline: the test stops by itself, and only the lower
-     * bound on when the client was dropped is asserted (upper bounds on time flake here). */
-    for (int second = 0; second < 12 && !ended; second++) {
-        if (raw_send(fd, slow_head + sent, 1) == 1) sent++;
+    for (int second = 0; second < GUARD_MS / 1000 && !ended; second++) {
+        if (trickle(fd, sent)) sent++;
         expect_served(&s, "one byte per second");
         for (int t = 0; t < 10 && !ended; t++) {
             sleep_ms(100);
@@ -239,8 +255,10 @@ static void one_byte_per_second(void **state)
         }
     }
     int64_t took = ds_now_ms() - start;
-    assert_true(ended);
-    assert_true(sent < sizeof slow_head - 1);
+    if (!ended)
+        fail_msg("one byte per second: still connected after %d s of trickling (%zu bytes): the "
+                 "2.5 s header deadline never dropped it",
+                 GUARD_MS / 1000, sent);
     if (took < 2500) fail_msg("dropped after %lld ms, before the 2.5 s deadline", (long long)took);
     reply[got] = '\0';
     assert_memory_equal(reply, "HTTP/1.1 408 ", 13);
@@ -249,8 +267,9 @@ static void one_byte_per_second(void **state)
     server_stop(&s);
 }
 
-/* 200 connections trickling their heads (a byte each every 100 ms) with a 1 s deadline: all of
- * them are dropped after 1 s and well before 3 s; ordinary requests are answered meanwhile. */
+/* 200 connections trickling endless heads (a byte each every 100 ms) with a 1 s deadline: the
+ * server drops every one of them (EOF or reset), none before 1 s; ordinary requests are answered
+ * meanwhile. */
 static void slowloris_crowd(void **state)
 {
     (void)state;
@@ -268,11 +287,10 @@ static void slowloris_crowd(void **state)
         ended_at[i] = 0;
     }
     int open = N;
-    for (int round = 0; round < 40 && open > 0; round++) { /* bounded: 4 s */
+    for (int round = 0; round < GUARD_MS / 100 && open > 0; round++) {
         for (int i = 0; i < N; i++) {
             if (ended_at[i]) continue;
-            if (sent[i] < sizeof slow_head - 3 && raw_send(fd[i], slow_head + sent[i], 1) == 1)
-                sent[i]++;
+            if (trickle(fd[i], sent[i])) sent[i]++;
             if (raw_drain(fd[i], NULL, 0, NULL)) {
                 ended_at[i] = ds_now_ms();
                 open--;
@@ -281,7 +299,10 @@ static void slowloris_crowd(void **state)
         if (round % 5 == 0) expect_served(&s, "slowloris crowd");
         sleep_ms(100);
     }
-    if (open > 0) fail_msg("slowloris crowd: %d of %d connections still open after 4 s", open, N);
+    if (open > 0)
+        fail_msg("slowloris crowd: %d of %d trickling connections still open after %lld s: the 1 s "
+                 "header deadline never dropped them",
+                 open, N, (long long)(ds_now_ms() - start) / 1000);
     int64_t first = INT64_MAX, last = 0;
     for (int i = 0; i < N; i++) {
         if (ended_at[i] - start < first) first = ended_at[i] - start;
@@ -290,8 +311,9 @@ static void slowloris_crowd(void **state)
     }
     print_message("slowloris crowd: dropped between %lld and %lld ms\n", (long long)first,
                   (long long)last);
-    assert_true(first >= 1000);
-    assert_true(last <= 3000);
+    if (first < 1000)
+        fail_msg("slowloris crowd: one dropped after %lld ms, before the 1 s deadline",
+                 (long long)first);
     expect_fds_back(&s, 2000, "slowloris crowd");
     expect_rss_within(&s, 4096, "slowloris crowd");
     server_stop(&s);
