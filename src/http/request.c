@@ -253,7 +253,8 @@ int weft__http_request_write_cached(const weft_http_request *req, struct weft__h
         size_t n = lc->host_end;
         if (size < n + 2) return -ENOBUFS;
         memcpy(buf, lc->text, n);
-        memcpy(buf + n, "\r\n", 2);
+        buf[n] = '\r'; /* the blank line that ends the head; buf is bytes, not a C string */
+        buf[n + 1] = '\n';
         return (int)(n + 2);
     }
     bool has_host = false;
