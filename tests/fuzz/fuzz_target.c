@@ -70,7 +70,8 @@ static void check_log_line(const char *msg, size_t len, uint32_t delay)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 4096) return 0; /* a request head is at most 8 KiB; this is plenty */
-    char *in = malloc(size ? size : 1), *msg = malloc(size ? size : 1);
+    /* calloc: with size 0 nothing is copied in, and gcc -O2 warns about reading it */
+    char *in = calloc(size ? size : 1, 1), *msg = malloc(size ? size : 1);
     FUZZ_CHECK(in && msg);
     if (size) memcpy(in, data, size);
     uint32_t max = (uint32_t)(fuzz_hash(data, size) % 100000);
@@ -78,9 +79,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint32_t delay = 0xdeadbeef;
     int r = weft_delayserver_parse_target(in, size, max, &delay, msg, size);
     FUZZ_CHECK(r >= 0 || r == -EINVAL || r == -ERANGE || r == WEFT_EHTTP_URL);
-    const char *raw;
-    size_t raw_len, digits;
-    uint64_t want_delay;
+    const char *raw = NULL; /* set only when shaped; initialised for gcc -O2's flow analysis */
+    size_t raw_len = 0, digits = 0;
+    uint64_t want_delay = 0;
     bool shaped = raw_message(in, size, &raw, &raw_len, &want_delay, &digits);
     if (r < 0) {
         FUZZ_CHECK(delay == 0xdeadbeef);
