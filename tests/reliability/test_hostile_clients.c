@@ -158,11 +158,33 @@ static void expect_rss_within(const struct server *s, long max_kb, const char *w
         fail_msg("%s: server RSS grew by %ld kB (limit %ld kB)", what, kb - s->rss_kb, max_kb);
 }
 
+/* Stops the server with SIGTERM, which must exit 0, and removes its output file. */
 static void server_stop(struct server *s)
 {
     int status = ds_server_stop(&s->ds, SIGTERM);
+    s->ds.pid = 0;
     unlink(s->ds.out_path);
+    s->ds.out_path[0] = '\0';
     assert_int_equal(status, 0);
+}
+
+/* Each test gets a struct server in *state and starts it with its own options; the teardown
+ * stops it whatever happened, so a failed check leaves no server running and no file behind. */
+static int server_alloc(void **state)
+{
+    struct server *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    *state = s;
+    return 0;
+}
+
+static int server_free(void **state)
+{
+    struct server *s = *state;
+    if (s->ds.pid > 0) (void)ds_server_stop(&s->ds, SIGKILL);
+    if (s->ds.out_path[0]) unlink(s->ds.out_path);
+    free(s);
+    return 0;
 }
 
 /* ============================================================================================
@@ -236,11 +258,10 @@ static bool trickle(int fd, size_t i)
  * at no less than 2.5 s; an ordinary client is answered every second meanwhile. */
 static void one_byte_per_second(void **state)
 {
-    (void)state;
     static const char *const args[] = {"--header-timeout", "2500", NULL};
-    struct server s;
-    server_start(&s, args);
-    int fd = raw_connect(s.ds.port);
+    struct server *s = *state;
+    server_start(s, args);
+    int fd = raw_connect(s->ds.port);
     int64_t start = ds_now_ms();
     char reply[512];
     size_t got = 0;
@@ -248,7 +269,7 @@ static void one_byte_per_second(void **state)
     size_t sent = 0;
     for (int second = 0; second < GUARD_MS / 1000 && !ended; second++) {
         if (trickle(fd, sent)) sent++;
-        expect_served(&s, "one byte per second");
+        expect_served(s, "one byte per second");
         for (int t = 0; t < 10 && !ended; t++) {
             sleep_ms(100);
             ended = raw_drain(fd, reply, sizeof reply - 1, &got);
@@ -263,8 +284,8 @@ static void one_byte_per_second(void **state)
     reply[got] = '\0';
     assert_memory_equal(reply, "HTTP/1.1 408 ", 13);
     close(fd);
-    expect_fds_back(&s, 2000, "one byte per second");
-    server_stop(&s);
+    expect_fds_back(s, 2000, "one byte per second");
+    server_stop(s);
 }
 
 /* 200 connections trickling endless heads (a byte each every 100 ms) with a 1 s deadline: the
@@ -272,17 +293,16 @@ static void one_byte_per_second(void **state)
  * meanwhile. */
 static void slowloris_crowd(void **state)
 {
-    (void)state;
     enum { N = 200 };
     static const char *const args[] = {"--header-timeout", "1000", NULL};
-    struct server s;
-    server_start(&s, args);
+    struct server *s = *state;
+    server_start(s, args);
     static int fd[N];
     static size_t sent[N];
     static int64_t ended_at[N];
     int64_t start = ds_now_ms();
     for (int i = 0; i < N; i++) {
-        fd[i] = raw_connect(s.ds.port);
+        fd[i] = raw_connect(s->ds.port);
         sent[i] = 0;
         ended_at[i] = 0;
     }
@@ -296,7 +316,7 @@ static void slowloris_crowd(void **state)
                 open--;
             }
         }
-        if (round % 5 == 0) expect_served(&s, "slowloris crowd");
+        if (round % 5 == 0) expect_served(s, "slowloris crowd");
         sleep_ms(100);
     }
     if (open > 0)
@@ -314,33 +334,32 @@ static void slowloris_crowd(void **state)
     if (first < 1000)
         fail_msg("slowloris crowd: one dropped after %lld ms, before the 1 s deadline",
                  (long long)first);
-    expect_fds_back(&s, 2000, "slowloris crowd");
-    expect_rss_within(&s, 4096, "slowloris crowd");
-    server_stop(&s);
+    expect_fds_back(s, 2000, "slowloris crowd");
+    expect_rss_within(s, 4096, "slowloris crowd");
+    server_stop(s);
 }
 
 /* --max-conns 20 and 20 connections that say nothing: a client in the backlog waits until the
  * 800 ms deadline frees the slots, then is answered. */
 static void silent_crowd_holds_every_slot(void **state)
 {
-    (void)state;
     enum { N = 20 };
     static const char *const args[] = {"--header-timeout", "800", "--max-conns", "20", NULL};
-    struct server s;
-    server_start(&s, args);
+    struct server *s = *state;
+    server_start(s, args);
     int fd[N];
     for (int i = 0; i < N; i++)
-        fd[i] = raw_connect(s.ds.port);
+        fd[i] = raw_connect(s->ds.port);
     sleep_ms(100); /* let the server accept them all */
     int64_t start = ds_now_ms();
-    expect_served(&s, "silent crowd");
+    expect_served(s, "silent crowd");
     int64_t waited = ds_now_ms() - start;
     print_message("silent crowd: the next client waited %lld ms\n", (long long)waited);
     assert_true(waited >= 600); /* the silent ones were accepted >= 100 ms before */
     for (int i = 0; i < N; i++)
         close(fd[i]);
-    expect_fds_back(&s, 2000, "silent crowd");
-    server_stop(&s);
+    expect_fds_back(s, 2000, "silent crowd");
+    server_stop(s);
 }
 
 /* ============================================================================================
@@ -352,16 +371,15 @@ static void silent_crowd_holds_every_slot(void **state)
  * answers others meanwhile and does not buffer the backlog in memory. */
 static void never_reads(void **state)
 {
-    (void)state;
     static const char *const args[] = {"--idle-timeout", "1000", "--header-timeout", "1000", NULL};
-    struct server s;
-    server_start(&s, args);
+    struct server *s = *state;
+    server_start(s, args);
     static char req[2200];
     int n = snprintf(req, sizeof req, "GET /0/");
     memset(req + n, 'x', 2000);
     n += 2000;
     n += snprintf(req + n, sizeof req - (size_t)n, " HTTP/1.1\r\nHost: t\r\n\r\n");
-    int fd = raw_connect(s.ds.port);
+    int fd = raw_connect(s->ds.port);
     int requests = 0;
     size_t off = 0;
     int64_t start = ds_now_ms();
@@ -382,13 +400,13 @@ static void never_reads(void **state)
         }
     }
     print_message("never reads: %d requests sent before the server stopped reading\n", requests);
-    expect_served(&s, "never reads");
-    expect_rss_within(&s, 8192, "never reads");
+    expect_served(s, "never reads");
+    expect_rss_within(s, 8192, "never reads");
     /* The hostile socket stays open on our side: the server must drop it on its own. */
-    expect_fds_back(&s, 4000, "never reads");
+    expect_fds_back(s, 4000, "never reads");
     assert_true(ds_now_ms() - start >= 1000);
     raw_reset(fd);
-    server_stop(&s);
+    server_stop(s);
 }
 
 /* ============================================================================================
@@ -399,16 +417,15 @@ static void never_reads(void **state)
  * bounded, others are served, every connection is closed. */
 static void header_floods(void **state)
 {
-    (void)state;
     enum { N = 50, MB = 1 << 20 };
-    struct server s;
-    server_start(&s, NULL);
+    struct server *s = *state;
+    server_start(s, NULL);
     static int fd[N];
     static size_t sent[N];
     static char chunk[16384];
     memset(chunk, 'a', sizeof chunk);
     for (int i = 0; i < N; i++) {
-        fd[i] = raw_connect(s.ds.port);
+        fd[i] = raw_connect(s->ds.port);
         sent[i] = 0;
         assert_true(raw_send(fd[i], "GET /0/x HTTP/1.1\r\nHost: t\r\nX-Big: ", 35) == 35);
     }
@@ -427,8 +444,8 @@ static void header_floods(void **state)
         }
         if (busy == 0) break; /* the server reads no more from anyone */
     }
-    expect_served(&s, "header floods");
-    expect_rss_within(&s, 8192, "header floods");
+    expect_served(s, "header floods");
+    expect_rss_within(s, 8192, "header floods");
     int answered = 0;
     for (int i = 0; i < N; i++) {
         char head[16];
@@ -439,24 +456,23 @@ static void header_floods(void **state)
         close(fd[i]);
     }
     print_message("header floods: %d of %d got their 431 before the close\n", answered, N);
-    expect_fds_back(&s, 3000, "header floods");
-    server_stop(&s);
+    expect_fds_back(s, 3000, "header floods");
+    server_stop(s);
 }
 
 /* 100 clients pipeline 50 requests for 4 KB bodies each, read a little, and reset. */
 static void resets_mid_response(void **state)
 {
-    (void)state;
     enum { N = 100, PIPELINED = 50 };
-    struct server s;
-    server_start(&s, NULL);
+    struct server *s = *state;
+    server_start(s, NULL);
     static char req[4200];
     int n = snprintf(req, sizeof req, "GET /0/");
     memset(req + n, 'y', 4000);
     n += 4000;
     n += snprintf(req + n, sizeof req - (size_t)n, " HTTP/1.1\r\nHost: t\r\n\r\n");
     for (int i = 0; i < N; i++) {
-        int fd = raw_connect(s.ds.port);
+        int fd = raw_connect(s->ds.port);
         for (int k = 0; k < PIPELINED; k++)
             if (raw_send(fd, req, (size_t)n) != n) break;
         char some[1000];
@@ -466,21 +482,20 @@ static void resets_mid_response(void **state)
             if (got == 0) sleep_ms(1);
         }
         raw_reset(fd);
-        if (i % 25 == 0) expect_served(&s, "resets mid-response");
+        if (i % 25 == 0) expect_served(s, "resets mid-response");
     }
-    expect_served(&s, "resets mid-response");
-    expect_fds_back(&s, 3000, "resets mid-response");
-    expect_rss_within(&s, 8192, "resets mid-response");
-    server_stop(&s);
+    expect_served(s, "resets mid-response");
+    expect_fds_back(s, 3000, "resets mid-response");
+    expect_rss_within(s, 8192, "resets mid-response");
+    server_stop(s);
 }
 
 /* A client that sends its request and shuts down its sending side still gets the answer. */
 static void half_close_after_request(void **state)
 {
-    (void)state;
-    struct server s;
-    server_start(&s, NULL);
-    int fd = raw_connect(s.ds.port);
+    struct server *s = *state;
+    server_start(s, NULL);
+    int fd = raw_connect(s->ds.port);
     static const char req[] = "GET /20/half HTTP/1.1\r\nHost: t\r\n\r\n";
     assert_true(raw_send(fd, req, sizeof req - 1) == (ssize_t)sizeof req - 1);
     assert_int_equal(shutdown(fd, SHUT_WR), 0);
@@ -496,21 +511,23 @@ static void half_close_after_request(void **state)
     assert_memory_equal(reply, "HTTP/1.1 200 ", 13);
     assert_non_null(strstr(reply, "\r\n\r\nhalf"));
     close(fd);
-    expect_fds_back(&s, 2000, "half-close");
-    server_stop(&s);
+    expect_fds_back(s, 2000, "half-close");
+    server_stop(s);
 }
+
+#define WITH_SERVER(t) cmocka_unit_test_setup_teardown(t, server_alloc, server_free)
 
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(one_byte_per_second),
-        cmocka_unit_test(slowloris_crowd),
-        cmocka_unit_test(silent_crowd_holds_every_slot),
-        cmocka_unit_test(never_reads),
-        cmocka_unit_test(header_floods),
-        cmocka_unit_test(resets_mid_response),
-        cmocka_unit_test(half_close_after_request),
+        WITH_SERVER(one_byte_per_second),
+        WITH_SERVER(slowloris_crowd),
+        WITH_SERVER(silent_crowd_holds_every_slot),
+        WITH_SERVER(never_reads),
+        WITH_SERVER(header_floods),
+        WITH_SERVER(resets_mid_response),
+        WITH_SERVER(half_close_after_request),
     };
     return cmocka_run_group_tests_name("hostile_clients", tests, NULL, NULL);
 }
