@@ -10,9 +10,17 @@
  * runtime's own thread, between two polls, where the task table is consistent.
  *
  * One eventfd serves the whole process and is never closed: the handler can then never write
- * into an fd number that was closed and reused under it. Its counter is never read either; an
- * eventfd reports every write as a new edge, so the counter only has to not be full, which takes
- * 2^64 signals. One signal number at a time serves as the dump signal, for all runtimes.
+ * into an fd number that was closed and reused under it. One signal number at a time serves as
+ * the dump signal, for all runtimes.
+ *
+ * Which wake-ups are signals. The eventfd's counter says "some signal came", but not to whom: a
+ * runtime armed later registers the fd with its counter still up (epoll then reports it at once),
+ * and no runtime may simply read the counter to zero while others watch it — epoll re-checks
+ * readiness when it reports, so the others would miss their edge. So the handler also counts
+ * signals (dump_gen), and each runtime remembers the count it has already dumped for (or that
+ * was current when it armed): an event with no new count is a stale edge, and prints nothing.
+ * The counter is read to zero when no other runtime can be relying on it (a lone user, or the
+ * first to arm), so a lone runtime does not even get the stale wake-up.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "runtime/trace_internal.h"
@@ -20,6 +28,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -33,16 +42,27 @@ static volatile sig_atomic_t dump_fd = -1; /* the eventfd; set once, before any 
 static int dump_signo;                     /* the signal in use, 0 = none */
 static int dump_users;                     /* runtimes armed */
 static struct sigaction dump_old;          /* the disposition to put back */
+static atomic_uint dump_gen;               /* signals handled so far (wraps; only compared) */
 
 static void on_dump_signal(int signo)
 {
     (void)signo;
     int saved_errno = errno;
+    atomic_fetch_add(&dump_gen, 1); /* before the write: whoever sees the edge sees the count */
     uint64_t one = 1;
     if (write(dump_fd, &one, sizeof one) < 0) {
         /* Full counter (after 2^64 signals) or no fd: the dump is only a convenience. */
     }
     errno = saved_errno;
+}
+
+/* Reads the eventfd's counter to zero (nothing to read is fine). Under dump_lock. */
+static void drain_dump_fd(void)
+{
+    uint64_t count;
+    if (read(dump_fd, &count, sizeof count) < 0) {
+        /* EAGAIN: it was zero already. */
+    }
 }
 
 /* Installs the handler for signo, or adds a user. Returns 0 or -errno. Under dump_lock. */
@@ -58,6 +78,7 @@ static int acquire_signal(int signo)
         if (fd < 0) return -errno;
         dump_fd = fd;
     }
+    drain_dump_fd(); /* what earlier signals left there is no news to this runtime */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_dump_signal;
@@ -112,6 +133,7 @@ int weft_runtime_dump_on_signal(weft_runtime *rt, int signo)
     int r = acquire_signal(signo);
     pthread_mutex_unlock(&dump_lock);
     if (r == 0) {
+        tr->dump_seen = atomic_load(&dump_gen); /* earlier signals were not for rt */
         r = weft_poll_register(&rt->poll, dump_fd, WEFT__TRACE_DUMP_TOKEN, WEFT_INTEREST_READABLE);
         if (r < 0) {
             pthread_mutex_lock(&dump_lock);
@@ -127,8 +149,25 @@ int weft_runtime_dump_on_signal(weft_runtime *rt, int signo)
     return 0;
 }
 
+/*
+ * True if a signal came since rt last dumped (or armed), and notes it as seen. The counter is
+ * drained first and the count read after: a signal in between is then both counted now and left
+ * readable, never lost.
+ */
+static bool dump_signal_new(struct weft__trace *tr)
+{
+    pthread_mutex_lock(&dump_lock);
+    if (dump_users == 1) drain_dump_fd(); /* nobody else watches the fd */
+    pthread_mutex_unlock(&dump_lock);
+    unsigned gen = atomic_load(&dump_gen);
+    if (gen == tr->dump_seen) return false;
+    tr->dump_seen = gen;
+    return true;
+}
+
 void weft__trace_dump_now(weft_runtime *rt)
 {
+    if (rt->trace == NULL || rt->trace->dump_signo == 0 || !dump_signal_new(rt->trace)) return;
     rt->now =
         weft_time_now(); /* the cached clock may be a whole park old: "timer in" is from now */
     fprintf(stderr, "weft: signal %d: the runtime's tasks\n", rt->trace->dump_signo);

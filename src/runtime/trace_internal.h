@@ -64,7 +64,8 @@ struct weft__trace {
     struct weft__trace_cause cause;
 
     /* The signal dump (trace_dump.c). */
-    int dump_signo; /* the signal that dumps rt's tasks, 0 = none */
+    int dump_signo;     /* the signal that dumps rt's tasks, 0 = none */
+    unsigned dump_seen; /* the process's signal count when rt last dumped or armed */
 };
 
 /* rt's tracer, allocating an idle one (nothing recorded, no signal) if there is none. */

@@ -605,7 +605,10 @@ static char *release_stderr(struct caught *c)
     return text;
 }
 
-/* Raises the signal in its poll, then sleeps: the dump comes at the loop's next park. */
+/*
+ * Raises the signal in its poll (signo 0: none), then sleeps: the dump comes at the loop's next
+ * park.
+ */
 struct raiser {
     weft_co co;
     int signo;
@@ -616,7 +619,7 @@ static int raiser_fn(void *frame, weft_cx *cx)
 {
     struct raiser *f = frame;
     WEFT_BEGIN(&f->co);
-    assert_int_equal(raise(f->signo), 0);
+    if (f->signo != 0) assert_int_equal(raise(f->signo), 0);
     WEFT_AWAIT(&f->co, weft_sleep_for(&f->wake, WEFT_MSEC(1), cx));
     WEFT_END(&f->co, 0);
 }
@@ -728,6 +731,58 @@ static void one_dump_signal_per_process(void **state)
     assert_true(now.sa_handler == SIG_DFL);
 }
 
+/* Runs a raiser of signo on rt with stderr caught; returns how many dumps it printed. */
+static int dumps_during(weft_runtime *rt, int signo)
+{
+    struct raiser rs = {.signo = signo};
+    struct caught c;
+    catch_stderr(&c);
+    int r = weft_runtime_block_on(rt, raiser_fn, &rs);
+    char *text = release_stderr(&c);
+    assert_int_equal(r, 0);
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, "the runtime's tasks")) != NULL; p++)
+        n++;
+    free(text);
+    return n;
+}
+
+/*
+ * A signal is news once: to the runtimes armed when it came, each dumping once, and not to a
+ * runtime armed later, nor to one armed again, though the process-wide eventfd got the signal.
+ */
+static void a_dump_signal_is_not_replayed_to_later_armings(void **state)
+{
+    (void)state;
+    weft_runtime a, b, c;
+    assert_int_equal(weft_runtime_init(&a), 0);
+    assert_int_equal(weft_runtime_init(&b), 0);
+    assert_int_equal(weft_runtime_dump_on_signal(&a, SIGUSR1), 0);
+    assert_int_equal(weft_runtime_dump_on_signal(&b, SIGUSR1), 0);
+    assert_int_equal(dumps_during(&a, SIGUSR1), 1);
+    assert_int_equal(dumps_during(&b, 0), 1); /* b was armed too: it had the signal */
+    assert_int_equal(dumps_during(&b, 0), 0);
+    /* Armed after the signal, while others still watch the fd: nothing to print. */
+    assert_int_equal(weft_runtime_init(&c), 0);
+    assert_int_equal(weft_runtime_dump_on_signal(&c, SIGUSR1), 0);
+    assert_int_equal(dumps_during(&c, 0), 0);
+    assert_int_equal(weft_runtime_close(&c), 0);
+    assert_int_equal(weft_runtime_close(&b), 0);
+    /* The only one left, disarmed and armed again: nothing either; a new signal still dumps. */
+    assert_int_equal(dumps_during(&a, 0), 0);
+    assert_int_equal(weft_runtime_dump_on_signal(&a, 0), 0);
+    assert_int_equal(weft_runtime_dump_on_signal(&a, SIGUSR1), 0);
+    assert_int_equal(dumps_during(&a, 0), 0);
+    assert_int_equal(dumps_during(&a, SIGUSR1), 1);
+    assert_int_equal(dumps_during(&a, 0), 0);
+    /* A new runtime after a lone one dumped. */
+    assert_int_equal(weft_runtime_init(&b), 0);
+    assert_int_equal(weft_runtime_dump_on_signal(&b, SIGUSR1), 0);
+    assert_int_equal(dumps_during(&b, 0), 0);
+    assert_int_equal(weft_runtime_close(&b), 0);
+    assert_int_equal(weft_runtime_close(&a), 0);
+}
+
 /* True if the runtime was built with its trace hooks (CMake WEFT_TRACE_COMPILED, default ON). */
 static bool hooks_compiled_in(void)
 {
@@ -768,6 +823,7 @@ int main(void)
         cmocka_unit_test(a_signal_dumps_the_tasks_of_a_parked_runtime),
         cmocka_unit_test(the_dump_signal_can_come_from_the_environment),
         cmocka_unit_test(one_dump_signal_per_process),
+        cmocka_unit_test(a_dump_signal_is_not_replayed_to_later_armings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
