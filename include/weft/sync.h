@@ -383,13 +383,24 @@ static inline int weft_waitgroup_wait(weft_waitgroup *wg, weft_cx *cx)
  *
  * Doors and channels are opened and destroyed on the runtime's thread. While one is open the
  * runtime waits for it — a task waiting only for another thread is not a deadlock. Other threads
- * must be done with a door before it is closed, and every door must be closed before the
+ * must be done with a door before it is closed, and every door should be closed before the
  * runtime is.
+ *
+ * A DOOR LEFT OPEN when the runtime closes is a mistake that weft_runtime_close reports (-EBUSY,
+ * and a message in debug builds), but not a crash. The close refuses every later request:
+ * weft_remote_wake returns -EBADF; an xchan is closed, so its senders — blocked ones too, and
+ * threads racing with the close — get WEFT_ECLOSED (an item that got in just before the close is
+ * dropped with the runtime). The door or xchan must still be closed or destroyed, to free the
+ * little the door shares with the runtime; that may then happen on any thread, once no other
+ * thread uses it, and even after the weft_runtime itself was freed: a door never reads the
+ * runtime again once it has closed.
  * ========================================================================================== */
+
+struct weft__inbox; /* the runtime's inbox, shared with its doors (private) */
 
 /* weft_remote - a door through which other threads may wake tasks. Caller-allocated. */
 typedef struct weft_remote {
-    weft_runtime *rt; /* NULL once closed */
+    struct weft__inbox *in; /* NULL once closed */
 } weft_remote;
 
 /*
@@ -401,11 +412,14 @@ int weft_remote_open(weft_remote *d, weft_runtime *rt);
 /*
  * weft_remote_wake - wake the task w from any thread, as weft_waker_wake would on the runtime's
  * thread (a stale or finished w is ignored when the request is handled). Returns 0, -ENOMEM
- * (the request could not be queued), or -EBADF (the door is closed).
+ * (the request could not be queued), or -EBADF (the door is closed, or its runtime has closed).
  */
 int weft_remote_wake(weft_remote *d, weft_waker w);
 
-/* weft_remote_close - close the door (runtime's thread); no thread may still use it. */
+/*
+ * weft_remote_close - close the door (runtime's thread, or any thread once the runtime has
+ * closed); no other thread may still use it. Closing a closed door does nothing.
+ */
 void weft_remote_close(weft_remote *d);
 
 /*
@@ -419,6 +433,8 @@ typedef struct weft_xchan {
     pthread_mutex_t lock; /* guards ch.head, ch.tail, ch.len, ch.closed */
     pthread_cond_t room;  /* blocked senders wait here while the ring is full */
     size_t blocked;       /* senders waiting on room */
+    /* The runtime's list of open xchans, which weft_runtime_close closes. */
+    struct weft_xchan *prev, *next;
 } weft_xchan;
 
 /*
@@ -428,16 +444,18 @@ typedef struct weft_xchan {
 int weft_xchan_init(weft_xchan *x, weft_runtime *rt, void *buf, size_t item_size, size_t cap);
 
 /*
- * weft_xchan_destroy - release x (runtime's thread), once no other thread uses it. Waiting tasks
- * see WEFT_ECLOSED; buffered items are dropped.
+ * weft_xchan_destroy - release x (runtime's thread, or any thread once the runtime has closed),
+ * once no other thread uses it. Waiting tasks see WEFT_ECLOSED; buffered items are dropped.
+ * Destroying twice is harmless.
  */
 void weft_xchan_destroy(weft_xchan *x);
 
 /*
  * weft_xchan_send_blocking - from any thread but the runtime's: copy item in, blocking the
- * calling thread while the channel is full. Returns 0, or WEFT_ECLOSED (closed before or while
- * waiting; nothing sent), or -ENOMEM (the item is in, but the request to wake a receiver
- * could not be queued: the runtime then wakes every waiting task, so it is not lost).
+ * calling thread while the channel is full. Returns 0, or WEFT_ECLOSED (closed, or its runtime
+ * closed, before or while waiting; nothing will be received), or -ENOMEM (the item is in, but
+ * the request to wake a receiver could not be queued: the runtime then wakes every waiting task,
+ * so it is not lost).
  */
 int weft_xchan_send_blocking(weft_xchan *x, const void *item);
 

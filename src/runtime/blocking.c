@@ -60,12 +60,12 @@ struct weft__pool {
 /* Reports a finished job to the runtime's thread. */
 static void post_done(struct weft__pool *p, weft_waitq q)
 {
-    if (weft__inbox_post(p->x, WEFT__IN_WAKE_ALL, q.slot, q.gen, 1) == 0) return;
+    if (weft__inbox_post(p->x->in, WEFT__IN_WAKE_ALL, q.slot, q.gen, 1) == 0) return;
     /* Out of memory for the request itself: flag it, and wake the poll to sweep all jobs. */
     pthread_mutex_lock(&p->lock);
     p->missed = true;
     pthread_mutex_unlock(&p->lock);
-    (void)weft_poll_waker_wake(&p->x->waker);
+    weft__inbox_poke(p->x->in);
 }
 
 static void *worker(void *arg)

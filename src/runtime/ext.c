@@ -12,7 +12,6 @@ struct weft__ext *weft__ext_get(weft_runtime *rt)
     if (rt->ext == NULL) {
         struct weft__ext *x = calloc(1, sizeof *x);
         if (x == NULL) return NULL;
-        x->waker.fd = -1;
         rt->ext = x;
     }
     return rt->ext;
@@ -37,7 +36,7 @@ bool weft__ext_dispatch(weft_runtime *rt, const weft_event *ev)
 bool weft__ext_keepalive(const weft_runtime *rt)
 {
     const struct weft__ext *x = rt->ext;
-    return x->doors != 0 || x->jobs != 0;
+    return (x->in != NULL && weft__inbox_doors(x->in) != 0) || x->jobs != 0;
 }
 
 /*
@@ -62,6 +61,6 @@ void weft_sync_get_stats(const weft_runtime *rt, weft_sync_stats *st)
     if (x == NULL) return;
     st->queues = x->queues_open;
     st->waiters = weft__waitq_count_waiters(x);
-    st->doors = x->doors;
+    st->doors = x->in != NULL ? weft__inbox_doors(x->in) : 0;
     st->jobs = x->jobs;
 }

@@ -117,7 +117,8 @@ enum {
     WEFT__IN_WAKE_ALL,      /* wake every waiter of a queue (closed, job finished) */
 };
 
-struct weft__pool; /* the blocking pool (blocking.c) */
+struct weft__pool;  /* the blocking pool (blocking.c) */
+struct weft__inbox; /* requests from other threads (remote.c) */
 
 /* The extension itself. */
 struct weft__ext {
@@ -129,18 +130,9 @@ struct weft__ext {
     size_t queues_open; /* queues not yet closed */
     size_t nodes_used;  /* nodes in queues (fast slots are counted by weft_sync_get_stats) */
 
-    /* The inbox (remote.c): requests from other threads, drained by the runtime's thread. */
-    pthread_mutex_t lock;            /* guards everything in this group */
-    bool lock_ready;                 /* lock was initialised */
-    weft_poll_waker waker;           /* wakes the runtime's poll; fd -1 until first needed */
-    struct weft__inbox_entry *inbox; /* pending requests */
-    size_t inbox_len, inbox_cap;
-    struct weft__inbox_entry *spare; /* the other buffer: drained outside the lock */
-    size_t spare_cap;
-    bool poked;   /* the waker was woken and the inbox not yet drained */
-    bool lost;    /* a request could not be queued (no memory): the next drain wakes every
-                     waiter, so that no wake-up is lost */
-    size_t doors; /* open weft_remote doors: the loop must wait for them */
+    /* The inbox (remote.c): requests from other threads, drained by the runtime's thread. NULL
+     * until the first door or job. Shared with the open doors, which may outlive the runtime. */
+    struct weft__inbox *in;
 
     /* The blocking pool (blocking.c), NULL until the first job. */
     struct weft__pool *pool;
@@ -319,13 +311,20 @@ bool weft__deadline_due(weft_cx *cx, int64_t deadline);
  * ------------------------------------------------------------------------------------------- */
 
 /*
- * Queues a request for the runtime's thread and wakes its poll. Any thread. Returns 0 or
- * -ENOMEM. The extension's lock must be ready (weft__inbox_prepare on the runtime's thread).
+ * Queues a request for the runtime's thread and wakes its poll. Any thread. Returns 0, -ENOMEM,
+ * or -EBADF once the runtime has closed (nothing is queued).
  */
-int weft__inbox_post(struct weft__ext *x, uint32_t kind, uint32_t slot, uint32_t gen, uint32_t n);
+int weft__inbox_post(struct weft__inbox *in, uint32_t kind, uint32_t slot, uint32_t gen,
+                     uint32_t n);
 
-/* Creates the lock and the poll waker if not yet done. Runtime's thread. Returns 0 or -errno. */
+/* Makes sure a drain comes, with nothing queued (unless the runtime has closed). Any thread. */
+void weft__inbox_poke(struct weft__inbox *in);
+
+/* Creates x->in (its lock and poll waker) if not yet done. Runtime's thread. 0 or -errno. */
 int weft__inbox_prepare(weft_runtime *rt, struct weft__ext *x);
+
+/* Open doors (weft_remote, weft_xchan). Runtime's thread. */
+size_t weft__inbox_doors(const struct weft__inbox *in);
 
 /* ---------------------------------------------------------------------------------------------
  * Pieces of the extension's life, one per file

@@ -7,6 +7,14 @@
  * array for an empty one and clears the flag, both under the lock, then handles the requests
  * outside it. A request appended after the swap finds the flag clear and wakes the poll again,
  * so none is ever left waiting for a wake-up that already happened.
+ *
+ * LIFETIME. The inbox is a small heap object of its own, shared by the runtime and by every open
+ * door, and counted: it goes when the last of them lets go. A door points at the inbox, never at
+ * the runtime, so a door left open when the runtime closes stays safe to use even after the
+ * caller has freed the weft_runtime: weft_runtime_close marks the inbox closed under its lock
+ * (every later request is refused with -EBADF), closes each open xchan (its senders see
+ * WEFT_ECLOSED), and drops its own reference. The poll waker is woken under the same lock, so no
+ * thread writes to the eventfd after the close has begun.
  */
 #include "runtime/ext.h"
 
@@ -17,40 +25,92 @@
  * The inbox
  * ------------------------------------------------------------------------------------------- */
 
+struct weft__inbox {
+    pthread_mutex_t lock;            /* guards everything below but `spare` */
+    weft_poll_waker waker;           /* wakes the runtime's poll; written to under the lock */
+    struct weft__inbox_entry *queue; /* pending requests */
+    size_t len, cap;
+    struct weft__inbox_entry *spare; /* the other buffer, drained outside the lock: only the
+                                        runtime's thread touches it */
+    size_t spare_cap;
+    bool poked;         /* the waker was woken and the inbox not yet drained */
+    bool lost;          /* a request could not be queued (no memory): the next drain wakes every
+                           waiter, so that no wake-up is lost */
+    bool closed;        /* the runtime closed: requests are refused */
+    size_t refs;        /* the runtime (until it closes) and each open door */
+    size_t doors;       /* open doors while the runtime is open: the loop must wait for them */
+    weft_xchan *xchans; /* open xchans, closed with the runtime. Changed under the lock, on the
+                           runtime's thread only, and never once `closed` is set */
+};
+
 int weft__inbox_prepare(weft_runtime *rt, struct weft__ext *x)
 {
-    if (!x->lock_ready) {
-        int r = pthread_mutex_init(&x->lock, NULL);
-        if (r != 0) return -r;
-        x->lock_ready = true;
-    }
-    if (x->waker.fd < 0) return weft_poll_waker_init(&x->waker, &rt->poll, WEFT__INBOX_TOKEN);
+    if (x->in != NULL) return 0;
+    struct weft__inbox *in = calloc(1, sizeof *in);
+    if (in == NULL) return -ENOMEM;
+    int r = -pthread_mutex_init(&in->lock, NULL);
+    if (r < 0) goto fail_lock;
+    r = weft_poll_waker_init(&in->waker, &rt->poll, WEFT__INBOX_TOKEN);
+    if (r < 0) goto fail_waker;
+    in->refs = 1; /* the runtime's */
+    x->in = in;
     return 0;
+
+fail_waker:
+    pthread_mutex_destroy(&in->lock);
+fail_lock:
+    free(in);
+    return r;
+}
+
+/* Drops one reference, freeing the inbox with the last. Called without the lock. */
+static void inbox_unref(struct weft__inbox *in)
+{
+    pthread_mutex_lock(&in->lock);
+    bool last = --in->refs == 0;
+    pthread_mutex_unlock(&in->lock);
+    if (!last) return;
+    pthread_mutex_destroy(&in->lock);
+    free(in);
+}
+
+size_t weft__inbox_doors(const struct weft__inbox *in)
+{
+    return in->doors; /* changed only on the runtime's thread while it is open */
 }
 
 /* Folds the request into the last one if they name the same thing. Under the lock. */
-static bool coalesce(struct weft__ext *x, const struct weft__inbox_entry *e)
+static bool coalesce(struct weft__inbox *in, const struct weft__inbox_entry *e)
 {
-    if (x->inbox_len == 0) return false;
-    struct weft__inbox_entry *last = &x->inbox[x->inbox_len - 1];
+    if (in->len == 0) return false;
+    struct weft__inbox_entry *last = &in->queue[in->len - 1];
     if (last->kind != e->kind || last->slot != e->slot || last->gen != e->gen) return false;
     last->n += e->n;
     return true;
 }
 
 /* Appends e. Under the lock. Returns 0 or -ENOMEM. */
-static int append(struct weft__ext *x, const struct weft__inbox_entry *e)
+static int append(struct weft__inbox *in, const struct weft__inbox_entry *e)
 {
-    if (coalesce(x, e)) return 0;
-    if (x->inbox_len == x->inbox_cap) {
-        size_t cap = x->inbox_cap ? x->inbox_cap * 2 : 64;
-        struct weft__inbox_entry *in = realloc(x->inbox, cap * sizeof *in);
-        if (in == NULL) return -ENOMEM;
-        x->inbox = in;
-        x->inbox_cap = cap;
+    if (coalesce(in, e)) return 0;
+    if (in->len == in->cap) {
+        size_t cap = in->cap ? in->cap * 2 : 64;
+        struct weft__inbox_entry *q = realloc(in->queue, cap * sizeof *q);
+        if (q == NULL) return -ENOMEM;
+        in->queue = q;
+        in->cap = cap;
     }
-    x->inbox[x->inbox_len++] = *e;
+    in->queue[in->len++] = *e;
     return 0;
+}
+
+/* Wakes the poll unless that was done since the last drain. Under the lock, and only while the
+ * runtime is open: so the eventfd is never written to once weft_runtime_close has closed it. */
+static void poke_locked(struct weft__inbox *in)
+{
+    if (in->poked) return;
+    in->poked = true;
+    (void)weft_poll_waker_wake(&in->waker);
 }
 
 /*
@@ -59,17 +119,25 @@ static int append(struct weft__ext *x, const struct weft__inbox_entry *e)
  * registration, so the waiter the request was for gets its item or its close, and the others
  * just park again. (A lost WAKE_TASK is reported to weft_remote_wake's caller instead.)
  */
-int weft__inbox_post(struct weft__ext *x, uint32_t kind, uint32_t slot, uint32_t gen, uint32_t n)
+int weft__inbox_post(struct weft__inbox *in, uint32_t kind, uint32_t slot, uint32_t gen, uint32_t n)
 {
     struct weft__inbox_entry e = {kind, slot, gen, n};
-    pthread_mutex_lock(&x->lock);
-    int r = append(x, &e);
-    if (r < 0) x->lost = true;
-    bool poke = !x->poked;
-    if (poke) x->poked = true;
-    pthread_mutex_unlock(&x->lock);
-    if (poke) (void)weft_poll_waker_wake(&x->waker);
+    pthread_mutex_lock(&in->lock);
+    int r = -EBADF;
+    if (!in->closed) {
+        r = append(in, &e);
+        if (r < 0) in->lost = true;
+        poke_locked(in);
+    }
+    pthread_mutex_unlock(&in->lock);
     return r;
+}
+
+void weft__inbox_poke(struct weft__inbox *in)
+{
+    pthread_mutex_lock(&in->lock);
+    if (!in->closed) poke_locked(in);
+    pthread_mutex_unlock(&in->lock);
 }
 
 /* Carries out one request on the runtime's thread. */
@@ -93,35 +161,63 @@ static void handle(weft_runtime *rt, const struct weft__inbox_entry *e)
 
 void weft__inbox_drain(weft_runtime *rt, struct weft__ext *x)
 {
-    pthread_mutex_lock(&x->lock);
-    struct weft__inbox_entry *batch = x->inbox;
-    size_t n = x->inbox_len, cap = x->inbox_cap;
-    bool lost = x->lost;
-    x->inbox = x->spare;
-    x->inbox_cap = x->spare_cap;
-    x->inbox_len = 0;
-    x->poked = false;
-    x->lost = false;
-    pthread_mutex_unlock(&x->lock);
+    struct weft__inbox *in = x->in;
+    pthread_mutex_lock(&in->lock);
+    struct weft__inbox_entry *batch = in->queue;
+    size_t n = in->len, cap = in->cap;
+    bool lost = in->lost;
+    in->queue = in->spare;
+    in->cap = in->spare_cap;
+    in->len = 0;
+    in->poked = false;
+    in->lost = false;
+    pthread_mutex_unlock(&in->lock);
     for (size_t i = 0; i < n; i++)
         handle(rt, &batch[i]);
     if (lost) weft__waitq_wake_every(rt, x);
-    x->spare = batch; /* only this thread touches the spare buffer */
-    x->spare_cap = cap;
+    in->spare = batch;
+    in->spare_cap = cap;
     if (x->pool != NULL) weft__pool_after_drain(rt, x);
 }
 
+/* Closes every xchan still open, as weft_xchan_close would, so that its senders (blocked ones
+ * too) see WEFT_ECLOSED instead of feeding a runtime that is gone. The list changes only on the
+ * runtime's thread, which this is, so the walk needs no lock but each xchan's own. */
+static void close_xchans(struct weft__inbox *in)
+{
+    for (weft_xchan *x = in->xchans; x != NULL; x = x->next) {
+        pthread_mutex_lock(&x->lock);
+        x->ch.closed = true;
+        pthread_cond_broadcast(&x->room);
+        pthread_mutex_unlock(&x->lock);
+    }
+}
+
+/*
+ * The runtime closes. The xchans are closed first, so that a sender that hears WEFT_ECLOSED from
+ * a refused request (push_locked) hears it from every later send too. From the moment `closed` is
+ * set (under the lock) no thread queues a request or wakes the poll, so the waker and the buffers
+ * can go. The inbox itself stays for the doors still open, if any; they now report -EBADF.
+ * Returns how many were.
+ */
 size_t weft__inbox_free(weft_runtime *rt, struct weft__ext *x)
 {
-    size_t left = x->doors;
-    weft_poll_waker_close(&x->waker, &rt->poll);
-    if (x->lock_ready) pthread_mutex_destroy(&x->lock);
-    x->lock_ready = false;
-    free(x->inbox);
-    free(x->spare);
-    x->inbox = x->spare = NULL;
-    x->inbox_len = x->inbox_cap = x->spare_cap = 0;
-    x->doors = 0;
+    struct weft__inbox *in = x->in;
+    if (in == NULL) return 0;
+    x->in = NULL;
+    close_xchans(in);
+    pthread_mutex_lock(&in->lock);
+    in->closed = true;
+    size_t left = in->doors;
+    in->doors = 0;
+    free(in->queue);
+    in->queue = NULL;
+    in->len = in->cap = 0;
+    pthread_mutex_unlock(&in->lock);
+    weft_poll_waker_close(&in->waker, &rt->poll);
+    free(in->spare);
+    in->spare = NULL;
+    inbox_unref(in);
     return left;
 }
 
@@ -129,29 +225,68 @@ size_t weft__inbox_free(weft_runtime *rt, struct weft__ext *x)
  * Doors
  * ------------------------------------------------------------------------------------------- */
 
-int weft_remote_open(weft_remote *d, weft_runtime *rt)
+/* Opens d on the runtime's inbox, and registers xc (if not NULL) to be closed with the runtime. */
+static int door_open(weft_remote *d, weft_runtime *rt, weft_xchan *xc)
 {
-    d->rt = NULL;
+    d->in = NULL;
     struct weft__ext *x = weft__ext_get(rt);
     if (x == NULL) return -ENOMEM;
     int r = weft__inbox_prepare(rt, x);
     if (r < 0) return r;
-    x->doors++;
-    d->rt = rt;
+    struct weft__inbox *in = x->in;
+    pthread_mutex_lock(&in->lock);
+    in->refs++;
+    in->doors++;
+    if (xc != NULL) {
+        xc->prev = NULL;
+        xc->next = in->xchans;
+        if (in->xchans != NULL) in->xchans->prev = xc;
+        in->xchans = xc;
+    }
+    pthread_mutex_unlock(&in->lock);
+    d->in = in;
     return 0;
+}
+
+/*
+ * Closes d (and unregisters xc, if not NULL). Returns whether the runtime was still open: if it
+ * was not, it has already released everything the door's owner had in it.
+ */
+static bool door_close(weft_remote *d, weft_xchan *xc)
+{
+    struct weft__inbox *in = d->in;
+    d->in = NULL;
+    pthread_mutex_lock(&in->lock);
+    bool open = !in->closed;
+    if (open) {
+        in->doors--;
+        if (xc != NULL) {
+            if (xc->prev != NULL)
+                xc->prev->next = xc->next;
+            else
+                in->xchans = xc->next;
+            if (xc->next != NULL) xc->next->prev = xc->prev;
+        }
+    }
+    pthread_mutex_unlock(&in->lock);
+    inbox_unref(in);
+    return open;
+}
+
+int weft_remote_open(weft_remote *d, weft_runtime *rt)
+{
+    return door_open(d, rt, NULL);
 }
 
 int weft_remote_wake(weft_remote *d, weft_waker w)
 {
-    if (d->rt == NULL) return -EBADF;
-    return weft__inbox_post(d->rt->ext, WEFT__IN_WAKE_TASK, w.slot, w.gen, 1);
+    if (d->in == NULL) return -EBADF;
+    return weft__inbox_post(d->in, WEFT__IN_WAKE_TASK, w.slot, w.gen, 1);
 }
 
 void weft_remote_close(weft_remote *d)
 {
-    if (d->rt == NULL) return;
-    d->rt->ext->doors--;
-    d->rt = NULL;
+    if (d->in != NULL) (void)door_close(d, NULL);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -168,39 +303,46 @@ int weft_xchan_init(weft_xchan *x, weft_runtime *rt, void *buf, size_t item_size
     x->blocked = 0;
     int r = weft_chan_init(&x->ch, rt, buf, item_size, cap);
     if (r < 0) return r;
-    r = weft_remote_open(&x->door, rt);
-    if (r < 0) goto fail_door;
     r = -pthread_mutex_init(&x->lock, NULL);
     if (r < 0) goto fail_lock;
     r = -pthread_cond_init(&x->room, NULL);
     if (r < 0) goto fail_cond;
+    r = door_open(&x->door, rt, x); /* last: from here on, weft_runtime_close may close x */
+    if (r < 0) goto fail_door;
     return 0;
 
+fail_door:
+    pthread_cond_destroy(&x->room);
 fail_cond:
     pthread_mutex_destroy(&x->lock);
 fail_lock:
-    weft_remote_close(&x->door);
-fail_door:
     weft_chan_destroy(&x->ch);
     return r;
 }
 
+/* After weft_runtime_close, x's wait queues are gone with the runtime (which the caller may have
+ * freed by now): only what x itself holds is left to release. */
 void weft_xchan_destroy(weft_xchan *x)
 {
-    if (x->door.rt == NULL) return;
-    weft_remote_close(&x->door);
+    if (x->door.in == NULL) return;
+    bool open = door_close(&x->door, x);
     pthread_cond_destroy(&x->room);
     pthread_mutex_destroy(&x->lock);
-    weft_chan_destroy(&x->ch);
+    if (open) weft_chan_destroy(&x->ch);
 }
 
-/* Pushes item (under the lock, room known) and asks the runtime to give a receiver a turn. */
+/*
+ * Pushes item (under the lock, room known) and asks the runtime to give a receiver a turn. The
+ * runtime may close between the two (it closes x only after refusing requests): the item is then
+ * never received, which the caller hears as WEFT_ECLOSED.
+ */
 static int push_locked(weft_xchan *x, const void *item)
 {
     weft__ring_push(&x->ch, item);
     weft_waitq q = x->ch.recvq;
     pthread_mutex_unlock(&x->lock);
-    return weft__inbox_post(x->door.rt->ext, WEFT__IN_WAKE_QUEUE, q.slot, q.gen, 1);
+    int r = weft__inbox_post(x->door.in, WEFT__IN_WAKE_QUEUE, q.slot, q.gen, 1);
+    return r == -EBADF ? WEFT_ECLOSED : r;
 }
 
 int weft_xchan_send_blocking(weft_xchan *x, const void *item)
@@ -237,7 +379,7 @@ void weft_xchan_close(weft_xchan *x)
     pthread_cond_broadcast(&x->room);
     weft_waitq q = x->ch.recvq;
     pthread_mutex_unlock(&x->lock);
-    if (!was) (void)weft__inbox_post(x->door.rt->ext, WEFT__IN_WAKE_ALL, q.slot, q.gen, 1);
+    if (!was) (void)weft__inbox_post(x->door.in, WEFT__IN_WAKE_ALL, q.slot, q.gen, 1);
 }
 
 int weft_xchan_recv_dl(weft_xchan *x, void *item, int64_t deadline, weft_cx *cx)
