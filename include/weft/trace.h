@@ -27,6 +27,11 @@
  * environment) makes `kill -USR1 <pid>` print weft_runtime_dump() — every task, its state and
  * the file:line where it waits — to stderr. The handler only pokes the runtime's poll; the dump
  * is written by the runtime's own thread, between two polls, where it is safe.
+ * WEFT_DUMP_SIGNAL takes "1" (SIGUSR1, the short form), another signal number ("12"), or a name
+ * with or without "SIG", in any case ("USR2", "SIGHUP", "usr1"); "0" or "" means none. Anything
+ * else ("abc", "10abc", " 10"), or a signal that cannot serve ("KILL", "65"), is reported in one
+ * line on stderr ("weft: WEFT_DUMP_SIGNAL=abc: ...; no dump signal armed"), and no signal is
+ * armed: weft_runtime_init still succeeds.
  *
  * One thread, like the rest of the runtime: call these from the thread that runs rt.
  */

@@ -26,11 +26,13 @@
 #include "runtime/trace_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -175,20 +177,58 @@ void weft__trace_dump_now(weft_runtime *rt)
     fflush(stderr);
 }
 
-/* WEFT_DUMP_SIGNAL: "1" or "USR1" for SIGUSR1, "USR2", or a signal number; "0" or "" for none. */
+/* The signal names WEFT_DUMP_SIGNAL takes (with or without "SIG", any case). */
+static const struct {
+    const char *name;
+    int signo;
+} dump_signal_names[] = {
+    {"USR1", SIGUSR1},     {"USR2", SIGUSR2}, {"HUP", SIGHUP},     {"INT", SIGINT},
+    {"QUIT", SIGQUIT},     {"TERM", SIGTERM}, {"ALRM", SIGALRM},   {"PIPE", SIGPIPE},
+    {"CHLD", SIGCHLD},     {"CONT", SIGCONT}, {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},
+    {"TTOU", SIGTTOU},     {"URG", SIGURG},   {"WINCH", SIGWINCH}, {"PROF", SIGPROF},
+    {"VTALRM", SIGVTALRM}, {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},   {"TRAP", SIGTRAP},
+    {"ABRT", SIGABRT},     {"SYS", SIGSYS},   {"KILL", SIGKILL},   {"STOP", SIGSTOP},
+    {"SEGV", SIGSEGV},     {"BUS", SIGBUS},   {"FPE", SIGFPE},     {"ILL", SIGILL},
+};
+
+/*
+ * The signal spec names: "1" is SIGUSR1 (the short form), other digits a signal number, else a
+ * name from the table. Returns the number, or -1 if spec is neither; a number too large to be a
+ * signal is returned as is, for weft_runtime_dump_on_signal to refuse.
+ */
+static int parse_dump_signal(const char *spec)
+{
+    if (strcmp(spec, "1") == 0) return SIGUSR1;
+    if (spec[strspn(spec, "0123456789")] == '\0') {
+        long v = strtol(spec, NULL, 10); /* digits only, so nothing is skipped or misread */
+        return v > INT_MAX ? INT_MAX : (int)v;
+    }
+    const char *name = strncasecmp(spec, "SIG", 3) == 0 ? spec + 3 : spec;
+    for (size_t i = 0; i < sizeof dump_signal_names / sizeof dump_signal_names[0]; i++)
+        if (strcasecmp(name, dump_signal_names[i].name) == 0) return dump_signal_names[i].signo;
+    return -1;
+}
+
+/*
+ * WEFT_DUMP_SIGNAL (see weft/trace.h): unset, "" or "0" for none. A value that names no signal,
+ * or one that cannot serve, is reported on stderr and arms nothing; init goes on.
+ */
 void weft__trace_dump_env(weft_runtime *rt)
 {
     const char *spec = getenv("WEFT_DUMP_SIGNAL");
     if (spec == NULL || spec[0] == '\0' || strcmp(spec, "0") == 0) return;
-    int signo;
-    if (strcmp(spec, "1") == 0 || strcmp(spec, "USR1") == 0 || strcmp(spec, "SIGUSR1") == 0)
-        signo = SIGUSR1;
-    else if (strcmp(spec, "USR2") == 0 || strcmp(spec, "SIGUSR2") == 0)
-        signo = SIGUSR2;
-    else
-        signo = atoi(spec);
+    int signo = parse_dump_signal(spec);
+    if (signo < 0) {
+        fprintf(stderr,
+                "weft: WEFT_DUMP_SIGNAL=%s: not a signal (a number, or a name such as USR1 or "
+                "SIGUSR2); no dump signal armed\n",
+                spec);
+        return;
+    }
     int r = weft_runtime_dump_on_signal(rt, signo);
-    if (r < 0) fprintf(stderr, "weft: WEFT_DUMP_SIGNAL=%s: %s\n", spec, weft_strerror(r));
+    if (r < 0)
+        fprintf(stderr, "weft: WEFT_DUMP_SIGNAL=%s: %s; no dump signal armed\n", spec,
+                weft_strerror(r));
 }
 
 #else /* !WEFT_TRACE_COMPILED */

@@ -704,6 +704,54 @@ static void the_dump_signal_can_come_from_the_environment(void **state)
     assert_int_equal(weft_runtime_close(&rt), 0);
 }
 
+/* Initialises rt with WEFT_DUMP_SIGNAL=value; returns what init wrote to stderr (caller frees). */
+static char *init_with_dump_signal(weft_runtime *rt, const char *value)
+{
+    assert_int_equal(setenv("WEFT_DUMP_SIGNAL", value, 1), 0);
+    struct caught c;
+    catch_stderr(&c);
+    int r = weft_runtime_init(rt);
+    char *text = release_stderr(&c);
+    unsetenv("WEFT_DUMP_SIGNAL");
+    assert_int_equal(r, 0);
+    return text;
+}
+
+/* Names and numbers are read whole; what is not a usable signal is said once and arms nothing. */
+static void a_bad_dump_signal_in_the_environment_is_reported(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "abc", "KILL", "SIGSEGV", "10abc", "-3", " 10", "+12", "65", "99999999999999999999",
+        "USR", "SIG"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        weft_runtime rt;
+        char *text = init_with_dump_signal(&rt, bad[i]);
+        char want[64];
+        snprintf(want, sizeof want, "weft: WEFT_DUMP_SIGNAL=%s: ", bad[i]);
+        if (strstr(text, want) == NULL || strstr(text, "no dump signal armed\n") == NULL)
+            fail_msg("WEFT_DUMP_SIGNAL=%s: stderr says \"%s\"", bad[i], text);
+        free(text);
+        assert_null(rt.trace); /* nothing armed */
+        assert_int_equal(weft_runtime_close(&rt), 0);
+    }
+    static const struct {
+        const char *value;
+        int signo;
+    } good[] = {{"1", SIGUSR1}, {"usr2", SIGUSR2}, {"SIGHUP", SIGHUP}, {"12", SIGUSR2}};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        weft_runtime rt;
+        char *text = init_with_dump_signal(&rt, good[i].value);
+        if (text[0] != '\0')
+            fail_msg("WEFT_DUMP_SIGNAL=%s: stderr says \"%s\"", good[i].value, text);
+        free(text);
+        /* Armed on that signal: asking for it again is a no-op, another one is refused. */
+        assert_int_equal(weft_runtime_dump_on_signal(&rt, good[i].signo), 0);
+        assert_int_equal(weft_runtime_dump_on_signal(&rt, SIGTERM), -EINVAL);
+        assert_int_equal(weft_runtime_close(&rt), 0);
+    }
+}
+
 static void one_dump_signal_per_process(void **state)
 {
     (void)state;
@@ -824,6 +872,7 @@ int main(void)
         cmocka_unit_test(the_dump_signal_can_come_from_the_environment),
         cmocka_unit_test(one_dump_signal_per_process),
         cmocka_unit_test(a_dump_signal_is_not_replayed_to_later_armings),
+        cmocka_unit_test(a_bad_dump_signal_in_the_environment_is_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
