@@ -6,6 +6,11 @@
  *
  *     WEFT_TRACE=run.json ./my-program
  *
+ * ("%p" in the path becomes the process id, "%n" the runtime's number in the process; without
+ * "%n" only the first runtime records. If the file cannot be opened — or the path, expanded, is
+ * longer than PATH_MAX, which is refused rather than cut short — one line on stderr says so, and
+ * weft_runtime_init goes on without a trace.)
+ *
  * or start and stop a trace from the program:
  *
  *     weft_trace_start(&rt, "run.json");

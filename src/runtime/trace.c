@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -767,6 +768,29 @@ void weft__trace_close(weft_runtime *rt)
 }
 
 /*
+ * Writes spec into path (cap bytes) with "%p" as the process id and "%n" as n. Returns 0, or
+ * -ENAMETOOLONG if it does not fit: a path cut short would name another file.
+ */
+static int expand_trace_path(const char *spec, unsigned n, char *path, size_t cap)
+{
+    size_t len = 0;
+    for (const char *s = spec; *s != '\0'; s++) {
+        int w;
+        if (s[0] == '%' && (s[1] == 'p' || s[1] == 'n')) {
+            long v = s[1] == 'p' ? (long)getpid() : (long)n;
+            w = snprintf(path + len, cap - len, "%ld", v);
+            s++;
+        } else {
+            w = snprintf(path + len, cap - len, "%c", *s);
+        }
+        if (w < 0 || (size_t)w >= cap - len) return -ENAMETOOLONG;
+        len += (size_t)w;
+    }
+    path[len] = '\0';
+    return 0;
+}
+
+/*
  * WEFT_TRACE=path. "%p" in the path becomes the process id and "%n" the runtime's number in the
  * process (1, 2, ...). Without "%n" only the first runtime initialised while WEFT_TRACE is set
  * records: a program (or a test suite) with many runtimes would otherwise overwrite its own trace.
@@ -778,20 +802,18 @@ static void trace_env(weft_runtime *rt)
     if (spec == NULL || spec[0] == '\0') return;
     unsigned n = atomic_fetch_add(&seq, 1) + 1;
     if (n > 1 && strstr(spec, "%n") == NULL) return;
-    char path[4096];
-    size_t len = 0;
-    for (const char *s = spec; *s != '\0' && len + 24 < sizeof path; s++) {
-        if (s[0] == '%' && (s[1] == 'p' || s[1] == 'n')) {
-            long v = s[1] == 'p' ? (long)getpid() : (long)n;
-            len += (size_t)snprintf(path + len, sizeof path - len, "%ld", v);
-            s++;
-        } else {
-            path[len++] = *s;
-        }
+    char path[PATH_MAX];
+    int r = expand_trace_path(spec, n, path, sizeof path);
+    if (r < 0) {
+        fprintf(stderr,
+                "weft: WEFT_TRACE=%.64s...: %s (the path comes to more than %d bytes); no trace "
+                "recorded\n",
+                spec, weft_strerror(r), PATH_MAX - 1);
+        return;
     }
-    path[len] = '\0';
-    int r = weft_trace_start(rt, path);
-    if (r < 0) fprintf(stderr, "weft: WEFT_TRACE=%s: %s\n", path, weft_strerror(r));
+    r = weft_trace_start(rt, path);
+    if (r < 0)
+        fprintf(stderr, "weft: WEFT_TRACE=%s: %s; no trace recorded\n", path, weft_strerror(r));
 }
 
 void weft__trace_init_env(weft_runtime *rt)

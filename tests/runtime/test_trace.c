@@ -569,10 +569,6 @@ static void the_environment_variable_records_a_trace(void **state)
     rmdir(dir);
 }
 
-/* ---------------------------------------------------------------------------------------------
- * The dump on a signal
- * ------------------------------------------------------------------------------------------- */
-
 /* stderr, caught in a file while a test runs. */
 struct caught {
     int saved;
@@ -604,6 +600,53 @@ static char *release_stderr(struct caught *c)
     fclose(c->file);
     return text;
 }
+
+/*
+ * A WEFT_TRACE path too long for the system is refused whole, with a message: cut short, it
+ * would name another file (here dir/victim-N.jso, the slashes collapsing).
+ */
+static void a_too_long_trace_path_is_refused(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/weft-trace-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    size_t cap = strlen(dir) + 8192;
+    char *spec = malloc(cap);
+    assert_non_null(spec);
+    int len = snprintf(spec, cap, "%s", dir);
+    while (len < 4060) /* with the name: more than PATH_MAX (4096) */
+        spec[len++] = '/';
+    /* %n: without it, only the process's first runtime to see WEFT_TRACE records. */
+    snprintf(spec + len, cap - (size_t)len, "victim-%%n.json-and-this-part-is-cut-off.json");
+    assert_int_equal(setenv("WEFT_TRACE", spec, 1), 0);
+    struct caught c;
+    catch_stderr(&c);
+    weft_runtime rt;
+    int r = weft_runtime_init(&rt);
+    char *text = release_stderr(&c);
+    unsetenv("WEFT_TRACE");
+    assert_int_equal(r, 0);
+    assert_false(weft_trace_active(&rt));
+    assert_int_equal(weft_trace_start(&rt, spec), -ENAMETOOLONG); /* from fopen */
+    free(spec);
+    if (strstr(text, "weft: WEFT_TRACE=/tmp/weft-trace-test-") == NULL ||
+        strstr(text, weft_strerror(-ENAMETOOLONG)) == NULL)
+        fail_msg("stderr says \"%s\"", text);
+    free(text);
+    assert_int_equal(weft_runtime_close(&rt), 0);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            fail_msg("the trace went to %s/%s", dir, de->d_name);
+    closedir(d);
+    rmdir(dir);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The dump on a signal
+ * ------------------------------------------------------------------------------------------- */
 
 /*
  * Raises the signal in its poll (signo 0: none), then sleeps: the dump comes at the loop's next
@@ -868,6 +911,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(the_api_refuses_what_it_cannot_do, rt_setup, rt_teardown),
         cmocka_unit_test(closing_the_runtime_ends_the_trace),
         cmocka_unit_test(the_environment_variable_records_a_trace),
+        cmocka_unit_test(a_too_long_trace_path_is_refused),
         cmocka_unit_test(a_signal_dumps_the_tasks_of_a_parked_runtime),
         cmocka_unit_test(the_dump_signal_can_come_from_the_environment),
         cmocka_unit_test(one_dump_signal_per_process),
