@@ -99,21 +99,25 @@ static inline int weft_blocking_run(weft_blocking *job, weft_blocking_fn fn, voi
  * weft_resolve_host_dl - resolve host (a name or a numeric address) and port (a number or a
  * service name such as "http") to stream-socket addresses.
  *
+ * port: a port number as weft_addr_parse takes it — 0..65535, one to five decimal digits, no
+ *    sign or space — or a service name known to the system (/etc/services): letters, digits and
+ *    inner hyphens, at least one letter. NULL or "" gives the addresses with port 0.
  * family: AF_UNSPEC (both), AF_INET or AF_INET6. addrs, max: where the addresses go (at most
  *    max, and at most WEFT_RESOLVE_MAX). Pass the same arguments on every poll.
  * May return WEFT_PENDING. Returns the number of addresses (>= 1).
  * Fails with WEFT_ERESOLVE (no such host, no address of that family, or the name servers
- * failed for good), WEFT_EADDR (a bad port or service name), -EAGAIN (a temporary DNS failure:
- * try later), -EINVAL (NULL or empty host, a host longer than WEFT_RESOLVE_HOST_MAX,
- * max == 0), -ETIMEDOUT, -ENOMEM, or any failure of weft_blocking_run_dl.
+ * failed for good), WEFT_EADDR (a bad port or an unknown service name), -EAGAIN (a temporary
+ * DNS failure: try later), -EINVAL (NULL or empty host, a host longer than
+ * WEFT_RESOLVE_HOST_MAX, max == 0), -ETIMEDOUT, -ENOMEM, or any failure of weft_blocking_run_dl.
  */
 int weft_resolve_host_dl(weft_blocking *job, const char *host, const char *port, int family,
                          weft_addr *addrs, size_t max, int64_t deadline, weft_cx *cx);
 
 /*
  * weft_resolve_dl - the same for a "HOST:PORT" string: "localhost:8080", "example.test:80",
- * "[::1]:8080", "127.0.0.1:80". Numeric addresses resolve without DNS. Fails as above, and
- * with WEFT_EADDR for a string with no port or an unbracketed IPv6 address.
+ * "[::1]:8080", "127.0.0.1:80", "localhost:http". PORT follows the rule above. Numeric
+ * addresses resolve without DNS. Fails as above, and with WEFT_EADDR for a string with no port
+ * or an unbracketed IPv6 address.
  */
 int weft_resolve_dl(weft_blocking *job, const char *hostport, weft_addr *addrs, size_t max,
                     int64_t deadline, weft_cx *cx);

@@ -318,6 +318,7 @@ size_t weft__pool_close(weft_runtime *rt, struct weft__ext *x)
 struct resolve_req {
     char host[WEFT_RESOLVE_HOST_MAX + 1];
     char port[32];
+    int flags; /* getaddrinfo's ai_flags: AI_NUMERICSERV for a port number */
     int family;
     int n;
     weft_addr addrs[WEFT_RESOLVE_MAX];
@@ -351,7 +352,8 @@ static int resolve_error(int eai)
 static int resolve_fn(void *data)
 {
     struct resolve_req *q = data;
-    struct addrinfo hints = {.ai_family = q->family, .ai_socktype = SOCK_STREAM};
+    struct addrinfo hints = {
+        .ai_flags = q->flags, .ai_family = q->family, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
     int r = getaddrinfo(q->host, q->port[0] != '\0' ? q->port : NULL, &hints, &res);
     if (r != 0) return resolve_error(r);
@@ -362,16 +364,42 @@ static int resolve_fn(void *data)
     return q->n > 0 ? q->n : WEFT_ERESOLVE; /* only addresses of other families */
 }
 
+/*
+ * Checks the port text before getaddrinfo sees it, since getaddrinfo is lenient: it takes a
+ * number through strtoul, so " 80" and "+80" pass and "99999" wraps to 34463. A port that starts
+ * with a digit must be a port number as weft_addr_parse has it (0..65535, digits only); anything
+ * else must look like a service name (RFC 6335: letters, digits and inner hyphens, at least one
+ * letter), which getaddrinfo then looks up. Returns AI_NUMERICSERV for a number, 0 for a name,
+ * or WEFT_EADDR.
+ */
+static int check_port(const char *port)
+{
+    size_t n = strlen(port), digits = strspn(port, "0123456789");
+    if (n == 0) return 0; /* no port: the addresses come with port 0 */
+    if (digits != 0) {
+        if (digits != n || n > 5 || strtol(port, NULL, 10) > 65535) return WEFT_EADDR;
+        return AI_NUMERICSERV;
+    }
+    static const char name_chars[] = "abcdefghijklmnopqrstuvwxyz"
+                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-";
+    if (strspn(port, name_chars) != n || port[0] == '-' || port[n - 1] == '-') return WEFT_EADDR;
+    return 0;
+}
+
 /* Starts a resolution of host[0 .. host_len) and port. */
 static int resolve_start(weft_runtime *rt, weft_blocking *job, const char *host, size_t host_len,
                          const char *port, int family)
 {
     if (host_len == 0 || host_len > WEFT_RESOLVE_HOST_MAX) return -EINVAL;
-    if (port != NULL && strlen(port) >= sizeof((struct resolve_req *)0)->port) return WEFT_EADDR;
+    if (port == NULL) port = "";
+    if (strlen(port) >= sizeof((struct resolve_req *)0)->port) return WEFT_EADDR;
+    int flags = check_port(port);
+    if (flags < 0) return flags;
     struct resolve_req *req = calloc(1, sizeof *req);
     if (req == NULL) return -ENOMEM;
     memcpy(req->host, host, host_len);
-    if (port != NULL) strcpy(req->port, port);
+    strcpy(req->port, port);
+    req->flags = flags;
     req->family = family;
     int r = job_start(rt, job, resolve_fn, req, sizeof *req);
     free(req);

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -206,10 +207,12 @@ static void runtime_close_joins_a_running_job(void **state)
  * Name resolution
  * ------------------------------------------------------------------------------------------- */
 
+/* Resolves hostport with weft_resolve_dl, or host and port with weft_resolve_host_dl if host is
+ * set. */
 struct resolver {
     weft_co co;
     weft_blocking job;
-    const char *hostport;
+    const char *hostport, *host, *port;
     int64_t deadline;
     weft_addr addrs[4];
     int n;
@@ -218,9 +221,13 @@ struct resolver {
 static int resolver(void *frame, weft_cx *cx)
 {
     struct resolver *f = frame;
+    int64_t dl = f->deadline ? f->deadline : WEFT_NO_DEADLINE;
     WEFT_BEGIN(&f->co);
-    WEFT_AWAIT(&f->co, f->n = weft_resolve_dl(&f->job, f->hostport, f->addrs, 4,
-                                              f->deadline ? f->deadline : WEFT_NO_DEADLINE, cx));
+    if (f->host != NULL)
+        WEFT_AWAIT(&f->co, f->n = weft_resolve_host_dl(&f->job, f->host, f->port, AF_UNSPEC,
+                                                       f->addrs, 4, dl, cx));
+    else
+        WEFT_AWAIT(&f->co, f->n = weft_resolve_dl(&f->job, f->hostport, f->addrs, 4, dl, cx));
     WEFT_END(&f->co, f->n);
 }
 
@@ -282,6 +289,67 @@ static void resolve_rejects_malformed_strings(void **state)
     assert_int_equal(resolve(rt, &r, longname), -EINVAL);
 }
 
+static int resolve_host(weft_runtime *rt, struct resolver *r, const char *host, const char *port)
+{
+    *r = (struct resolver){.host = host, .port = port, .deadline = weft_deadline_in(WEFT_SEC(20))};
+    return weft_runtime_block_on(rt, resolver, r);
+}
+
+/* Every address r got for localhost carries port. */
+static void expect_localhost_port(const struct resolver *r, int port)
+{
+    assert_true(r->n >= 1);
+    for (int i = 0; i < r->n; i++) {
+        assert_true(is_loopback(&r->addrs[i]));
+        assert_int_equal(weft_addr_port(&r->addrs[i]), port);
+    }
+}
+
+/* Port numbers follow weft_addr_parse's rule (0..65535, digits only): getaddrinfo would wrap
+ * 99999 to 34463 and take " 80" or "+80". They are refused before any job starts. */
+static void resolve_checks_the_port(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct resolver r;
+    static const char *const bad[] = {
+        "localhost:99999", "localhost:65536", "localhost:123456", "localhost:+80",
+        "localhost: 80",   "localhost:80 ",   "localhost:0x50",   "localhost:-80",
+        "localhost:8o",    "localhost:ht tp", "localhost:http-",  "localhost:-http",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (resolve(rt, &r, bad[i]) != WEFT_EADDR) fail_msg("%s was not refused", bad[i]);
+        assert_int_equal(jobs(rt), 0);
+    }
+    assert_int_equal(resolve_host(rt, &r, "localhost", "70000"), WEFT_EADDR);
+    assert_int_equal(resolve_host(rt, &r, "localhost", "+80"), WEFT_EADDR);
+    assert_int_equal(jobs(rt), 0);
+
+    resolve(rt, &r, "localhost:65535");
+    expect_localhost_port(&r, 65535);
+    resolve(rt, &r, "localhost:0");
+    expect_localhost_port(&r, 0);
+    resolve_host(rt, &r, "localhost", "00443");
+    expect_localhost_port(&r, 443);
+    drain_jobs(rt);
+}
+
+/* A service name is looked up, if the system knows it (/etc/services). */
+static void resolve_takes_service_names(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    struct resolver r;
+    assert_int_equal(resolve_host(rt, &r, "localhost", "no-such-service"), WEFT_EADDR);
+    if (getservbyname("http", "tcp") == NULL) {
+        print_message("no service named http here: skipped\n");
+    } else {
+        resolve(rt, &r, "localhost:http");
+        expect_localhost_port(&r, 80);
+        resolve_host(rt, &r, "localhost", "http");
+        expect_localhost_port(&r, 80);
+    }
+    drain_jobs(rt);
+}
+
 /* .invalid never resolves (RFC 6761). Without a reachable DNS server the failure may be
  * "temporary" (-EAGAIN) or slow (-ETIMEDOUT): what matters is that it is a failure. */
 static void resolve_unknown_name_fails(void **state)
@@ -311,6 +379,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(resolve_localhost, rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(resolve_numeric_needs_no_thread, rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(resolve_rejects_malformed_strings, rt_setup, sync_teardown),
+        cmocka_unit_test_setup_teardown(resolve_checks_the_port, rt_setup, sync_teardown),
+        cmocka_unit_test_setup_teardown(resolve_takes_service_names, rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(resolve_unknown_name_fails, rt_setup, sync_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
