@@ -75,10 +75,12 @@ int weft_udp_send_to_dl(weft_udp *u, const void *buf, size_t len, const weft_add
 
 /*
  * weft_udp_recv_from_dl - receive one datagram into buf; its sender's address goes to `from`
- * (may be NULL). A datagram longer than len is truncated to len bytes (the rest is lost).
- * May return WEFT_PENDING. Returns the number of bytes stored (0 for an empty datagram).
- * Fails with -ETIMEDOUT (nothing received), -ECONNREFUSED (connected socket, see
- * weft_udp_connect), WEFT_ECLOSED, -errno.
+ * (may be NULL). May return WEFT_PENDING. Returns the number of bytes stored: the whole datagram
+ * (0 for an empty one).
+ * Fails with -EMSGSIZE (the datagram was longer than len: its first len bytes are in buf and
+ * `from` is set, but the rest is lost with it, and the next call gets the next datagram — size
+ * buf for the longest datagram expected; 65507 bytes hold any over IPv4), -ETIMEDOUT (nothing
+ * received), -ECONNREFUSED (connected socket, see weft_udp_connect), WEFT_ECLOSED, -errno.
  */
 int weft_udp_recv_from_dl(weft_udp *u, void *buf, size_t len, weft_addr *from, int64_t deadline,
                           weft_cx *cx);

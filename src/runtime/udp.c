@@ -85,7 +85,11 @@ static int udp_send(weft_udp *u, const void *buf, size_t len, const weft_addr *t
     }
 }
 
-/* One datagram in; from == NULL does not ask for the sender. */
+/*
+ * One datagram in; from == NULL does not ask for the sender. MSG_TRUNC makes recvfrom return the
+ * datagram's real length, so a datagram longer than buf is reported (-EMSGSIZE), never passed
+ * off as a whole one of len bytes.
+ */
 static int udp_recv(weft_udp *u, void *buf, size_t len, weft_addr *from, int64_t deadline,
                     weft_cx *cx)
 {
@@ -95,10 +99,10 @@ static int udp_recv(weft_udp *u, void *buf, size_t len, weft_addr *from, int64_t
     for (;;) {
         struct sockaddr_storage ss;
         socklen_t sslen = sizeof ss;
-        ssize_t n = recvfrom(u->io.fd, buf, len, 0, (struct sockaddr *)&ss, &sslen);
+        ssize_t n = recvfrom(u->io.fd, buf, len, MSG_TRUNC, (struct sockaddr *)&ss, &sslen);
         if (n >= 0) {
             if (from != NULL) weft_addr_from_sockaddr(from, (const struct sockaddr *)&ss, sslen);
-            return (int)n;
+            return (size_t)n > len ? -EMSGSIZE : (int)n;
         }
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) return -errno;

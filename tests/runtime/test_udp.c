@@ -1,6 +1,7 @@
 /*
  * Tests of weft/udp.h: datagram round trips over 127.0.0.1 and ::1 (addressed and connected),
- * a receive that waits for a datagram sent later, truncation, and a receive deadline.
+ * a receive that waits for a datagram sent later, a datagram too long for the buffer (reported,
+ * not silently cut), and a receive deadline.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -162,27 +163,54 @@ static void udp_recv_deadline_never_early(void **state)
     assert_int_equal(weft_udp_close(rt, &u), 0);
 }
 
-/* A 100-byte datagram into an 8-byte buffer: 8 bytes, the rest dropped, the next one intact. */
-static void udp_long_datagram_is_truncated(void **state)
+static bool is_loopback_v4(const weft_addr *a)
+{
+    char text[WEFT_ADDR_STRLEN];
+    return weft_addr_format(a, text, sizeof text) > 0 && strncmp(text, "127.0.0.1:", 10) == 0;
+}
+
+/* Sends len bytes of c from a plain socket of its own to addr. */
+static void send_plain(const weft_addr *addr, char c, size_t len)
+{
+    int tx = socket(addr->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(tx >= 0);
+    char data[100];
+    assert_true(len <= sizeof data);
+    memset(data, c, len);
+    const struct sockaddr *sa = (const struct sockaddr *)&addr->ss;
+    assert_int_equal(sendto(tx, data, len, 0, sa, addr->len), (ssize_t)len);
+    close(tx);
+}
+
+/* A datagram longer than the buffer is reported, not passed off as a whole one: 100 bytes into
+ * 8 fail with -EMSGSIZE, with the first 8 bytes stored and the sender known; a datagram of
+ * exactly 8 bytes is whole; and the next datagram comes intact. */
+static void udp_long_datagram_is_reported(void **state)
 {
     weft_runtime *rt = rt_of(state);
     weft_addr any = loopback(AF_INET), addr;
     weft_udp u;
     assert_int_equal(weft_udp_bind(rt, &u, &any), 0);
     assert_int_equal(weft_udp_local_addr(rt, &u, &addr), 0);
-    int tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    assert_true(tx >= 0);
-    char big[100];
-    memset(big, 'x', sizeof big);
-    const struct sockaddr *sa = (const struct sockaddr *)&addr.ss;
-    assert_int_equal(sendto(tx, big, sizeof big, 0, sa, addr.len), 100);
-    assert_int_equal(sendto(tx, "small", 5, 0, sa, addr.len), 5);
+    send_plain(&addr, 'x', 100);
+    send_plain(&addr, 'y', 8);
+    send_plain(&addr, 's', 5);
+
+    struct echo_once e = {.u = &u}; /* its receive: a 64-byte buffer, with the sender */
     struct receiver r = {.u = &u, .deadline = weft_deadline_in(WEFT_SEC(5))};
+    assert_int_equal(weft_runtime_block_on(rt, receiver, &r), -EMSGSIZE);
+    assert_memory_equal(r.buf, "xxxxxxxx", 8);
+    weft_co_init(&r.co);
     assert_int_equal(weft_runtime_block_on(rt, receiver, &r), 8);
+    assert_memory_equal(r.buf, "yyyyyyyy", 8);
     weft_co_init(&r.co);
     assert_int_equal(weft_runtime_block_on(rt, receiver, &r), 5);
-    assert_memory_equal(r.buf, "small", 5);
-    close(tx);
+    assert_memory_equal(r.buf, "sssss", 5);
+
+    send_plain(&addr, 'z', 65); /* one more than the echo's buffer: from is still set */
+    assert_int_equal(weft_runtime_block_on(rt, echo_once, &e), -EMSGSIZE);
+    assert_int_equal(e.n, -EMSGSIZE);
+    assert_true(is_loopback_v4(&e.from));
     assert_int_equal(weft_udp_close(rt, &u), 0);
 }
 
@@ -205,7 +233,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(udp_round_trip_connected, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(udp_recv_waits_for_a_datagram, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(udp_recv_deadline_never_early, rt_setup, rt_teardown),
-        cmocka_unit_test_setup_teardown(udp_long_datagram_is_truncated, rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(udp_long_datagram_is_reported, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(udp_rejects_bad_arguments, rt_setup, rt_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
