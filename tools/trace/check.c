@@ -1,7 +1,8 @@
 /*
  * weft-trace check: is this a trace Perfetto and chrome://tracing will open, and is it whole?
  *
- * Every line parsed as JSON already (trace_file.c); here: the document is closed, commas sit
+ * Every line parsed as JSON already (trace_file.c), its numbers finite, its times within
+ * +-TF_TS_MAX and its pid and tid integers; here: the document is closed, commas sit
  * between events only, every event has the fields the trace-event format requires (name, ph,
  * ts, pid, tid) and a phase it defines, time never runs backwards on a track, and the B/E slices
  * of each track nest and balance — an E always ends the innermost open B, of the same name, and

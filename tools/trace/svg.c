@@ -130,17 +130,22 @@ static void draw_row(const struct frame *f, const struct row *r, double y)
     }
 }
 
-/* A round tick step giving about eight ticks over span_us: 1, 2 or 5 times a power of ten. */
+/*
+ * A round tick step giving about eight ticks over span_us: 1, 2 or 5 times a power of ten. The
+ * reader keeps times within +-TF_TS_MAX, so 1e-3 * 10^21 always fits; the bound only makes that
+ * visible (and a span it does not fit gets a single tick).
+ */
 static double tick_step(double span_us)
 {
     double step = 0.001;
-    for (;;) {
+    for (int decade = 0; decade < 24; decade++) {
         for (int m = 0; m < 3; m++) {
             double s = step * (m == 0 ? 1 : m == 1 ? 2 : 5);
             if (span_us / s <= 8) return s;
         }
         step *= 10;
     }
+    return span_us;
 }
 
 static void draw_axis(const struct frame *f, double y)

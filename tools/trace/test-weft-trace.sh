@@ -3,7 +3,9 @@
 #   - `weft-trace check` and Python's json module both accept it, every event with its fields;
 #   - `weft-trace svg` writes well-formed SVG with a row per task;
 #   - `weft-trace dot` writes a graph Graphviz accepts (when dot is installed);
-#   - the checker rejects a cut-short trace, a missing field and an unbalanced slice.
+#   - the checker rejects a cut-short trace, a missing field and an unbalanced slice;
+#   - check, svg and dot all refuse numbers a trace cannot hold (1e400, times beyond 9e15 us,
+#     a tid that is not an integer), and none of them hangs on one.
 # usage: test-weft-trace.sh WEFT_TRACE WEFT_FETCH
 set -eu
 trace=$1
@@ -61,4 +63,28 @@ awk 'done || !/"ph":"E"/ { print; next } { done = 1 }' "$dir/demo.json" > "$dir/
 if "$trace" check "$dir/unbalanced.json" > /dev/null; then fail "accepted an unbalanced B"; fi
 sed '3s/}},$/},/' "$dir/demo.json" > "$dir/badjson.json"
 if "$trace" check "$dir/badjson.json" > /dev/null; then fail "accepted broken JSON"; fi
+# Numbers a trace cannot hold: each command refuses them (exit 1), none hangs (svg used to loop
+# forever on "ts":1e400, its time span being infinite).
+bounded() { if command -v timeout > /dev/null; then timeout 20 "$@"; else "$@"; fi; }
+one_event() {
+    printf '{"displayTimeUnit":"ns","traceEvents":[\n%s\n]}\n' "$1" > "$dir/num.json"
+}
+for ev in '{"name":"spawn","ph":"i","ts":1e400,"pid":1,"tid":1}' \
+          '{"name":"spawn","ph":"i","ts":-1e308,"pid":1,"tid":1},
+{"name":"spawn","ph":"i","ts":1e308,"pid":1,"tid":2}' \
+          '{"name":"spawn","ph":"i","ts":1,"pid":1,"tid":1,"args":{"x":-2e308}}' \
+          '{"name":"spawn","ph":"i","ts":"1","pid":1,"tid":1}' \
+          '{"name":"spawn","ph":"i","ts":1,"pid":1,"tid":1.5}' \
+          '{"name":"spawn","ph":"i","ts":1,"pid":1e3,"tid":1}'; do
+    one_event "$ev"
+    for cmd in check svg dot; do
+        rc=0
+        bounded "$trace" $cmd "$dir/num.json" > "$dir/num.out" 2>&1 || rc=$?
+        [ $rc -eq 1 ] || fail "$cmd gave $rc, not 1, on $ev: $(cat "$dir/num.out")"
+        grep -q 'line [0-9]*: ' "$dir/num.out" || fail "$cmd does not say where: $(cat "$dir/num.out")"
+    done
+done
+one_event '{"name":"spawn","ph":"i","ts":9e15,"pid":1,"tid":1}'
+"$trace" svg "$dir/num.json" > /dev/null || fail "svg refuses the largest time"
+
 echo "ok"

@@ -9,6 +9,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "trace_file.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -158,6 +160,7 @@ static bool is_digit(char ch)
 /* A number, by the JSON grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
 static int parse_number(struct cursor *c)
 {
+    const char *start = c->p;
     if (*c->p == '-') c->p++;
     if (*c->p == '0')
         c->p++;
@@ -179,6 +182,11 @@ static int parse_number(struct cursor *c)
         while (is_digit(*c->p))
             c->p++;
     }
+    /* Valid JSON, but a double cannot hold it (1e400): readers would take it as infinity. */
+    int len = (int)(c->p - start);
+    if (isinf(strtod(start, NULL)))
+        return fail(c, "number %.*s%s is too large", len < 24 ? len : 24, start,
+                    len < 24 ? "" : "...");
     return 0;
 }
 
@@ -273,6 +281,30 @@ static int parse_args(struct cursor *c, struct tf_event *ev)
     }
 }
 
+/*
+ * The time of an event, in microseconds: a number, and one a trace can hold — Perfetto keeps
+ * times as 64-bit nanoseconds, and a span between two times must stay finite.
+ */
+static int parse_ts(struct cursor *c, const char *text, bool number, double *ts)
+{
+    *ts = strtod(text, NULL);
+    if (!number) return fail(c, "\"ts\" is not a number");
+    if (!(*ts >= -TF_TS_MAX && *ts <= TF_TS_MAX))
+        return fail(c, "\"ts\" %s is out of range (more than %.0e us from 0)", text, TF_TS_MAX);
+    return 0;
+}
+
+/* A pid or tid: an integer a long holds. */
+static int parse_id(struct cursor *c, const char *key, const char *text, bool number, long *id)
+{
+    char *end;
+    errno = 0;
+    *id = strtol(text, &end, 10);
+    if (!number || *end != '\0' || errno != 0)
+        return fail(c, "\"%s\" is not an integer (%s)", key, text);
+    return 0;
+}
+
 /* One top-level member of an event. */
 static int parse_member(struct cursor *c, struct tf_event *ev)
 {
@@ -280,6 +312,8 @@ static int parse_member(struct cursor *c, struct tf_event *ev)
     if (parse_string(c, &key) < 0) return -1;
     skip_ws(c);
     int r = *c->p++ == ':' ? 0 : fail(c, "expected ':'");
+    skip_ws(c);
+    bool number = *c->p == '-' || is_digit(*c->p);
     if (r == 0 && strcmp(key, "args") == 0) {
         r = parse_args(c, ev);
     } else if (r == 0) {
@@ -294,13 +328,13 @@ static int parse_member(struct cursor *c, struct tf_event *ev)
     } else if (r == 0 && strcmp(key, "ph") == 0) {
         ev->ph = strlen(val) == 1 ? val[0] : '?';
     } else if (r == 0 && strcmp(key, "ts") == 0) {
-        ev->ts = strtod(val, NULL);
+        r = parse_ts(c, val, number, &ev->ts);
         ev->has_ts = true;
     } else if (r == 0 && strcmp(key, "pid") == 0) {
-        ev->pid = strtol(val, NULL, 10);
+        r = parse_id(c, key, val, number, &ev->pid);
         ev->has_pid = true;
     } else if (r == 0 && strcmp(key, "tid") == 0) {
-        ev->tid = strtol(val, NULL, 10);
+        r = parse_id(c, key, val, number, &ev->tid);
         ev->has_tid = true;
     }
     free(key);

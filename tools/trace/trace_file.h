@@ -20,6 +20,13 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/*
+ * The largest time (microseconds, either side of 0) a trace may hold: Perfetto keeps times as
+ * 64-bit nanoseconds (about 9.2e15 us). The reader refuses an event beyond it, and any number
+ * too large for a double, so every time and every span between two times is finite.
+ */
+#define TF_TS_MAX 9e15
+
 /* One member of an event's "args": key and value, both as text (a string's value unescaped). */
 struct tf_arg {
     char *key;
