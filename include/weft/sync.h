@@ -34,6 +34,23 @@
  * one unit, not a particular one: a channel always hands out its oldest item, to whichever
  * entitled taker takes first. Closing a channel wakes every waiter.
  *
+ * LIFETIME: FREE AN OBJECT ONLY ONCE NO TASK WILL POLL IT AGAIN. A _destroy wakes the tasks
+ * still waiting on the object, and each of them reads the object once more — on its next poll,
+ * after _destroy has returned — to learn WEFT_ECLOSED. So the object's own memory (a weft_chan,
+ * a weft_mutex, ...) must stay valid after _destroy until every task that was waiting on it has
+ * run past the operation: has finished (weft_task_join, weft_task_result), or has told you it is
+ * done with the object. Freeing it right after _destroy is safe only if no task was waiting on
+ * it. The storage a channel or oneshot was given at _init (buf) is no longer read after _destroy
+ * and may be freed at once. Once weft_runtime_close has returned, no task is left to poll
+ * anything.
+ *
+ *     weft_chan_destroy(&s->ch);  // the receiver task is woken...
+ *     free(s);                    // WRONG: ...and reads s->ch when it runs
+ *
+ *     weft_chan_destroy(&s->ch);
+ *     WEFT_AWAIT(&f->co, r = weft_task_join(f->receiver, cx));
+ *     free(s);                    // right: the receiver is done with s->ch
+ *
  * THREADS. Everything here belongs to the runtime's thread, except the cross-thread door and
  * channel of section 8, whose send side any thread may use.
  *
@@ -117,7 +134,8 @@ int weft_chan_init(weft_chan *ch, weft_runtime *rt, void *buf, size_t item_size,
 /*
  * weft_chan_destroy - release ch's wait queues. Tasks still waiting are woken and see
  * WEFT_ECLOSED; items still buffered are dropped. Afterwards every operation on ch returns
- * WEFT_ECLOSED; destroying twice is harmless. Never suspends.
+ * WEFT_ECLOSED; destroying twice is harmless. Never suspends. buf may be freed at once; ch itself
+ * only once the woken tasks have run past their operation (LIFETIME, at the top).
  */
 void weft_chan_destroy(weft_chan *ch);
 
@@ -211,7 +229,8 @@ static inline int weft_oneshot_recv(weft_oneshot *o, void *value, weft_cx *cx)
 /* weft_oneshot_close - the sender gives up: a receiver waiting or to come sees WEFT_ECLOSED. */
 void weft_oneshot_close(weft_oneshot *o);
 
-/* weft_oneshot_destroy - release o (see weft_chan_destroy). */
+/* weft_oneshot_destroy - release o (as weft_chan_destroy; free o only once a woken receiver has
+ * run: LIFETIME, at the top). */
 void weft_oneshot_destroy(weft_oneshot *o);
 
 /* ============================================================================================
@@ -231,7 +250,8 @@ typedef struct weft_notify {
 /* weft_notify_init - prepare n with no permit stored. Returns 0, -EINVAL or -ENOMEM. */
 int weft_notify_init(weft_notify *n, weft_runtime *rt);
 
-/* weft_notify_destroy - release n; waiters are woken and see WEFT_ECLOSED. */
+/* weft_notify_destroy - release n; waiters are woken and see WEFT_ECLOSED. Free n only once
+ * they have run (LIFETIME, at the top). */
 void weft_notify_destroy(weft_notify *n);
 
 /*
@@ -267,7 +287,8 @@ typedef struct weft_semaphore {
 /* weft_semaphore_init - start with `permits` permits. Returns 0, -EINVAL or -ENOMEM. */
 int weft_semaphore_init(weft_semaphore *s, weft_runtime *rt, size_t permits);
 
-/* weft_semaphore_destroy - release s; waiters are woken and see WEFT_ECLOSED. */
+/* weft_semaphore_destroy - release s; waiters are woken and see WEFT_ECLOSED. Free s only once
+ * they have run (LIFETIME, at the top). */
 void weft_semaphore_destroy(weft_semaphore *s);
 
 /*
@@ -311,7 +332,8 @@ typedef struct weft_mutex {
 /* weft_mutex_init - an unlocked mutex. Returns 0, -EINVAL or -ENOMEM. */
 int weft_mutex_init(weft_mutex *m, weft_runtime *rt);
 
-/* weft_mutex_destroy - release m; waiters are woken and see WEFT_ECLOSED. */
+/* weft_mutex_destroy - release m; waiters are woken and see WEFT_ECLOSED. Free m only once
+ * they have run (LIFETIME, at the top). */
 void weft_mutex_destroy(weft_mutex *m);
 
 /*
@@ -346,7 +368,8 @@ typedef struct weft_waitgroup {
 /* weft_waitgroup_init - a group with a count of 0. Returns 0, -EINVAL or -ENOMEM. */
 int weft_waitgroup_init(weft_waitgroup *wg, weft_runtime *rt);
 
-/* weft_waitgroup_destroy - release wg; waiters are woken and see WEFT_ECLOSED. */
+/* weft_waitgroup_destroy - release wg; waiters are woken and see WEFT_ECLOSED. Free wg only once
+ * they have run (LIFETIME, at the top). */
 void weft_waitgroup_destroy(weft_waitgroup *wg);
 
 /* weft_waitgroup_add - count n more jobs. */
@@ -446,7 +469,8 @@ int weft_xchan_init(weft_xchan *x, weft_runtime *rt, void *buf, size_t item_size
 /*
  * weft_xchan_destroy - release x (runtime's thread, or any thread once the runtime has closed),
  * once no other thread uses it. Waiting tasks see WEFT_ECLOSED; buffered items are dropped.
- * Destroying twice is harmless.
+ * Destroying twice is harmless; a receive after it returns WEFT_ECLOSED. Free x only once the
+ * woken receivers have run (LIFETIME, at the top).
  */
 void weft_xchan_destroy(weft_xchan *x);
 

@@ -382,8 +382,11 @@ void weft_xchan_close(weft_xchan *x)
     if (!was) (void)weft__inbox_post(x->door.in, WEFT__IN_WAKE_ALL, q.slot, q.gen, 1);
 }
 
+/* A receiver woken by weft_xchan_destroy polls once more: it must not lock the mutex the destroy
+ * has destroyed. Both run on the runtime's thread, so door.in, cleared by the destroy, tells. */
 int weft_xchan_recv_dl(weft_xchan *x, void *item, int64_t deadline, weft_cx *cx)
 {
+    if (x->door.in == NULL) return WEFT_ECLOSED;
     pthread_mutex_lock(&x->lock);
     int r = weft__waitq_acquire(&x->ch.recvq, x->ch.len, x->ch.closed, deadline, cx);
     if (r == 0) {

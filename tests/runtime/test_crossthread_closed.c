@@ -3,7 +3,8 @@
  * open"): every later call — from the runtime's thread or another one, racing with the close or
  * coming after it, even once the weft_runtime has been freed — returns -EBADF or WEFT_ECLOSED and
  * never touches the runtime. The runtime is heap-allocated and freed right after the close, so
- * under ASan a door that still reads it fails as a heap-use-after-free.
+ * under ASan a door that still reads it fails as a heap-use-after-free. And a receiver woken by
+ * weft_xchan_destroy does not touch the xchan's destroyed mutex.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -265,6 +266,53 @@ static void doors_used_while_runtime_closes(void **state)
     weft_remote_close(&door);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * After weft_xchan_destroy
+ * ------------------------------------------------------------------------------------------- */
+
+struct xreceiver {
+    weft_co co;
+    weft_xchan *x;
+    int item, result;
+};
+
+static int xreceiver(void *frame, weft_cx *cx)
+{
+    struct xreceiver *f = frame;
+    WEFT_BEGIN(&f->co);
+    WEFT_AWAIT(&f->co, f->result = weft_xchan_recv(f->x, &f->item, cx));
+    WEFT_END(&f->co, f->result);
+}
+
+/*
+ * A receiver woken by weft_xchan_destroy polls once more and must not lock the mutex the destroy
+ * destroyed. To make such a lock visible, the mutex's memory is reused for a mutex held by this
+ * thread: locking it again would hang (alarm) instead of returning WEFT_ECLOSED.
+ */
+static void xchan_destroy_wakes_receiver_without_its_lock(void **state)
+{
+    (void)state;
+    weft_runtime rt;
+    assert_int_equal(weft_runtime_init(&rt), 0);
+    weft_xchan x;
+    int ring[RING];
+    assert_int_equal(weft_xchan_init(&x, &rt, ring, sizeof ring[0], RING), 0);
+    struct xreceiver f = {.x = &x};
+    weft_task t;
+    assert_int_equal(weft_task_spawn(&rt, xreceiver, &f, &t), 0);
+    weft_runtime_run_ready(&rt); /* the receiver waits */
+    weft_xchan_destroy(&x);
+    assert_int_equal(pthread_mutex_init(&x.lock, NULL), 0); /* the memory, reused */
+    pthread_mutex_lock(&x.lock);
+    alarm(20);
+    assert_int_equal(weft_runtime_run(&rt), 0);
+    alarm(0);
+    assert_int_equal(weft_task_result(&rt, t), WEFT_ECLOSED);
+    pthread_mutex_unlock(&x.lock);
+    pthread_mutex_destroy(&x.lock);
+    assert_int_equal(weft_runtime_close(&rt), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +322,7 @@ int main(void)
         cmocka_unit_test(remote_close_after_runtime_close),
         cmocka_unit_test(blocked_sender_released_by_runtime_close),
         cmocka_unit_test(doors_used_while_runtime_closes),
+        cmocka_unit_test(xchan_destroy_wakes_receiver_without_its_lock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
