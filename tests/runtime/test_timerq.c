@@ -18,12 +18,24 @@
 
 #include "runtime/timerq.h"
 
-/* --- Fault injection: realloc fails while `realloc_failures` is positive. --- */
+/* --- Fault injection: malloc (the queue's first array) and realloc (its growth) fail while
+ * `malloc_failures` / `realloc_failures` are positive. --- */
 
+void *__real_malloc(size_t size);
+void *__wrap_malloc(size_t size);
 void *__real_realloc(void *ptr, size_t size);
 void *__wrap_realloc(void *ptr, size_t size);
 
-static int realloc_failures;
+static int malloc_failures, realloc_failures;
+
+void *__wrap_malloc(size_t size)
+{
+    if (malloc_failures > 0) {
+        malloc_failures--;
+        return NULL;
+    }
+    return __real_malloc(size);
+}
 
 void *__wrap_realloc(void *ptr, size_t size)
 {
@@ -54,7 +66,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    realloc_failures = 0;
+    malloc_failures = realloc_failures = 0;
     weft__timerq_free(&f->q);
     free(f);
     return 0;
@@ -396,10 +408,10 @@ static void init_reports_enomem(void **state)
 {
     (void)state;
     weft__timerq q;
-    realloc_failures = 1;
+    malloc_failures = 1;
     assert_int_equal(weft__timerq_init(&q), -ENOMEM);
-    realloc_failures = 0;
-    weft__timerq_free(&q); /* harmless on a queue whose init failed */
+    assert_int_equal(malloc_failures, 0); /* the failure was init's own */
+    weft__timerq_free(&q);                /* harmless on a queue whose init failed */
     assert_int_equal(weft__timerq_init(&q), 0);
     weft__timerq_free(&q);
 }
