@@ -94,7 +94,10 @@ bool weft_trace_active(const weft_runtime *rt);
  * weft_trace_name_task - give task t's track a name ("fetch #3") instead of the one the trace
  * makes up when t finishes: "task N (fn)", fn being the coroutine function t spent its longest
  * wait in. Call it any time before t finishes; a track is named once. Copies name. Does nothing
- * when no trace is being recorded or t is stale.
+ * when no trace is being recorded or t is stale. The trace is valid UTF-8 JSON whatever name
+ * holds: each byte that is not part of a valid UTF-8 sequence is written as U+FFFD (the
+ * replacement character), and a name whose JSON text passes 128 bytes is cut there, between
+ * characters.
  */
 void weft_trace_name_task(weft_runtime *rt, weft_task t, const char *name);
 

@@ -100,13 +100,17 @@ static void add_char(struct line *l, char c)
     l->s[l->len] = '\0';
 }
 
-static void add_lit(struct line *l, const char *s)
+static void add_mem(struct line *l, const char *s, size_t n)
 {
-    size_t n = strlen(s);
     if (n > sizeof l->s - 1 - l->len) n = sizeof l->s - 1 - l->len;
     memcpy(l->s + l->len, s, n);
     l->len += n;
     l->s[l->len] = '\0';
+}
+
+static void add_lit(struct line *l, const char *s)
+{
+    add_mem(l, s, strlen(s));
 }
 
 static void add_int(struct line *l, int64_t v)
@@ -123,20 +127,62 @@ static void add_int(struct line *l, int64_t v)
         add_char(l, digits[--n]);
 }
 
-/* A JSON string: quoted, escaped, and cut after max characters. */
+/*
+ * The length of the valid UTF-8 sequence s starts with (1 to 4), or 0 if s does not start one:
+ * a stray continuation byte, an overlong form, a surrogate, a code point past U+10FFFF, or a
+ * sequence cut short (s is NUL-terminated, and NUL is no continuation byte).
+ */
+static size_t utf8_seq(const unsigned char *s)
+{
+    unsigned char lo = 0x80, hi = 0xBF; /* the range of the second byte */
+    size_t n;
+    if (s[0] < 0x80) return 1;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+        n = 2;
+    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        n = 3;
+        lo = s[0] == 0xE0 ? 0xA0 : lo; /* shorter forms are overlong */
+        hi = s[0] == 0xED ? 0x9F : hi; /* ED A0..BF are surrogates */
+    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        n = 4;
+        lo = s[0] == 0xF0 ? 0x90 : lo;
+        hi = s[0] == 0xF4 ? 0x8F : hi; /* past U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    return n;
+}
+
+/*
+ * A JSON string: quoted, escaped, and cut where its escaped text would pass max bytes — never
+ * inside an escape or a character, so the line stays valid JSON. The file must be valid UTF-8
+ * (JSON readers refuse anything else), and names come from the program: each byte that is not
+ * part of a valid UTF-8 sequence is written as U+FFFD, the replacement character.
+ */
 static void put_str(struct line *l, const char *s, size_t max)
 {
     add_char(l, '"');
-    for (size_t i = 0; s != NULL && s[i] != '\0' && i < max; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            add_char(l, '\\');
-            add_char(l, (char)c);
-        } else if (c < 0x20) {
-            addf(l, "\\u%04x", c);
+    size_t used = 0;
+    for (const unsigned char *p = (const unsigned char *)s; p != NULL && *p != '\0';) {
+        char esc[8];
+        const char *piece = esc;
+        size_t n = utf8_seq(p), out;
+        if (n == 0) {
+            piece = "\\ufffd", out = 6, n = 1;
+        } else if (*p == '"' || *p == '\\') {
+            esc[0] = '\\', esc[1] = (char)*p, out = 2;
+        } else if (*p < 0x20) {
+            out = (size_t)snprintf(esc, sizeof esc, "\\u%04x", *p);
         } else {
-            add_char(l, (char)c);
+            piece = (const char *)p, out = n;
         }
+        if (used + out > max) break;
+        add_mem(l, piece, out);
+        used += out;
+        p += n;
     }
     add_char(l, '"');
 }

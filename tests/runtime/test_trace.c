@@ -491,6 +491,65 @@ static void a_task_can_be_given_a_track_name(void **state)
     rec_free(&r);
 }
 
+/* True if some track is named exactly name. */
+static bool has_track_named(const struct tf_trace *t, const char *name)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const char *v = t->ev[i].ph == 'M' ? tf_arg(&t->ev[i], "name") : NULL;
+        if (v != NULL && strcmp(t->ev[i].name, "thread_name") == 0 && strcmp(v, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * The trace is UTF-8 whatever the names are: a byte of no valid UTF-8 sequence (stray, overlong,
+ * surrogate, past U+10FFFF, cut short) becomes U+FFFD, valid characters pass, and a long name is
+ * cut between characters and escapes, never inside one. rec_read's reader refuses invalid UTF-8.
+ */
+static void names_are_written_as_valid_utf8(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    char accents[256] = "", controls[128] = "x", want_accents[256] = "", want_controls[64] = "x";
+    for (int i = 0; i < 100; i++)
+        strcat(accents, "\xc3\xa9");
+    for (int i = 0; i < 64; i++)
+        strcat(want_accents, "\xc3\xa9"); /* 128 bytes: the most a track name takes */
+    memset(controls + 1, '\x01', 60);
+    memset(want_controls + 1, '\x01', 21); /* 1 + 21 escapes of 6 bytes: 127 */
+    static const char fffd[] = "\xef\xbf\xbd";
+    char want_bad[128];
+    snprintf(want_bad, sizeof want_bad, "%s%s %s%s%s %s%s%s%s %s%s", fffd, fffd, fffd, fffd, fffd,
+             fffd, fffd, fffd, fffd, fffd, fffd);
+    const struct {
+        const char *name, *want;
+    } cases[] = {
+        {"bad \xff\xfe utf8", "bad \xef\xbf\xbd\xef\xbf\xbd utf8"},
+        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+        {"\xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80 \xe2\x82", want_bad},
+        {accents, want_accents},
+        {controls, want_controls},
+    };
+    enum { N = sizeof cases / sizeof cases[0] };
+    struct recording r;
+    struct waiter w[N] = {0};
+    weft_task t[N];
+    rec_start(rt, &r);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(weft_task_spawn(rt, waiter_fn, &w[i], &t[i]), 0);
+        weft_trace_name_task(rt, t[i], cases[i].name);
+    }
+    assert_int_equal(weft_runtime_run_ready(rt), N);
+    assert_int_equal(weft_trace_stop(rt), 0);
+    rec_read(&r);
+    for (int i = 0; i < N; i++) {
+        if (!has_track_named(&r.t, cases[i].want))
+            fail_msg("case %d: no track named as it should", i);
+        weft_task_cancel(rt, t[i]);
+    }
+    rec_free(&r);
+}
+
 static void the_api_refuses_what_it_cannot_do(void **state)
 {
     weft_runtime *rt = rt_of(state);
@@ -908,6 +967,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(tracks_still_open_are_closed_at_the_stop, rt_setup,
                                         rt_teardown),
         cmocka_unit_test_setup_teardown(a_task_can_be_given_a_track_name, rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(names_are_written_as_valid_utf8, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(the_api_refuses_what_it_cannot_do, rt_setup, rt_teardown),
         cmocka_unit_test(closing_the_runtime_ends_the_trace),
         cmocka_unit_test(the_environment_variable_records_a_trace),

@@ -87,4 +87,14 @@ done
 one_event '{"name":"spawn","ph":"i","ts":9e15,"pid":1,"tid":1}'
 "$trace" svg "$dir/num.json" > /dev/null || fail "svg refuses the largest time"
 
+# JSON text is UTF-8: check refuses a string with bytes that are not (a stray \xff, an overlong
+# \xc0\xaf, a surrogate \xed\xa0\x80), and takes valid characters (é, €, 😀).
+for bad in '\377' '\300\257' '\355\240\200' 'x\342\202'; do
+    one_event "$(printf '{"name":"bad %b utf8","ph":"i","ts":1,"pid":1,"tid":1}' "$bad")"
+    if "$trace" check "$dir/num.json" > "$dir/num.out"; then fail "accepted invalid UTF-8 ($bad)"; fi
+    grep -q 'invalid UTF-8' "$dir/num.out" || fail "no reason given for $bad: $(cat "$dir/num.out")"
+done
+one_event "$(printf '{"name":"caf\303\251 \342\202\254 \360\237\230\200","ph":"i","ts":1,"pid":1,"tid":1}')"
+"$trace" check "$dir/num.json" > /dev/null || fail "refused valid UTF-8"
+
 echo "ok"

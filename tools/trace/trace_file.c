@@ -2,9 +2,9 @@
  * Reading a weft trace: a line reader and a strict parser for one JSON object per line.
  *
  * The parser follows the JSON grammar (RFC 8259) exactly — strings with every escape, numbers
- * with sign, fraction and exponent, nested objects and arrays — so a line it accepts is one
- * Perfetto accepts too. What it keeps is what weft-trace needs: the standard event fields, and
- * the "args" object flattened to key/value text.
+ * with sign, fraction and exponent, nested objects and arrays, strings of valid UTF-8 — so a line
+ * it accepts is one Perfetto (and Python's json) accepts too. What it keeps is what weft-trace
+ * needs: the standard event fields, and the "args" object flattened to key/value text.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "trace_file.h"
@@ -124,6 +124,23 @@ static int parse_escape(struct cursor *c, struct text *t)
     return text_add_utf8(t, cp);
 }
 
+/*
+ * The length of the UTF-8 character s starts with, or 0 if it is not valid UTF-8 (RFC 3629: no
+ * overlong form, no surrogate, nothing past U+10FFFF) — JSON text must be UTF-8.
+ */
+static size_t utf8_char_len(const unsigned char *s)
+{
+    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000}; /* by length: else overlong */
+    size_t n = s[0] < 0x80 ? 1 : s[0] < 0xC0 ? 0 : s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : 4;
+    if (n == 0 || s[0] >= 0xF8) return 0;
+    uint32_t cp = n == 1 ? s[0] : s[0] & (0x7Fu >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        cp = cp << 6 | (s[i] & 0x3Fu);
+    }
+    return cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) ? 0 : n;
+}
+
 /* A string; *out receives its unescaped text (caller frees). */
 static int parse_string(struct cursor *c, char **out)
 {
@@ -140,8 +157,15 @@ static int parse_string(struct cursor *c, char **out)
             free(t.s);
             return fail(c, ch == '\0' ? "unterminated string" : "control character in string");
         }
+        size_t n = ch == '\\' ? 1 : utf8_char_len((const unsigned char *)c->p);
+        if (n == 0) {
+            free(t.s);
+            return fail(c, "invalid UTF-8 in string (byte 0x%02x)", ch);
+        }
         c->p++;
         int r = ch == '\\' ? parse_escape(c, &t) : text_add(&t, (char)ch);
+        for (size_t i = 1; r == 0 && i < n; i++)
+            r = text_add(&t, *c->p++);
         if (r < 0) {
             free(t.s);
             return -1;
@@ -261,10 +285,11 @@ static int parse_args(struct cursor *c, struct tf_event *ev)
         skip_ws(c);
         if (parse_string(c, &a.key) < 0) return -1;
         skip_ws(c);
-        if (*c->p++ != ':' || parse_value(c, &a.value, 2) < 0) {
+        int r = *c->p++ == ':' ? parse_value(c, &a.value, 2) : fail(c, "args: expected ':'");
+        if (r < 0) { /* the reason is the value's */
             free(a.key);
             free(a.value);
-            return fail(c, "args: bad member");
+            return -1;
         }
         struct tf_arg *grown = realloc(ev->args, (ev->nargs + 1) * sizeof *grown);
         if (grown == NULL) {
