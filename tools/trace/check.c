@@ -27,6 +27,7 @@ struct track {
 struct checker {
     struct track *tracks;
     size_t n, cap;
+    struct tf_track_map index; /* (pid, tid) -> its place in tracks */
     size_t errors;
     FILE *out;
 };
@@ -42,8 +43,9 @@ static void problem(struct checker *c, const struct tf_event *e, const char *wha
 
 static struct track *track_of(struct checker *c, long pid, long tid)
 {
-    for (size_t i = 0; i < c->n; i++)
-        if (c->tracks[i].pid == pid && c->tracks[i].tid == tid) return &c->tracks[i];
+    size_t *i = tf_track_map_get(&c->index, pid, tid, c->n);
+    if (i == NULL) return NULL;
+    if (*i < c->n) return &c->tracks[*i];
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 16;
         struct track *grown = realloc(c->tracks, cap * sizeof *grown);
@@ -124,6 +126,7 @@ int cmd_check(const struct tf_trace *t, FILE *out)
         free(c.tracks[i].open);
     }
     free(c.tracks);
+    tf_track_map_free(&c.index);
     if (c.errors != 0) {
         fprintf(out, "%zu problem(s)\n", c.errors);
         return 1;

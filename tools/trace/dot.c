@@ -50,6 +50,7 @@ struct graph {
     size_t ne, cape;
     struct walker *walkers;
     size_t nw, capw;
+    struct tf_track_map walker_index; /* tid -> its place in walkers */
 };
 
 /*
@@ -93,8 +94,9 @@ static bool add_edge(struct graph *g, size_t from, size_t to)
 
 static struct walker *walker_of(struct graph *g, long tid)
 {
-    for (size_t i = 0; i < g->nw; i++)
-        if (g->walkers[i].tid == tid) return &g->walkers[i];
+    size_t *i = tf_track_map_get(&g->walker_index, 0, tid, g->nw);
+    if (i == NULL) return NULL;
+    if (*i < g->nw) return &g->walkers[*i];
     struct walker *walkers = grow(g->walkers, g->nw, &g->capw, sizeof *walkers);
     if (walkers == NULL) return NULL;
     g->walkers = walkers;
@@ -226,6 +228,7 @@ int cmd_dot(const struct tf_trace *t, FILE *out)
     free(g.nodes);
     free(g.edges);
     free(g.walkers);
+    tf_track_map_free(&g.walker_index);
     if (!ok) fprintf(stderr, "weft-trace: out of memory\n");
     return ok ? 0 : 2;
 }

@@ -21,13 +21,12 @@ enum span_kind span_kind_of(const char *name)
     return SK_OTHER;
 }
 
-/* The row of tid, added (in tid order) if new. NULL: out of memory. */
+/* The row of tid, added (at the end) if new. NULL: out of memory. */
 static struct row *row_of(struct model *m, long tid)
 {
-    size_t i = 0;
-    while (i < m->n && m->rows[i].tid < tid)
-        i++;
-    if (i < m->n && m->rows[i].tid == tid) return &m->rows[i];
+    size_t *i = tf_track_map_get(&m->index, 0, tid, m->n);
+    if (i == NULL) return NULL;
+    if (*i < m->n) return &m->rows[*i];
     if (m->n == m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 16;
         struct row *grown = realloc(m->rows, cap * sizeof *grown);
@@ -35,10 +34,14 @@ static struct row *row_of(struct model *m, long tid)
         m->rows = grown;
         m->cap = cap;
     }
-    memmove(&m->rows[i + 1], &m->rows[i], (m->n - i) * sizeof *m->rows);
-    m->rows[i] = (struct row){.tid = tid, .done_ts = -1};
-    m->n++;
-    return &m->rows[i];
+    m->rows[m->n] = (struct row){.tid = tid, .done_ts = -1};
+    return &m->rows[m->n++];
+}
+
+static int by_tid(const void *a, const void *b)
+{
+    long x = ((const struct row *)a)->tid, y = ((const struct row *)b)->tid;
+    return (x > y) - (x < y);
 }
 
 static int add_span(struct row *r, const struct tf_event *b, double t1)
@@ -82,6 +85,8 @@ int model_build(const struct tf_trace *t, struct model *m)
     for (size_t i = 0; i < t->n; i++)
         if (t->ev[i].has_tid && model_event(m, &t->ev[i]) < 0) return -1;
     if (m->t_min > m->t_max) m->t_min = m->t_max = 0;
+    tf_track_map_free(&m->index); /* the places change now */
+    if (m->n > 1) qsort(m->rows, m->n, sizeof *m->rows, by_tid);
     return 0;
 }
 
@@ -90,5 +95,6 @@ void model_free(struct model *m)
     for (size_t i = 0; i < m->n; i++)
         free(m->rows[i].spans);
     free(m->rows);
+    tf_track_map_free(&m->index);
     *m = (struct model){0};
 }

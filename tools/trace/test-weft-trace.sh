@@ -97,4 +97,30 @@ done
 one_event "$(printf '{"name":"caf\303\251 \342\202\254 \360\237\230\200","ph":"i","ts":1,"pid":1,"tid":1}')"
 "$trace" check "$dir/num.json" > /dev/null || fail "refused valid UTF-8"
 
+# Many tracks (found by hash, not by search): two processes with the same 2500 tids, every B
+# first, then every E, tids descending. check counts 5000 tracks and pairs each E with its own
+# process's B; svg has one row per tid, in ascending order.
+awk 'BEGIN {
+    print "{\"displayTimeUnit\":\"ns\",\"traceEvents\":["
+    for (ph = 0; ph < 2; ph++)
+        for (tid = 2500; tid >= 1; tid--)
+            for (pid = 1; pid <= 2; pid++)
+                printf "{\"name\":\"poll\",\"ph\":\"%s\",\"ts\":%d,\"pid\":%d,\"tid\":%d},\n",
+                       ph ? "E" : "B", ph * 10 + pid, pid, tid
+    print "{\"name\":\"end\",\"ph\":\"i\",\"ts\":99,\"pid\":1,\"tid\":0}"
+    print "]}"
+}' > "$dir/many.json"
+"$trace" check "$dir/many.json" > "$dir/many.out" || fail "many tracks: $(head -3 "$dir/many.out")"
+grep -q '^ok: 10001 events, 5000 task track(s)' "$dir/many.out" || fail "many: $(cat "$dir/many.out")"
+grep -v '"pid":2,"tid":1234}' "$dir/many.json" > "$dir/many1.json" # one process's B and E gone
+"$trace" check "$dir/many1.json" > /dev/null || fail "many tracks: a pair removed whole"
+awk '!/"ph":"E","ts":12,"pid":2,"tid":777}/' "$dir/many.json" > "$dir/many2.json"
+if "$trace" check "$dir/many2.json" > "$dir/many.out"; then fail "many tracks: an E missing"; fi
+grep -q 'B never ended' "$dir/many.out" || fail "many tracks: $(cat "$dir/many.out")"
+"$trace" svg "$dir/many.json" > "$dir/many.svg" || fail "svg on many tracks"
+sed -n 's/.*text-anchor="end">tid \([0-9]*\)<.*/\1/p' "$dir/many.svg" > "$dir/rows"
+[ "$(wc -l < "$dir/rows")" -eq 2501 ] || fail "svg: $(wc -l < "$dir/rows") rows, not 2501"
+sort -n -c "$dir/rows" || fail "svg rows are not in tid order"
+"$trace" dot "$dir/many.json" > /dev/null || fail "dot on many tracks"
+
 echo "ok"

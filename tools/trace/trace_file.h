@@ -72,4 +72,22 @@ const char *tf_arg(const struct tf_event *ev, const char *key);
 void tf_event_free(struct tf_event *ev);
 void tf_free(struct tf_trace *t);
 
+/*
+ * A map from a track (pid, tid) to a number — the track's index in the caller's array — so that
+ * finding an event's track costs the same with 100 000 tracks as with ten. Zero-initialise it;
+ * tf_track_map_free releases it.
+ */
+struct tf_track_map {
+    struct tf_track_slot *slots;
+    size_t cap, n; /* cap: a power of two (or 0), at most half full */
+};
+
+/*
+ * tf_track_map_get - the number of track (pid, tid); if it has none yet, fresh is stored as its
+ * number (the caller sees that by comparing). Returns a pointer to the number, valid until the
+ * next call, or NULL if out of memory (the map is then unchanged).
+ */
+size_t *tf_track_map_get(struct tf_track_map *m, long pid, long tid, size_t fresh);
+void tf_track_map_free(struct tf_track_map *m);
+
 #endif

@@ -50,6 +50,7 @@ struct row {
 struct model {
     struct row *rows; /* sorted by tid: the reactor first */
     size_t n, cap;
+    struct tf_track_map index; /* while building: tid -> its place in rows */
     double t_min, t_max;
 };
 
