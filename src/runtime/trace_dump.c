@@ -46,6 +46,9 @@ static int dump_users;                     /* runtimes armed */
 static struct sigaction dump_old;          /* the disposition to put back */
 static atomic_uint dump_gen;               /* signals handled so far (wraps; only compared) */
 
+/* A lock-free atomic is async-signal-safe; one that takes a lock could deadlock the handler. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the dump signal's counter must be lock-free");
+
 static void on_dump_signal(int signo)
 {
     (void)signo;
