@@ -8,7 +8,8 @@ What a page may contain, and what is checked (docs/README.md, "How these pages a
 says the same for writers). Each comment stands on one line, right before its block:
 
   <!-- check: [--server PROG] [--show server] [--exit N] [--timeout S] [--mask RE]...
-                [--drop RE]... PROG ARGS... -->
+                [--drop RE]... [--env NAME=VALUE]... [--server-env NAME=VALUE]...
+                [--signal SIG@SECONDS] PROG ARGS... -->
   ```output
   ...lines...
   ```
@@ -20,6 +21,11 @@ says the same for writers). Each comment stands on one line, right before its bl
       may differ between runs; each --mask RE removes what the regex matches, on both sides,
       before comparing (for a count that varies, or a flag that may come in a later event); each
       --drop RE leaves the lines it matches out of the comparison (lines whose number varies).
+      --env and --server-env add a variable to the program's or the server's environment (which
+      otherwise has no WEFT_TRACE, and LC_ALL=C). --signal USR1@0.5 sends that signal to the
+      server (to the program when there is no server) 0.5 s after the program started. @TMP@ in
+      ARGS and in --env values becomes a directory kept for the whole page, so that one check can
+      read what an earlier one wrote (a trace).
 
   <!-- quote: PATH -->
   ```c
@@ -37,6 +43,9 @@ says the same for writers). Each comment stands on one line, right before its bl
   <!-- soon: PATH... -->   the page may link to or name PATH (relative to the source directory)
                            before it exists: another change is adding it
 
+  A source line named in the prose in backticks (`tcp.c:260`) must appear in one of the page's
+  checked output blocks (so a run shows it, and a moved line fails the page).
+
   Every ```output block needs a check or pending comment; every ```c block a quote or sketch
   comment. Every relative link, and every `path` in backticks that starts with a source
   directory's name (src/, include/, examples/, ...), must name a file or directory that exists.
@@ -52,6 +61,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 SKIP = 77
@@ -194,12 +204,12 @@ def quote_fits(want, have):
 # ---------------------------------------------------------------------------------------------
 
 
-def start_server(build, prog, log):
+def start_server(build, prog, log, env):
     """Starts prog --port 0; returns (process, "HOST:PORT") once it says where it listens."""
     path = os.path.join(build, prog)
     if not os.access(path, os.X_OK):
         raise RuntimeError("server %s is not built (looked for %s)" % (prog, path))
-    proc = subprocess.Popen([path, "--port", "0"], cwd=build, stdout=log,
+    proc = subprocess.Popen([path, "--port", "0"], cwd=build, stdout=log, env=env,
                             stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -224,12 +234,20 @@ def stop(proc):
             proc.wait()
 
 
+def parse_signal(value):
+    """`USR1@0.5` -> (signal.SIGUSR1, 0.5)."""
+    m = re.match(r"^(?:SIG)?([A-Z][A-Z0-9]*)@(\d+(?:\.\d+)?)$", value.upper())
+    if not m or not isinstance(getattr(signal, "SIG" + m.group(1), None), signal.Signals):
+        raise ValueError("--signal takes SIG@SECONDS (USR1@0.5), not %r" % value)
+    return getattr(signal, "SIG" + m.group(1)), float(m.group(2))
+
+
 def parse_check(spec):
     """`[--server P] [--show server] [--exit N] [--timeout S] [--mask RE]... [--drop RE]...
-    PROG ARGS...`"""
+    [--env N=V]... [--server-env N=V]... [--signal SIG@S] PROG ARGS...`"""
     words = shlex.split(spec)
     opts = {"server": None, "show": "program", "exit": 0, "timeout": 60.0, "mask": [],
-            "drop": []}
+            "drop": [], "env": [], "server-env": [], "signal": None}
     while words and words[0].startswith("--") and words[0][2:] in opts:
         key = words.pop(0)[2:]
         if not words:
@@ -238,6 +256,12 @@ def parse_check(spec):
         if key in ("mask", "drop"):
             re.compile(value)  # a bad regex is the page's error, reported as such
             opts[key].append(value)
+        elif key in ("env", "server-env"):
+            if not re.match(r"^[A-Za-z_]\w*=", value):
+                raise ValueError("--%s takes NAME=VALUE, not %r" % (key, value))
+            opts[key].append(value)
+        elif key == "signal":
+            opts[key] = parse_signal(value)
         else:
             opts[key] = int(value) if key == "exit" else float(value) if key == "timeout" else value
     if not words:
@@ -250,40 +274,66 @@ def parse_check(spec):
     return opts
 
 
-def run_check(source, build, opts):
+def environment(extra, tmp):
+    """The environment of a program the checker runs: ours, LC_ALL=C, no WEFT_TRACE, extra."""
+    env = dict(os.environ, LC_ALL="C")
+    env.pop("WEFT_TRACE", None)
+    for item in extra:
+        name, _, value = item.partition("=")
+        env[name] = value.replace("@TMP@", tmp)
+    return env
+
+
+def run_program(argv, build, env, opts, server):
+    """Runs argv; sends --signal's signal when due. Returns (exit status, output bytes)."""
+    proc = subprocess.Popen(argv, cwd=build, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    if opts["signal"]:
+        signo, after = opts["signal"]
+        timer = threading.Timer(after, lambda: (server or proc).send_signal(signo))
+        timer.start()
+    try:
+        out, _ = proc.communicate(timeout=opts["timeout"])
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise RuntimeError("%s did not finish within %g s" % (argv[0], opts["timeout"]))
+    finally:
+        if opts["signal"]:
+            timer.cancel()
+    return proc.returncode, out
+
+
+def run_check(source, build, opts, tmp):
     """
     Runs what a check comment says; returns the lines to compare with the block, and the raw
     output. Paths into the source or build tree (__FILE__ in a message) are made relative.
     """
     with tempfile.NamedTemporaryFile("w+b", suffix=".log") as log:
-        server, argv = None, list(opts["argv"])
+        server, argv = None, [a.replace("@TMP@", tmp) for a in opts["argv"]]
         if opts["server"]:
-            server, addr = start_server(build, opts["server"], log)
+            server, addr = start_server(build, opts["server"], log,
+                                        environment(opts["server-env"], tmp))
             argv = [a.replace("@ADDR@", addr) for a in argv]
         try:
             path = os.path.join(build, argv[0])
             if not os.access(path, os.X_OK):
                 raise RuntimeError("%s is not built (looked for %s)" % (argv[0], path))
-            env = dict(os.environ, LC_ALL="C")
-            env.pop("WEFT_TRACE", None)
-            try:
-                res = subprocess.run([path] + argv[1:], cwd=build, env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, timeout=opts["timeout"])
-            except subprocess.TimeoutExpired:
-                raise RuntimeError("%s did not finish within %g s" % (argv[0], opts["timeout"]))
+            returncode, stdout = run_program([path] + argv[1:], build,
+                                             environment(opts["env"], tmp), opts, server)
         finally:
             if server:
                 stop(server)
-        out = res.stdout.decode("utf-8", errors="replace")
-        if res.returncode != opts["exit"]:
+        out = stdout.decode("utf-8", errors="replace")
+        if returncode != opts["exit"]:
             raise RuntimeError("%s exited with status %d, expected %d; it printed:\n%s" %
-                               (" ".join(argv), res.returncode, opts["exit"], out))
+                               (" ".join(argv), returncode, opts["exit"], out))
         if opts["show"] == "server":
             log.seek(0)
             out = log.read().decode("utf-8", errors="replace")
         for tree in (os.path.abspath(build), os.path.abspath(source)):
             out = out.replace(tree + os.sep, "")
+        out = out.replace(tmp + os.sep, "")
         return out.rstrip("\n").split("\n"), out
 
 
@@ -389,7 +439,18 @@ def check_files(page, source):
     return errors
 
 
-def check_block(page, block, source, build):
+def check_line_refs(page):
+    """Every `file:line` in the prose must be shown by a checked output block of the page."""
+    shown = "\n".join("\n".join(body) for marker, info, _, body in page.blocks
+                      if info == "output" and marker and marker[0] == "check")
+    errors = []
+    for ref in re.findall(r"`([\w.-]+\.[a-z]+:\d+)`", "\n".join(page.prose)):
+        if not re.search(r"(?<![\w.-])" + re.escape(ref) + r"(?!\d)", shown):
+            errors.append("`%s` is named, but no checked output block shows it" % ref)
+    return errors
+
+
+def check_block(page, block, source, build, tmp):
     """Returns (errors, skipped) for one fenced block."""
     marker, info, lineno, body = block
     kind, arg = (marker[0], marker[1]) if marker else (None, None)
@@ -414,7 +475,7 @@ def check_block(page, block, source, build):
     if kind == "check":
         try:
             opts = parse_check(arg)
-            lines, raw = run_check(source, build, opts)
+            lines, raw = run_check(source, build, opts, tmp)
         except (ValueError, RuntimeError, OSError, re.error) as e:
             return ["%s: %s" % (where, e)], []
         err = match_output(body, lines, opts["mask"], opts["drop"])
@@ -441,10 +502,12 @@ def main():
             continue
         errors += ["%s: %s" % (os.path.basename(path), e) for e in check_links(page, args.source)]
         errors += ["%s: %s" % (os.path.basename(path), e) for e in check_files(page, args.source)]
-        for block in page.blocks:
-            e, s = check_block(page, block, args.source, args.build)
-            errors += e
-            skipped += s
+        errors += ["%s: %s" % (os.path.basename(path), e) for e in check_line_refs(page)]
+        with tempfile.TemporaryDirectory(prefix="check_docs.") as tmp:
+            for block in page.blocks:
+                e, s = check_block(page, block, args.source, args.build, tmp)
+                errors += e
+                skipped += s
     for e in errors:
         print("FAIL " + e)
     for s in skipped:

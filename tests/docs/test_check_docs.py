@@ -34,6 +34,36 @@ static int fib(struct fib *g, weft_cx *cx)
 ```
 """
 
+# A trace written into the page's directory by one check and read by the next.
+TRACED = """<!-- check: --env WEFT_TRACE=@TMP@/t.json examples/06_pipeline 100 2 -->
+```output
+...
+checksum: ok
+```
+"""
+TRACE_READ = """<!-- check: --mask "[0-9]+ events" tools/trace/weft-trace check @TMP@/t.json -->
+```output
+ok: 100 events, 5 task track(s), every B/E balanced
+```
+"""
+# The echo server stops on SIGINT; without the signal it would run until the timeout.
+SIGNALLED = """<!-- check: --signal INT@0.3 examples/05_echo_server --port 0 -->
+```output
+listening on 127.0.0.1:1
+SIGINT: stopped accepting; 0 connection(s) in flight get 5000 ms to finish
+shutdown: 0 connection(s) finished, 0 cancelled at the deadline
+```
+"""
+# The server dumps its tasks on SIGUSR1 only with WEFT_DUMP_SIGNAL=1 (a plain server would die).
+DUMPED = """<!-- check: --server tools/delayserver/weft-delayserver --server-env WEFT_DUMP_SIGNAL=1 \
+--signal USR1@0.3 --show server tools/fetch/weft-fetch http://@ADDR@/800/x -->
+```output
+...
+weft: signal 10: the runtime's tasks
+...
+```
+""".replace("\\\n", "")
+
 # name -> (page text, expected exit status, what the checker must say)
 CASES = {
     "faithful": (GOOD_OUTPUT + GOOD_QUOTE, 0, "ok (examples/02b_generator)"),
@@ -69,6 +99,15 @@ CASES = {
                          0, "pending until"),
     "pending and due": ("<!-- pending: examples/02b_generator.c -->\n```output\n(later)\n```\n",
                         77, "exists now"),
+    "a file an earlier check wrote (--env, @TMP@)": (TRACED + TRACE_READ, 0,
+                                                     "ok (tools/trace/weft-trace check"),
+    "a file no earlier check wrote": (TRACE_READ, 1, "expected 0; it printed"),
+    "a signal to the program (--signal)": (SIGNALLED, 0, "ok (examples/05_echo_server"),
+    "a signal that does not come": (SIGNALLED.replace("--signal INT@0.3 ", "--timeout 2 "), 1,
+                                    "did not finish within 2 s"),
+    "a signal to a server with --server-env": (DUMPED, 0, "ok (tools/fetch/weft-fetch"),
+    "a source line no output shows": ("The loop is at `02b_generator.c:40`.\n" + GOOD_OUTPUT, 1,
+                                      "`02b_generator.c:40` is named, but no checked output"),
 }
 
 
@@ -97,11 +136,28 @@ def test_rules():
     for block, ok in cases:
         if (check_docs.match_output(block, out) is None) != ok:
             failures.append("match_output(%r) should %s" % (block, "pass" if ok else "fail"))
+    failures += test_line_refs()
     text = "void g(void)\n{\n    if (x) {\n        y();\n    }\n}\n"
     if check_docs.match_quote(["if (x) {", "    y();", "}"], text) is not None:
         failures.append("a dedented quote does not match")
     if check_docs.match_quote(["if (x) {", "y();", "}"], text) is None:
         failures.append("a quote with inconsistent indentation matches")
+    return failures
+
+
+def test_line_refs():
+    """A `file:line` in the prose must be in a checked output block, not in a sketch or prose."""
+    failures = []
+    page_text = ("Waits at `conn.c:284`, then `main.c:18`.\n\n<!-- check: x -->\n```output\n"
+                 "task 3.1 waiting at tools/delayserver/conn.c:284 (timer)\nmain.c:188\n```\n"
+                 "<!-- sketch -->\n```text\nmain.c:18\n```\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "page.md")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(page_text)
+        errors = check_docs.check_line_refs(check_docs.Page(path, tmp))
+    if len(errors) != 1 or "`main.c:18`" not in errors[0]:
+        failures.append("check_line_refs: want one error for main.c:18, got %r" % errors)
     return failures
 
 
