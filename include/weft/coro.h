@@ -644,6 +644,11 @@ void weft_co_children_cancel(weft_co_child *kids, size_t n, weft_cx *cx);
  * compiler), and the record is one thread-local pointer to it. Cost: a load, a branch and a
  * store per suspension; nothing per resume. A driver keeps the pointer (weft_co_site_where): it
  * stays valid for the life of the program.
+ *
+ * The line is __LINE__ at the suspension macro. For a macro call written over several lines the
+ * compilers disagree: gcc gives the line of the macro's name, clang the line of its closing
+ * parenthesis. Where the recorded line must not depend on the compiler (a page that quotes it, a
+ * test), keep the call on one line, as the sites docs/tracing.md shows are.
  * ========================================================================================== */
 
 /* weft_co_site - a suspension site. file == NULL: none recorded. */

@@ -510,6 +510,14 @@ static size_t reader_find(weft_tcp_reader *r, const char *delim, size_t delim_le
     return 0;
 }
 
+/* One read into the reader's free space. A function of its own so that the await that calls it
+ * fits on one line: a suspension site's line is then the same under every compiler (see coro.h,
+ * "Where a coroutine waits"). */
+static int reader_fill(weft_tcp_reader *r, weft_tcp_stream *s, int64_t deadline, weft_cx *cx)
+{
+    return weft_tcp_read_dl(s, r->data + r->len, r->cap - r->len, deadline, cx);
+}
+
 int weft_tcp_read_until_dl(weft_tcp_reader *r, weft_tcp_stream *s, const char *delim,
                            size_t delim_len, int64_t deadline, weft_cx *cx)
 {
@@ -521,8 +529,7 @@ int weft_tcp_read_until_dl(weft_tcp_reader *r, weft_tcp_stream *s, const char *d
         r->taken = reader_find(r, delim, delim_len);
         if (r->taken > 0) WEFT_RETURN(&r->co, (int)r->taken);
         if (r->len == r->cap) WEFT_RETURN(&r->co, -EMSGSIZE);
-        WEFT_AWAIT(&r->co,
-                   n = weft_tcp_read_dl(s, r->data + r->len, r->cap - r->len, deadline, cx));
+        WEFT_AWAIT(&r->co, n = reader_fill(r, s, deadline, cx));
         if (n == 0) WEFT_RETURN(&r->co, r->len > 0 ? WEFT_EEOF : 0);
         if (n < 0) WEFT_RETURN(&r->co, n);
         r->len += (size_t)n;
