@@ -74,23 +74,29 @@ static bool parse_scale(const char *arg, double *scale)
     return end != arg && *end == '\0' && isfinite(*scale) && *scale >= 0 && *scale <= 100;
 }
 
+/* Each bad argument is named in a message; the caller adds the usage line. */
 static bool parse_options(int argc, char **argv, struct options *opt)
 {
     *opt = (struct options){.host = "127.0.0.1", .port = "8080", .delay_scale = 1.0};
+    bool have_address = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--delay-scale") == 0 && i + 1 < argc) {
             if (!parse_scale(argv[++i], &opt->delay_scale)) {
                 fprintf(stderr, "--delay-scale: '%s' is not a number from 0 to 100\n", argv[i]);
                 return false;
             }
-        } else if (!parse_address(argv[i], opt)) {
+        } else if (have_address || argv[i][0] == '-' || !parse_address(argv[i], opt)) {
+            fprintf(stderr, "'%s': expected HOST:PORT (only one) or --delay-scale F\n", argv[i]);
             return false;
+        } else {
+            have_address = true;
         }
     }
     return true;
 }
 
-/* A plain blocking connect; returns the socket or -1. Non-blocking comes later. */
+/* A plain blocking connect; returns the socket, or -1 after saying why. Non-blocking comes
+ * later. */
 static int connect_to(const struct options *opt)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
@@ -100,20 +106,22 @@ static int connect_to(const struct options *opt)
         fprintf(stderr, "%s: %s\n", opt->host, gai_strerror(r));
         return -1;
     }
-    int fd = -1;
+    int fd = -1, err = 0;
     for (struct addrinfo *ai = list; ai && fd < 0; ai = ai->ai_next) {
         fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-            close(fd);
+        if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+            err = errno; /* before close() can change it */
+            if (fd >= 0) close(fd);
             fd = -1;
         }
     }
     freeaddrinfo(list);
-    if (fd < 0) fprintf(stderr, "connect to %s:%s: %s\n", opt->host, opt->port, strerror(errno));
+    if (fd < 0) fprintf(stderr, "connect to %s:%s: %s\n", opt->host, opt->port, strerror(err));
     return fd;
 }
 
-/* Opens connection i, sends its request, and makes the socket non-blocking. */
+/* Opens connection i, sends its request, and makes the socket non-blocking. Returns the socket,
+ * or -1 after saying why. */
 static int start_request(const struct options *opt, int i, long delay_ms)
 {
     int fd = connect_to(opt);
@@ -213,8 +221,8 @@ static int run_event_loop(weft_poll *poll, const int *streams, long longest_dela
     return r < 0 ? r : 0;
 }
 
-/* Opens the N_REQUESTS connections, each registered with its index as token. Returns 0 or
- * -errno; *opened counts the sockets to close either way. */
+/* Opens the N_REQUESTS connections, each registered with its index as token, and says so for
+ * each. Returns 0, or -1 after saying why; *opened counts the sockets to close either way. */
 static int open_streams(weft_poll *poll, const struct options *opt, int *streams, int *opened,
                         long *longest_delay_ms)
 {
@@ -222,11 +230,15 @@ static int open_streams(weft_poll *poll, const struct options *opt, int *streams
         long delay_ms = (long)((N_REQUESTS - i) * 1000 * opt->delay_scale + 0.5);
         if (delay_ms > *longest_delay_ms) *longest_delay_ms = delay_ms;
         streams[i] = start_request(opt, i, delay_ms);
-        if (streams[i] < 0) return -ECONNABORTED;
+        if (streams[i] < 0) return -1;
         *opened = i + 1;
         /* The token is the stream's index: events will tell us which stream is ready. */
         int r = weft_poll_register(poll, streams[i], (weft_token)i, WEFT_INTEREST_READABLE);
-        if (r < 0) return r;
+        if (r < 0) {
+            fprintf(stderr, "weft_poll_register: %s\n", weft_strerror(r));
+            return -1;
+        }
+        printf("SENT: token %d, GET /%ld/request-%d\n", i, delay_ms, i);
     }
     return 0;
 }
@@ -259,13 +271,13 @@ int main(int argc, char **argv)
     int opened = 0;
     long longest_delay_ms = 0;
     r = open_streams(&poll, &opt, streams, &opened, &longest_delay_ms);
-    if (r == 0) r = run_event_loop(&poll, streams, longest_delay_ms);
+    if (r == 0) {
+        r = run_event_loop(&poll, streams, longest_delay_ms);
+        if (r < 0) fprintf(stderr, "error: %s\n", weft_strerror(r));
+    }
     close_streams(&poll, streams, opened);
     weft_poll_close(&poll);
-    if (r < 0) {
-        fprintf(stderr, "error: %s\n", weft_strerror(r));
-        return 1;
-    }
+    if (r < 0) return 1;
     printf("FINISHED\n");
     printf("(%d responses in %.2f s; the delays add up to %.2f s)\n", N_REQUESTS,
            seconds_since(&start), 15 * opt.delay_scale);
