@@ -22,6 +22,7 @@
  *
  * --delay-scale multiplies the delays we ask for (0.05 asks for 0, 50, ..., 200 ms).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,10 +41,12 @@ struct request {
     int r;
 };
 
-/* GET one URL and print what came back. Result: the body's length, or an error. */
+/* GET one URL: say when it starts and print what came back. Result: the body's length, or an
+ * error. */
 static int request(struct request *f, weft_cx *cx)
 {
     WEFT_BEGIN(&f->co);
+    printf("GET %s\n", f->url);
     weft_http_exchange_init(&f->ex, f->client, WEFT_HTTP_GET, f->url);
     WEFT_AWAIT_CHILD(&f->co, &f->ex.co, f->r, weft_http_exchange_start(&f->ex, cx));
     if (f->r >= 0)
@@ -100,18 +103,33 @@ static int async_main(struct main_frame *f, weft_cx *cx)
 
 WEFT_CO_FN(async_main_fn, async_main, struct main_frame)
 
-/* --delay-scale F and HOST:PORT. Returns false on anything else. */
+/* A scale is a number from 0 to 100, such as 0.05; isfinite() because NaN passes no comparison
+ * and would reach an undefined conversion to int. */
+static bool parse_scale(const char *arg, double *scale)
+{
+    char *end;
+    *scale = strtod(arg, &end);
+    return end != arg && *end == '\0' && isfinite(*scale) && *scale >= 0 && *scale <= 100;
+}
+
+/* --delay-scale F and one HOST:PORT. Returns false, after naming the bad argument, on anything
+ * else. */
 static bool parse_args(int argc, char **argv, double *scale, const char **addr)
 {
+    bool have_address = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--delay-scale") == 0 && i + 1 < argc) {
-            char *end;
-            *scale = strtod(argv[++i], &end);
-            if (*end != '\0' || *scale < 0 || *scale > 100) return false;
-        } else if (argv[i][0] != '-') {
-            *addr = argv[i];
-        } else {
+            if (!parse_scale(argv[++i], scale)) {
+                fprintf(stderr, "--delay-scale: '%s' is not a number from 0 to 100\n", argv[i]);
+                return false;
+            }
+        } else if (have_address || argv[i][0] == '-' || strchr(argv[i], ':') == NULL ||
+                   strlen(argv[i]) > 64) { /* the URLs have room for 64 */
+            fprintf(stderr, "'%s': expected HOST:PORT (only one) or --delay-scale F\n", argv[i]);
             return false;
+        } else {
+            *addr = argv[i];
+            have_address = true;
         }
     }
     return true;
