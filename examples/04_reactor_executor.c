@@ -21,6 +21,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,7 @@
 #define N_TASKS 5
 
 static weft_addr server;
+static int failed; /* requests that ended in an error: the tasks are detached, so they count here */
 
 /* ---- the reactor side of a socket: try, and on EAGAIN leave the waker with the socket ------ */
 
@@ -77,14 +80,15 @@ struct request {
 static int request_open(struct request *q, weft_cx *cx)
 {
     int fd = socket(server.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -errno;
-    int r = 0;
-    if (connect(fd, (struct sockaddr *)&server.ss, server.len) < 0 && errno != EINPROGRESS)
+    int r = fd < 0 ? -errno : 0;
+    if (r == 0 && connect(fd, (struct sockaddr *)&server.ss, server.len) < 0 &&
+        errno != EINPROGRESS)
         r = -errno;
     if (r == 0) r = weft_io_open(cx->rt, &q->io, fd);
     if (r < 0) {
-        close(fd);
+        if (fd >= 0) close(fd);
         printf("request-%d failed: %s\n", q->id, weft_strerror(r));
+        failed++;
     }
     return r;
 }
@@ -100,7 +104,10 @@ static void request_print(const struct request *q)
 static int request_end(struct request *q, weft_cx *cx, int result)
 {
     weft_io_close(cx->rt, &q->io);
-    if (result < 0) printf("request-%d failed: %s\n", q->id, weft_strerror(result));
+    if (result < 0) {
+        printf("request-%d failed: %s\n", q->id, weft_strerror(result));
+        failed++;
+    }
     return result;
 }
 
@@ -121,6 +128,7 @@ static int request(void *frame, weft_cx *cx)
                                               (size_t)(q->len - q->done), cx));
         if (q->n < 0) WEFT_RETURN(&q->co, request_end(q, cx, q->n));
     }
+    printf("sent GET /%d/request-%d\n", q->delay_ms, q->id);
     for (q->len = 0; q->len < (int)sizeof q->buf - 1; q->len += q->n) {
         WEFT_AWAIT(&q->co, q->n = io_transfer(&q->io, WEFT_IO_READ, q->buf + q->len,
                                               sizeof q->buf - 1 - (size_t)q->len, cx));
@@ -137,18 +145,40 @@ static int request(void *frame, weft_cx *cx)
 
 /* ---- main: spawn, then the executor loop written out -------------------------------------- */
 
+/* A scale is a number from 0 to 100, such as 0.05; isfinite() because NaN passes no comparison
+ * and would reach an undefined conversion to int. */
+static bool parse_scale(const char *arg, double *scale)
+{
+    char *end;
+    *scale = strtod(arg, &end);
+    return end != arg && *end == '\0' && isfinite(*scale) && *scale >= 0 && *scale <= 100;
+}
+
+static int usage(const char *prog)
+{
+    fprintf(stderr, "usage: %s [--delay-scale F] [HOST:PORT]\n", prog);
+    return -1;
+}
+
+/* --delay-scale F and one numeric HOST:PORT into `server`. 0, or -1 after naming the bad
+ * argument and printing the usage. */
 static int parse_args(int argc, char **argv, double *scale)
 {
-    const char *addr = "127.0.0.1:8080";
+    bool have_address = false;
+    weft_addr_parse(&server, "127.0.0.1:8080"); /* the default */
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--delay-scale") == 0 && i + 1 < argc)
-            *scale = strtod(argv[++i], NULL);
-        else
-            addr = argv[i];
-    }
-    if (*scale <= 0 || weft_addr_parse(&server, addr) != 0) {
-        fprintf(stderr, "usage: %s [--delay-scale F] [HOST:PORT]\n", argv[0]);
-        return -1;
+        if (strcmp(argv[i], "--delay-scale") == 0 && i + 1 < argc) {
+            if (!parse_scale(argv[++i], scale)) {
+                fprintf(stderr, "--delay-scale: '%s' is not a number from 0 to 100\n", argv[i]);
+                return usage(argv[0]);
+            }
+        } else if (have_address || weft_addr_parse(&server, argv[i]) != 0) {
+            fprintf(stderr, "'%s': expected HOST:PORT (numeric, only one) or --delay-scale F\n",
+                    argv[i]);
+            return usage(argv[0]);
+        } else {
+            have_address = true;
+        }
     }
     return 0;
 }
@@ -178,8 +208,10 @@ int main(int argc, char **argv)
     }
     if (r < 0)
         fprintf(stderr, "main: the loop failed: %s\n", weft_strerror(r));
+    else if (failed > 0)
+        fprintf(stderr, "main: %d of %d requests failed\n", failed, N_TASKS);
     else
         printf("main: All tasks are finished\n");
     weft_runtime_close(&rt);
-    return r < 0;
+    return r < 0 || failed > 0;
 }
