@@ -252,38 +252,76 @@ static int listen_and_report(weft_runtime *rt, struct server *srv, int port)
     return 0;
 }
 
+/* The command line. */
+struct options {
+    int port, grace_ms, selftest_clients, rounds;
+    const char *connect_to;
+};
+
+/* The value of option `name`: a whole number from lo to hi. Returns false after saying what is
+ * wrong with it. */
+static bool parse_int(const char *name, const char *arg, long lo, long hi, int *out)
+{
+    char *end;
+    errno = 0; /* strtol reports an overflow only there */
+    long v = strtol(arg, &end, 10);
+    if (end == arg || *end != '\0' || errno != 0 || v < lo || v > hi) {
+        fprintf(stderr, "%s: '%s' is not a whole number from %ld to %ld\n", name, arg, lo, hi);
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
+/* Every option takes a value. Returns false after naming the bad argument. */
+static bool parse_options(int argc, char **argv, struct options *o)
+{
+    for (int i = 1; i < argc; i += 2) {
+        const char *name = argv[i], *arg = i + 1 < argc ? argv[i + 1] : NULL;
+        bool ok = arg != NULL;
+        if (!ok)
+            fprintf(stderr, "%s: the value is missing\n", name);
+        else if (strcmp(name, "--client") == 0)
+            o->connect_to = arg;
+        else if (strcmp(name, "--port") == 0)
+            ok = parse_int(name, arg, 0, 65535, &o->port);
+        else if (strcmp(name, "--grace") == 0)
+            ok = parse_int(name, arg, 0, 3600000, &o->grace_ms);
+        else if (strcmp(name, "--selftest") == 0)
+            ok = parse_int(name, arg, 1, 1000, &o->selftest_clients);
+        else if (strcmp(name, "--rounds") == 0)
+            ok = parse_int(name, arg, 1, 1000000, &o->rounds);
+        else {
+            fprintf(stderr, "'%s': unknown option\n", name);
+            ok = false;
+        }
+        if (!ok) return false;
+    }
+    if (o->connect_to && o->selftest_clients) {
+        fprintf(stderr, "--client and --selftest: one or the other\n");
+        return false;
+    }
+    return true;
+}
+
 int main(int argc, char **argv)
 {
-    int port = 7000, selftest_clients = 0, rounds = 100, grace_ms = 5000;
-    const char *connect_to = NULL;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--port") == 0)
-            port = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--grace") == 0)
-            grace_ms = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--selftest") == 0)
-            selftest_clients = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--rounds") == 0)
-            rounds = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--client") == 0)
-            connect_to = argv[i + 1];
-    }
-    if (port < 0 || port > 65535 || selftest_clients < 0 || rounds < 0 || grace_ms < 0) {
+    struct options o = {.port = 7000, .grace_ms = 5000, .rounds = 100};
+    if (!parse_options(argc, argv, &o)) {
         fprintf(stderr, "usage: 05_echo_server [--port N] [--grace MS] [--selftest N] "
                         "[--client HOST:PORT] [--rounds R]\n");
         return 2;
     }
-
     weft_runtime rt;
-    struct server srv = {.grace = WEFT_MSEC(grace_ms)};
+    struct server srv = {.grace = WEFT_MSEC(o.grace_ms)};
     int r = weft_runtime_init(&rt);
     if (r < 0) return 1;
-    if (connect_to)
-        r = run_client(&rt, connect_to, rounds);
-    else if (listen_and_report(&rt, &srv, selftest_clients ? 0 : port) < 0)
+    if (o.connect_to)
+        r = run_client(&rt, o.connect_to, o.rounds);
+    else if (listen_and_report(&rt, &srv, o.selftest_clients ? 0 : o.port) < 0)
         r = 1;
-    else if (selftest_clients)
-        r = run_selftest(&rt, &srv, selftest_clients, rounds);
+    else if (o.selftest_clients)
+        r = run_selftest(&rt, &srv, o.selftest_clients, o.rounds);
     else
         r = weft_runtime_block_on(&rt, accept_loop, &srv) < 0; /* serves until Ctrl-C */
     weft_group_destroy(&srv.conns);

@@ -14,9 +14,12 @@
  * group; the closer task, waiting on that group, closes `results`; the consumer gets
  * WEFT_ECLOSED after the last result and prints the totals.
  *
- * Usage: 06_pipeline [ITEMS] [WORKERS]   (default 100000 items, 4 workers)
+ * Usage: 06_pipeline [ITEMS] [WORKERS]   (default 100000 items, 4 workers; at most 100000000
+ *        items and 64 workers)
  */
+#include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +32,7 @@
 #define CAP          64          /* items each channel holds */
 #define IDLE_TIMEOUT WEFT_SEC(1) /* the consumer gives up after this long without a result */
 #define MAX_WORKERS  64
+#define MAX_ITEMS    100000000 /* far from UINT32_MAX: the loops over 1..items stop at items + 1 */
 
 struct result {
     uint32_t n;     /* the number */
@@ -182,13 +186,30 @@ static void teardown(weft_runtime *rt, struct pipeline *p)
     weft_chan_destroy(&p->jobs);
 }
 
+/* Argument `what`: a whole number from lo to hi. Returns false after saying what is wrong. */
+static bool parse_count(const char *what, const char *arg, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0; /* strtol reports an overflow only there */
+    *out = strtol(arg, &end, 10);
+    if (end != arg && *end == '\0' && errno == 0 && *out >= lo && *out <= hi) return true;
+    fprintf(stderr, "%s: '%s' is not a whole number from %ld to %ld\n", what, arg, lo, hi);
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     static struct pipeline p;
     static struct worker workers[MAX_WORKERS];
-    int nworkers = argc > 2 ? atoi(argv[2]) : 4;
-    p.items = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 100000;
-    if (nworkers < 1 || nworkers > MAX_WORKERS) nworkers = 4;
+    long items = 100000, nworkers = 4;
+    if (argc > 3) fprintf(stderr, "'%s': one argument too many\n", argv[3]);
+    if (argc > 3 || (argc > 1 && !parse_count("ITEMS", argv[1], 1, MAX_ITEMS, &items)) ||
+        (argc > 2 && !parse_count("WORKERS", argv[2], 1, MAX_WORKERS, &nworkers))) {
+        fprintf(stderr, "usage: %s [ITEMS] [WORKERS]   (default 100000 items, 4 workers)\n",
+                argv[0]);
+        return 2;
+    }
+    p.items = (uint32_t)items;
 
     weft_runtime rt;
     if (weft_runtime_init(&rt) < 0 || setup(&rt, &p) < 0) {
@@ -200,7 +221,7 @@ int main(int argc, char **argv)
     struct consumer cons = {.p = &p};
     weft_task_spawn(&rt, producer, &prod, NULL);
     weft_waitgroup_add(&p.workers, (size_t)nworkers);
-    for (int i = 0; i < nworkers; i++) {
+    for (long i = 0; i < nworkers; i++) {
         workers[i].p = &p;
         weft_task_spawn(&rt, worker, &workers[i], NULL);
     }
@@ -214,7 +235,7 @@ int main(int argc, char **argv)
     uint64_t expect = 0;
     for (uint32_t n = 1; n <= p.items; n++)
         expect += collatz(n);
-    printf("pipeline: %llu items through %d workers in %.1f ms (%.0f items/s)\n",
+    printf("pipeline: %llu items through %ld workers in %.1f ms (%.0f items/s)\n",
            (unsigned long long)cons.count, nworkers, secs * 1e3,
            secs > 0 ? (double)cons.count / secs : 0.0);
     printf("producer: waited for room %u times (channels of %d)\n", prod.full_waits, CAP);
