@@ -225,7 +225,11 @@ static int resolve(const char *arg)
 
 int main(int argc, char **argv)
 {
-    if (resolve(argc > 1 ? argv[1] : "127.0.0.1:8080") < 0) return 1;
+    if (argc > 2) fprintf(stderr, "'%s': one argument too many\n", argv[2]);
+    if (argc > 2 || resolve(argc > 1 ? argv[1] : "127.0.0.1:8080") < 0) {
+        fprintf(stderr, "usage: %s [HOST:PORT]\n", argv[0]);
+        return 2;
+    }
 
     printf("== 1. by hand: enum + switch ==\n");
     struct main_by_hand by_hand = {.state = MAIN_START};

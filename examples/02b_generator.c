@@ -56,8 +56,12 @@ static int evens(struct evens *g, weft_cx *cx)
     WEFT_END(&g->co, g->r); /* the inner result (0) becomes ours */
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1) {
+        fprintf(stderr, "'%s': %s takes no arguments\n", argv[1], argv[0]);
+        return 2;
+    }
     struct fib all = {.limit = 100};
     printf("fibonacci up to 100:");
     while (fib(&all, NULL) == WEFT_PENDING)

@@ -190,7 +190,11 @@ static int main_task(void *frame, weft_cx *cx)
 int main(int argc, char **argv)
 {
     const char *addr = argc > 1 ? argv[1] : "127.0.0.1:8080";
-    if (weft_addr_parse(&server, addr) != 0) {
+    if (argc > 2 || weft_addr_parse(&server, addr) != 0) {
+        if (argc > 2)
+            fprintf(stderr, "'%s': one argument too many\n", argv[2]);
+        else
+            fprintf(stderr, "'%s': expected HOST:PORT\n", argv[1]);
         fprintf(stderr, "usage: %s [HOST:PORT]  (numeric, e.g. 127.0.0.1:8080)\n", argv[0]);
         return 2;
     }

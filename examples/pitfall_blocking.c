@@ -87,8 +87,12 @@ static int run(bool blocking)
     return r;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1) {
+        fprintf(stderr, "'%s': %s takes no arguments\n", argv[1], argv[0]);
+        return 2;
+    }
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("1. the worker calls usleep() for 300 ms (wrong)\n");
     int r = run(true);

@@ -75,8 +75,12 @@ static int run(weft_poll *poll, weft_events *events, size_t (*on_event)(int fd))
     return r;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1) {
+        fprintf(stderr, "'%s': %s takes no arguments\n", argv[1], argv[0]);
+        return 2;
+    }
     weft_poll poll;
     weft_events events;
     int r = weft_poll_init(&poll);

@@ -63,8 +63,12 @@ static void drive(int (*fn)(struct counter *, weft_cx *))
            MAX_POLLS);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1) {
+        fprintf(stderr, "'%s': %s takes no arguments\n", argv[1], argv[0]);
+        return 2;
+    }
     printf("1. the loop counter is a local (wrong)\n");
     drive(count_wrong);
     printf("2. the loop counter is in the frame (right)\n");

@@ -98,8 +98,12 @@ static void copy_a_self_referential_frame(void)
     printf("  moved.kids[0].frame points into %s\n", where);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1) {
+        fprintf(stderr, "'%s': %s takes no arguments\n", argv[1], argv[0]);
+        return 2;
+    }
     weft_runtime rt;
     if (weft_runtime_init(&rt) < 0) return 1;
     printf("1. the job's frame is copied after spawn, and the copy is told to stop (wrong)\n");

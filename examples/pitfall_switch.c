@@ -93,8 +93,12 @@ static void drive(int (*fn)(struct light *, weft_cx *))
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1) {
+        fprintf(stderr, "'%s': %s takes no arguments\n", argv[1], argv[0]);
+        return 2;
+    }
     setvbuf(stdout, NULL, _IOLBF, 0); /* keep our lines and weft's stderr report in order */
     /* Debug builds abort on this bug, to stop where it happens; ask for the error instead. */
     weft_co_abort_on_misuse = false;
