@@ -17,12 +17,12 @@
 #include <string.h>
 
 #include "weft/error.h"
+#include "runtime/internal.h" /* weft__port_parse */
 
 /* Longest host part we copy out of the text: an IPv6 literal plus "%" and a 10-digit scope. */
 #define HOST_MAX (INET6_ADDRSTRLEN + 11)
 
-/* "0".."65535": one to five decimal digits and nothing else. Returns the port or WEFT_EADDR. */
-static int parse_port(const char *s)
+int weft__port_parse(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n > 5) return WEFT_EADDR;
@@ -130,7 +130,7 @@ static int split_host_port(const char *text, char host[HOST_MAX], bool *brackete
     if (n == 0 || n >= HOST_MAX) return WEFT_EADDR;
     memcpy(host, host_start, n);
     host[n] = '\0';
-    return parse_port(port);
+    return weft__port_parse(port);
 }
 
 int weft_addr_parse(weft_addr *addr, const char *text)

@@ -367,19 +367,17 @@ static int resolve_fn(void *data)
 /*
  * Checks the port text before getaddrinfo sees it, since getaddrinfo is lenient: it takes a
  * number through strtoul, so " 80" and "+80" pass and "99999" wraps to 34463. A port that starts
- * with a digit must be a port number as weft_addr_parse has it (0..65535, digits only); anything
+ * with a digit must be a port number as weft_addr_parse takes it (weft__port_parse); anything
  * else must look like a service name (RFC 6335: letters, digits and inner hyphens, at least one
  * letter), which getaddrinfo then looks up. Returns AI_NUMERICSERV for a number, 0 for a name,
  * or WEFT_EADDR.
  */
 static int check_port(const char *port)
 {
-    size_t n = strlen(port), digits = strspn(port, "0123456789");
+    size_t n = strlen(port);
     if (n == 0) return 0; /* no port: the addresses come with port 0 */
-    if (digits != 0) {
-        if (digits != n || n > 5 || strtol(port, NULL, 10) > 65535) return WEFT_EADDR;
-        return AI_NUMERICSERV;
-    }
+    if (port[0] >= '0' && port[0] <= '9')
+        return weft__port_parse(port) < 0 ? WEFT_EADDR : AI_NUMERICSERV;
     static const char name_chars[] = "abcdefghijklmnopqrstuvwxyz"
                                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-";
     if (strspn(port, name_chars) != n || port[0] == '-' || port[n - 1] == '-') return WEFT_EADDR;

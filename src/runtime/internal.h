@@ -204,6 +204,14 @@ size_t weft__io_close_all(weft_runtime *rt);
 size_t weft__io_count_waiting(const weft_runtime *rt);
 
 /* ---------------------------------------------------------------------------------------------
+ * Addresses (addr.c)
+ * ------------------------------------------------------------------------------------------- */
+
+/* "0".."65535": one to five decimal digits and nothing else, as weft_addr_parse takes a port
+ * (the resolver checks a port number by the same rule). Returns the port or WEFT_EADDR. */
+int weft__port_parse(const char *s);
+
+/* ---------------------------------------------------------------------------------------------
  * Breadth hooks (ext.c): wait queues, the cross-thread inbox, the blocking pool. Each is called
  * only when rt->ext != NULL. See src/runtime/ext.h and /work/notes/breadth-needs.md.
  * ------------------------------------------------------------------------------------------- */
