@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include "runtime/internal.h"
+#include "weft/addr.h"
 
 /* The record a handle names, or NULL if it was closed (or the handle is stale). A handle that was
  * never opened, or was closed, needs no test of its own: its generation is 0 or one its record has
@@ -43,6 +44,10 @@ static inline int weft__io_live_fd(const weft_runtime *rt, const weft_io *io)
     const struct weft__io *rec = weft__io_lookup(rt, io);
     return rec != NULL ? rec->u.fd : WEFT_ECLOSED;
 }
+
+/* The address of the socket io names (getsockname), or with peer of the other end (getpeername),
+ * into *addr. Returns 0, -errno, or WEFT_ECLOSED as weft__io_live_fd (tcp.c; udp.c uses it too). */
+int weft__io_sock_addr(const weft_runtime *rt, const weft_io *io, bool peer, weft_addr *addr);
 
 /* Forgets the task as dir's waiter, if it is the one named there: a task woken some other way (its
  * timer) may still be. */

@@ -102,21 +102,21 @@ int weft_tcp_listen(weft_runtime *rt, weft_tcp_listener *l, const weft_addr *add
     return r;
 }
 
-/* getpeername or getsockname of the socket io names into a weft_addr. */
-static int socket_name(const weft_runtime *rt, const weft_io *io, weft_addr *addr,
-                       int (*get)(int, struct sockaddr *, socklen_t *))
+int weft__io_sock_addr(const weft_runtime *rt, const weft_io *io, bool peer, weft_addr *addr)
 {
     int fd = weft__io_live_fd(rt, io);
     if (fd < 0) return fd;
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    if (get(fd, (struct sockaddr *)&ss, &len) < 0) return -errno;
+    int r = peer ? getpeername(fd, (struct sockaddr *)&ss, &len)
+                 : getsockname(fd, (struct sockaddr *)&ss, &len);
+    if (r < 0) return -errno;
     return weft_addr_from_sockaddr(addr, (struct sockaddr *)&ss, len);
 }
 
 int weft_tcp_listener_addr(const weft_runtime *rt, const weft_tcp_listener *l, weft_addr *addr)
 {
-    return socket_name(rt, &l->io, addr, getsockname);
+    return weft__io_sock_addr(rt, &l->io, false, addr);
 }
 
 int weft_tcp_listener_close(weft_runtime *rt, weft_tcp_listener *l)
@@ -362,12 +362,12 @@ int weft_tcp_set_nodelay(weft_runtime *rt, weft_tcp_stream *s, bool on)
 
 int weft_tcp_peer_addr(const weft_runtime *rt, const weft_tcp_stream *s, weft_addr *addr)
 {
-    return socket_name(rt, &s->io, addr, getpeername);
+    return weft__io_sock_addr(rt, &s->io, true, addr);
 }
 
 int weft_tcp_local_addr(const weft_runtime *rt, const weft_tcp_stream *s, weft_addr *addr)
 {
-    return socket_name(rt, &s->io, addr, getsockname);
+    return weft__io_sock_addr(rt, &s->io, false, addr);
 }
 
 /* ============================================================================================

@@ -6,7 +6,7 @@
 #define _GNU_SOURCE
 #include "weft/udp.h"
 
-#include "runtime/io_leaf.h" /* weft__io_live_fd */
+#include "runtime/io_leaf.h" /* weft__io_live_fd, weft__io_sock_addr */
 
 #include <errno.h>
 #include <limits.h>
@@ -47,7 +47,8 @@ int weft_udp_open(weft_runtime *rt, weft_udp *u, int family)
     return udp_socket(rt, u, family, NULL);
 }
 
-/* These two go through the record, not u->io.fd: a stale copy's fd may be another socket's now. */
+/* These two go through the record, not u->io.fd: a stale copy's fd may be another socket's now
+ * (weft__io_live_fd, weft__io_sock_addr). */
 int weft_udp_connect(weft_runtime *rt, weft_udp *u, const weft_addr *peer)
 {
     int fd = weft__io_live_fd(rt, &u->io);
@@ -59,12 +60,7 @@ int weft_udp_connect(weft_runtime *rt, weft_udp *u, const weft_addr *peer)
 
 int weft_udp_local_addr(const weft_runtime *rt, const weft_udp *u, weft_addr *addr)
 {
-    int fd = weft__io_live_fd(rt, &u->io);
-    if (fd < 0) return fd;
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) return -errno;
-    return weft_addr_from_sockaddr(addr, (const struct sockaddr *)&ss, len);
+    return weft__io_sock_addr(rt, &u->io, false, addr);
 }
 
 /* One datagram out; to == NULL uses the connected peer. */
