@@ -37,8 +37,8 @@ struct weft__inbox {
     bool lost;          /* a request could not be queued (no memory): the next drain wakes every
                            waiter, so that no wake-up is lost */
     bool closed;        /* the runtime closed: requests are refused */
-    size_t refs;        /* the runtime (until it closes) and each open door */
-    size_t doors;       /* open doors while the runtime is open: the loop must wait for them */
+    size_t refs;        /* the runtime (until it closes) and each open door: while the runtime
+                           is open, the open doors are refs - 1 */
     weft_xchan *xchans; /* open xchans, closed with the runtime. Changed under the lock, on the
                            runtime's thread only, and never once `closed` is set */
 };
@@ -76,7 +76,7 @@ static void inbox_unref(struct weft__inbox *in)
 
 size_t weft__inbox_doors(const struct weft__inbox *in)
 {
-    return in->doors; /* changed only on the runtime's thread while it is open */
+    return in->refs - 1; /* changed only on the runtime's thread while it is open */
 }
 
 /* Folds the request into the last one if they name the same thing. Under the lock. */
@@ -208,8 +208,7 @@ size_t weft__inbox_free(weft_runtime *rt, struct weft__ext *x)
     close_xchans(in);
     pthread_mutex_lock(&in->lock);
     in->closed = true;
-    size_t left = in->doors;
-    in->doors = 0;
+    size_t left = in->refs - 1; /* the open doors */
     free(in->queue);
     in->queue = NULL;
     in->len = in->cap = 0;
@@ -236,7 +235,6 @@ static int door_open(weft_remote *d, weft_runtime *rt, weft_xchan *xc)
     struct weft__inbox *in = x->in;
     pthread_mutex_lock(&in->lock);
     in->refs++;
-    in->doors++;
     if (xc != NULL) {
         xc->prev = NULL;
         xc->next = in->xchans;
@@ -258,15 +256,12 @@ static bool door_close(weft_remote *d, weft_xchan *xc)
     d->in = NULL;
     pthread_mutex_lock(&in->lock);
     bool open = !in->closed;
-    if (open) {
-        in->doors--;
-        if (xc != NULL) {
-            if (xc->prev != NULL)
-                xc->prev->next = xc->next;
-            else
-                in->xchans = xc->next;
-            if (xc->next != NULL) xc->next->prev = xc->prev;
-        }
+    if (open && xc != NULL) {
+        if (xc->prev != NULL)
+            xc->prev->next = xc->next;
+        else
+            in->xchans = xc->next;
+        if (xc->next != NULL) xc->next->prev = xc->prev;
     }
     pthread_mutex_unlock(&in->lock);
     inbox_unref(in);
