@@ -104,15 +104,16 @@ void weft_trace_name_task(weft_runtime *rt, weft_task t, const char *name);
 /*
  * weft_runtime_dump_on_signal - from now on, when signal signo arrives, the runtime prints
  * weft_runtime_dump() to stderr from its own thread, at its next park (at once if it is
- * parked); one dump per signal, in every runtime armed when it came (none for a signal that came
- * before rt was last armed). signo 0 turns it off. Installs a process-wide handler
- * for signo (SA_RESTART) the first time; the handler writes to an eventfd and nothing else (one per
- * process, kept open for the process's life so that a late signal never writes into a reused fd
- * number). Turned off by weft_runtime_close, which puts the previous disposition back when no
- * runtime uses signo. Returns 0; -EINVAL (signo is not catchable, or is
- * SIGSEGV/SIGBUS/SIGFPE/SIGILL, or rt already dumps on another signal: turn that off first); -EBUSY
- * (another runtime of the process dumps on another signal); -errno from
- * eventfd/sigaction/epoll_ctl; -ENOTSUP if the hooks were compiled out.
+ * parked): one dump per signal (signals that come before that park give one), in every runtime
+ * armed when it came, and none for a signal that came before rt was last armed. signo 0 turns it
+ * off. Installs a process-wide handler for signo (SA_RESTART) the first time; the handler counts
+ * the signal and writes to an eventfd, nothing else (one eventfd per process, kept open for the
+ * process's life so that a late signal never writes into a reused fd number). Turned off by
+ * weft_runtime_close, which puts the previous disposition back when no runtime uses signo.
+ * Returns 0; -EINVAL (signo is not catchable, or is SIGSEGV/SIGBUS/SIGFPE/SIGILL, or rt already
+ * dumps on another signal: turn that off first); -EBUSY (another runtime of the process dumps on
+ * another signal); -errno from eventfd/sigaction/epoll_ctl; -ENOTSUP if the hooks were compiled
+ * out.
  */
 int weft_runtime_dump_on_signal(weft_runtime *rt, int signo);
 
