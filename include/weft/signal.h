@@ -46,13 +46,14 @@ extern "C" {
 typedef struct weft_signal {
     weft_io io;    /* the signalfd */
     uint64_t mask; /* bit signo - 1 for each signal it receives (Linux numbers them 1..64) */
+    uint64_t id;   /* this open among the thread's open signals (signal.c); 0: not open */
 } weft_signal;
 
 /*
  * weft_signal_open - start receiving `signals` (n of them) through s, blocking them in the
  * calling thread. Call on the runtime's thread.
  * Returns 0, or -EINVAL (n == 0, NULL, a number that is not a signal, SIGKILL or SIGSTOP, which
- * cannot be caught), or -errno from signalfd or the registration; nothing is changed then.
+ * cannot be caught), -ENOMEM, or -errno from signalfd or the registration; nothing is changed then.
  */
 int weft_signal_open(weft_runtime *rt, weft_signal *s, const int *signals, size_t n);
 
@@ -72,7 +73,12 @@ static inline int weft_signal_wait(weft_signal *s, weft_cx *cx)
 /*
  * weft_signal_close - stop receiving: close the signalfd (a waiting task sees WEFT_ECLOSED),
  * discard pending instances of the signals this object blocked, and unblock them (see THE SIGNAL
- * MASK above). Returns 0, or WEFT_ECLOSED if s was not open. Never suspends.
+ * MASK above). Call on the thread that opened s. Returns 0, or WEFT_ECLOSED if s is not open:
+ * never opened, closed already, or a copy of a handle that was closed through another copy (even
+ * if a newer weft_signal now has the same fd or the same signals) — nothing at all is done then,
+ * so the mask and every other weft_signal stay as they were. Never suspends.
+ * After weft_runtime_close(rt), which closed the fd already, closing s still restores the mask
+ * (exactly once, like any close) and returns 0; do it before rt is initialised again.
  */
 int weft_signal_close(weft_runtime *rt, weft_signal *s);
 

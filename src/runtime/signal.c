@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +23,52 @@ static _Thread_local unsigned signal_users[NSIG];
 /* The signals this thread's weft_signal objects blocked themselves (to unblock at the end). */
 static _Thread_local sigset_t signals_blocked;
 static _Thread_local bool signals_blocked_ready;
+
+/*
+ * The ids of this thread's open weft_signal objects. A handle is open exactly while its id is
+ * listed: every copy of a handle carries the id, and closing takes it off, so a copy of a closed
+ * handle (or a second close) finds nothing to undo and cannot take a count another object still
+ * relies on. Kept here rather than read from the runtime's I/O record because weft_signal_close
+ * must still restore the mask after weft_runtime_close has freed those records. Few objects are
+ * open at a time: a short array, freed when it empties.
+ */
+static _Thread_local uint64_t *live_ids;
+static _Thread_local size_t live_n, live_cap;
+static _Thread_local uint64_t live_next; /* the last id handed out; ids start at 1 */
+
+/* Makes room for one more id, so that listing it after the open cannot fail. */
+static int live_reserve(void)
+{
+    if (live_n < live_cap) return 0;
+    size_t cap = live_cap != 0 ? live_cap * 2 : 4;
+    uint64_t *ids = realloc(live_ids, cap * sizeof *ids);
+    if (ids == NULL) return -ENOMEM;
+    live_ids = ids;
+    live_cap = cap;
+    return 0;
+}
+
+/* Frees the list once nothing is on it, so that a thread that ends holds none. */
+static void live_trim(void)
+{
+    if (live_n != 0) return;
+    free(live_ids);
+    live_ids = NULL;
+    live_cap = 0;
+}
+
+/* Takes id off the list. Returns false if it was not there (0, closed already, or opened by
+ * another thread). */
+static bool live_take(uint64_t id)
+{
+    for (size_t i = 0; i < live_n; i++) {
+        if (live_ids[i] != id) continue;
+        live_ids[i] = live_ids[--live_n];
+        live_trim();
+        return true;
+    }
+    return false;
+}
 
 /* Builds the mask; rejects what signalfd cannot deliver. */
 static int make_mask(uint64_t *mask, const int *signals, size_t n)
@@ -85,26 +132,35 @@ static void users_remove(const sigset_t *set)
     pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
 }
 
-int weft_signal_open(weft_runtime *rt, weft_signal *s, const int *signals, size_t n)
+/* Blocks s's signals and opens its signalfd in rt; undoes both if either fails. */
+static int open_fd(weft_runtime *rt, weft_signal *s)
 {
-    s->io = (weft_io){0, 0, -1};
-    int r = make_mask(&s->mask, signals, n);
-    if (r < 0) return r;
     sigset_t set;
     mask_to_set(s->mask, &set);
     users_add(&set); /* before the fd exists, so that no instance slips past it */
     int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (fd < 0) {
-        r = -errno;
-        users_remove(&set);
-        return r;
-    }
-    r = weft_io_open(rt, &s->io, fd);
+    int r = fd < 0 ? -errno : weft_io_open(rt, &s->io, fd);
     if (r < 0) {
-        close(fd);
+        if (fd >= 0) close(fd);
         users_remove(&set);
     }
     return r;
+}
+
+int weft_signal_open(weft_runtime *rt, weft_signal *s, const int *signals, size_t n)
+{
+    s->io = (weft_io){0, 0, -1};
+    s->id = 0;
+    int r = make_mask(&s->mask, signals, n);
+    if (r == 0) r = live_reserve();
+    if (r == 0) r = open_fd(rt, s);
+    if (r < 0) {
+        live_trim();
+        return r;
+    }
+    s->id = ++live_next;
+    live_ids[live_n++] = s->id;
+    return 0;
 }
 
 int weft_signal_wait_dl(weft_signal *s, int64_t deadline, weft_cx *cx)
@@ -124,7 +180,7 @@ int weft_signal_wait_dl(weft_signal *s, int64_t deadline, weft_cx *cx)
 
 int weft_signal_close(weft_runtime *rt, weft_signal *s)
 {
-    if (s->io.gen == 0 || weft_io_fd(&s->io) < 0) return WEFT_ECLOSED;
+    if (!live_take(s->id)) return WEFT_ECLOSED; /* before anything: a stale copy touches nothing */
     int r = weft_io_close(rt, &s->io); /* WEFT_ECLOSED if weft_runtime_close got there first */
     s->io.fd = -1;
     sigset_t set;
