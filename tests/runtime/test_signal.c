@@ -171,6 +171,68 @@ static void signal_wait_times_out_never_early(void **state)
     assert_int_equal(weft_signal_close(rt, &s), 0);
 }
 
+/*
+ * A copy of a closed handle, closed after a newer weft_signal took the same signal (and, most
+ * likely, the same record slot and fd number): it must touch nothing. Were it to count a user
+ * less, the newer object's signal would be unblocked, and the raise() below would run the default
+ * action (terminate) instead of reaching the newer object.
+ */
+static void signal_stale_copy_close_touches_nothing(void **state)
+{
+    weft_runtime *rt = rt_of(state);
+    const int usr1[] = {SIGUSR1};
+    weft_signal old, fresh;
+    assert_int_equal(weft_signal_open(rt, &old, usr1, 1), 0);
+    weft_signal stale = old;
+    assert_int_equal(weft_signal_close(rt, &old), 0);
+    assert_false(blocked(SIGUSR1));
+    assert_int_equal(weft_signal_open(rt, &fresh, usr1, 1), 0);
+
+    assert_int_equal(weft_signal_close(rt, &stale), WEFT_ECLOSED);
+    assert_int_equal(weft_signal_close(rt, &old), WEFT_ECLOSED);
+    assert_true(blocked(SIGUSR1));
+
+    struct sig_waiter w = {.sig = &fresh};
+    weft_task t;
+    assert_int_equal(weft_task_spawn(rt, sig_waiter, &w, &t), 0);
+    weft_runtime_run_ready(rt);
+    assert_int_equal(raise(SIGUSR1), 0);
+    drive_until_done(rt, t, 100);
+    assert_int_equal(weft_task_result(rt, t), SIGUSR1); /* its fd was left open, too */
+    assert_int_equal(weft_signal_close(rt, &fresh), 0);
+    assert_false(blocked(SIGUSR1));
+}
+
+/*
+ * weft_runtime_close closes the signalfds but cannot know the mask: closing the objects afterwards
+ * must still restore it, once per object, while a stale copy and a second close do nothing.
+ */
+static void signal_close_after_runtime_close_restores_mask_once(void **state)
+{
+    (void)state;
+    weft_runtime rt;
+    assert_int_equal(weft_runtime_init(&rt), 0);
+    const int usr2[] = {SIGUSR2};
+    weft_signal a, b;
+    assert_int_equal(weft_signal_open(&rt, &a, usr2, 1), 0);
+    assert_int_equal(weft_signal_open(&rt, &b, usr2, 1), 0);
+    weft_signal copy_of_a = a;
+    assert_int_equal(weft_runtime_close(&rt), -EBUSY); /* it closed both fds */
+    assert_true(blocked(SIGUSR2));
+
+    assert_int_equal(weft_signal_close(&rt, &a), 0);
+    assert_true(blocked(SIGUSR2)); /* b still needs it */
+    assert_int_equal(weft_signal_close(&rt, &copy_of_a), WEFT_ECLOSED);
+    assert_int_equal(weft_signal_close(&rt, &a), WEFT_ECLOSED);
+    assert_true(blocked(SIGUSR2));
+
+    /* Never awaited (no fd left to read it from): discarded before the unblock, not fatal. */
+    assert_int_equal(raise(SIGUSR2), 0);
+    assert_int_equal(weft_signal_close(&rt, &b), 0);
+    assert_false(blocked(SIGUSR2));
+    assert_int_equal(weft_signal_close(&rt, &b), WEFT_ECLOSED);
+}
+
 int main(void)
 {
     alarm(60); /* a lost wake-up would park forever: make it a failure instead */
@@ -186,6 +248,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(signal_rejects_uncatchable_signals, rt_setup,
                                         sync_teardown),
         cmocka_unit_test_setup_teardown(signal_wait_times_out_never_early, rt_setup, sync_teardown),
+        cmocka_unit_test_setup_teardown(signal_stale_copy_close_touches_nothing, rt_setup,
+                                        sync_teardown),
+        cmocka_unit_test(signal_close_after_runtime_close_restores_mask_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
