@@ -659,6 +659,7 @@ def section_ladder(res, targets):
 
     floor = by_run(rungs[0][2]) if rungs[0][0] == "L0" else {}
     rows = []
+    instr = {}  # rung -> (instructions per resume, median ns)
     for name, text, rs in rungs + [("weft", "`weft_tasks`: weft's own ping-pong.", weft)]:
         ns = Stat([num(r.get("resume_ns")) for r in rs], "{:.1f}")
         targets.setdefault("ladder", {})[name] = ns.median
@@ -668,10 +669,14 @@ def section_ladder(res, targets):
         if traced:
             ir = tasks_instr_per_resume(res, prog)
             row.append(fmt_or(ir, "{:.1f}"))
+            rate = ir / ns.median if ir is not None and ns.median else None
+            row.append(fmt_or(rate, "{:.1f}"))
+            if rate is not None:
+                instr[name] = (ir, ns.median)
         rows.append(row)
     head = ["rung", "adds", "resume ns, median (min..max)", "/ L0, same run"]
     if traced:
-        head.append("instructions / resume")
+        head += ["instructions / resume", "instructions / ns"]
     return "\n".join([
         "### What weft's guarantees cost\n",
         "`bench/guarded_tasks.c` writes the floor's ping-pong by hand again with weft's "
@@ -686,7 +691,26 @@ def section_ladder(res, targets):
         table(head, rows),
         "\nTime here follows latency as much as instruction count: a rung whose data dependency "
         "chain from one resume to the next is shorter can be faster with more instructions "
-        "(L4 drops the waker resolution from the wake path).\n"])
+        "(L4 drops the waker resolution from the wake path).\n"
+        + ladder_budget(instr, targets)])
+
+
+def ladder_budget(instr, targets):
+    """The instruction budget of a 10 ns resume at the fastest rate any rung reached in this
+    run: time is at least instructions / rate, so a resume that executes more cannot be under
+    10 ns on this machine unless some design retires instructions faster than every rung here.
+    Returned as a paragraph; the budget goes to targets["resume_budget"]."""
+    if not instr:
+        return ""
+    best = max(instr, key=lambda k: instr[k][0] / instr[k][1])
+    rate = instr[best][0] / instr[best][1]
+    budget = 10 * rate
+    targets["resume_budget"] = (budget, rate, best)
+    have = ", ".join(f"{k} executes {instr[k][0]:.0f}" for k in ("L7", "L7_ool", "weft")
+                     if k in instr)
+    return (f"\nThe fastest rate in this run is {rate:.1f} instructions per ns ({best}). At that "
+            "rate, which no rung beats, a resume under 10 ns has room for "
+            f"{budget:.0f} instructions: {have}.\n")
 
 
 def section_fetch(res):
@@ -833,7 +857,7 @@ def verdict(ok):
     return "**met**" if ok else "**not met**"
 
 
-def weft_notes(res):
+def weft_notes(res, targets):
     """Why weft's figures are what they are, where a target is missed or close: this run's
     evidence plus what the code does (the profiles behind it are in the commit messages)."""
     notes = []
@@ -882,6 +906,10 @@ def weft_notes(res):
                        "here shows: it would take dropping one (the budget, the turns, the lapse "
                        "rule, the generation checks) or compiling the channel operations into "
                        "the task."
+                       + (" At the fastest rate of this run ({1:.1f} instructions per ns, "
+                          "section 5) 10 ns has room for {0:.0f} instructions per resume."
+                          .format(*targets["resume_budget"])
+                          if "resume_budget" in targets else "")
                        if ool >= 10 else
                        "So a resume under 10 ns is within reach of an implementation that keeps "
                        "these guarantees; weft's distance from it is its own overhead."))
@@ -1143,7 +1171,7 @@ def main():
     parts.extend(body)
     parts.append(section_reference(res))
     parts.append(section_targets(res, targets))
-    parts.append(weft_notes(res))
+    parts.append(weft_notes(res, targets))
     parts.append(section_commands(res))
     with open(args.out, "w") as f:
         f.write("\n".join(p.rstrip("\n") + "\n" for p in parts if p))
