@@ -497,9 +497,10 @@ static void test_waker_from_thread_ends_infinite_wait(void **state)
     assert_int_equal(weft_poll_waker_init(&waker, &f->poll, WAKER_TOKEN), 0);
     struct waker_thread w = {.waker = &waker, .delay_ns = 50 * MS, .wakes = 1};
     pthread_t thread;
+    /* Before the thread exists: its 50 ms sleep may start before pthread_create returns here. */
+    int64_t start = weft_test_now_ns();
     assert_int_equal(pthread_create(&thread, NULL, wake_later, &w), 0);
 
-    int64_t start = weft_test_now_ns();
     assert_int_equal(weft_poll_wait(&f->poll, &f->events, WEFT_POLL_FOREVER), 1);
     assert_true(weft_test_now_ns() - start >= 50 * MS); /* it really was blocked */
     assert_int_equal(f->events.items[0].token, WAKER_TOKEN);
