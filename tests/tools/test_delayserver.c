@@ -465,6 +465,17 @@ static int own_server_stop(struct ds_server *s, int sig)
     return status;
 }
 
+/* Waits (bounded: a hang guard) until the server has logged line, which it does when it has read
+ * a request and set its delay: from then on a signal finds that request delaying, not unread. A
+ * sleep cannot say when that is on a loaded machine. */
+static void wait_logged(const struct ds_server *s, const char *line)
+{
+    for (int64_t end = ds_now_ms() + CLOSE_GUARD_MS; !ds_server_output_has(s, line);) {
+        if (ds_now_ms() > end) fail_msg("the server never logged \"%s\"", line);
+        usleep(10 * 1000);
+    }
+}
+
 static void delay_scale_multiplies(void **state)
 {
     (void)state;
@@ -495,7 +506,7 @@ static void graceful_shutdown_finishes_responses(void **state)
      * bound however late the signal below comes. */
     int64_t start = ds_now_ms();
     ds_send(busy, "GET /500/finish HTTP/1.1\r\nHost: t\r\n\r\n");
-    usleep(100 * 1000); /* let the request arrive before the signal */
+    wait_logged(s, "#2 - 500ms: finish\n"); /* unread at the signal, it would be dropped */
     kill(s->pid, SIGTERM);
     assert_true(ds_closed_within(idle, CLOSE_GUARD_MS));
     assert_int_equal(ds_read_response(busy, &r, false), 0);
@@ -516,8 +527,10 @@ static void shutdown_grace_cuts_off_long_delays(void **state)
     struct ds_server *s = own_server(args);
     struct ds_client *c = client_new(s);
     ds_send(c, "GET /60000/never HTTP/1.1\r\nHost: t\r\n\r\n"); /* > CLOSE_GUARD_MS */
-    usleep(100 * 1000);
-    int64_t start = ds_now_ms();
+    /* A request still unread at the signal is dropped at once, not at the grace deadline: only
+     * one known to be delaying makes the bound below hold. */
+    wait_logged(s, "#1 - 60000ms: never\n");
+    int64_t start = ds_now_ms(); /* the grace deadline starts when the server gets the signal */
     kill(s->pid, SIGINT);
     assert_true(ds_closed_within(c, CLOSE_GUARD_MS));
     assert_true(ds_now_ms() - start >= 200);
