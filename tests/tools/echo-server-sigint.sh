@@ -15,7 +15,14 @@ pid=""
 cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "echo-server-sigint: $*"; echo "--- server output:"; cat "$tmp/out"; exit 1; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# Milliseconds on a clock that never steps: /proc/uptime (CLOCK_BOOTTIME, which runs as the
+# server's CLOCK_MONOTONIC does, plus any suspend), not `date`, whose wall clock may be set back.
+# Its 10 ms steps truncate both ends alike, so a difference of 300 ms or more still reads >= 300.
+now_ms() {
+    local up
+    read -r up _ </proc/uptime
+    echo $((${up%.*} * 1000 + 10#${up#*.} * 10))
+}
 
 # wait_line REGEX: waits (at most 5 s) until the server has printed a line matching REGEX.
 wait_line() {
