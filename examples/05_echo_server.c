@@ -23,15 +23,15 @@
  *   serve_connection  the per-connection coroutine: echo until the client closes;
  *   accept_loop       the listener's coroutine: accept, hand each connection to a new task of the
  *                     group; on Ctrl-C, shut the group down gracefully;
- *   client            a client coroutine for the self-test: send lines, check the echoes.
+ *   client            the self-test's client: checks its echoes, meets the others (struct meeting).
  *
  * Usage:
  *   05_echo_server [--port N] [--grace MS]  serve on 127.0.0.1:N (default 7000; 0 picks a free
  *                                           port); prints "listening on 127.0.0.1:PORT"; on
  *                                           Ctrl-C, connections get MS ms (default 5000) to end
  *   05_echo_server --selftest N [--rounds R] serve on a free port and, in the same runtime, run
- *                                           N clients doing R round trips each; exit 0 if every
- *                                           echo came back intact
+ *                                           N clients doing R round trips each; exit 0 if all
+ *                                           N were open at once and every echo came back intact
  *   05_echo_server --client HOST:PORT [--rounds R]
  *                                           one client against a running server (for strace);
  *                                           HOST may be a name: localhost:7000
@@ -130,9 +130,26 @@ static int accept_loop(void *frame, weft_cx *cx)
 
 /* ---- a client, for the self-test ------------------------------------------------------------ */
 
+/*
+ * The self-test's proof that connections are served at the same time, not one after another.
+ * Intact echoes alone prove nothing: a server that served each connection to the end before
+ * accepting the next would echo just as well. So every client, after its first echo, keeps its
+ * connection open and waits here until all have had theirs. Only a server that serves them all at
+ * once gets everyone here; one that serves one at a time never echoes to the second client while
+ * the first waits, and the wait ends at the deadline instead of hanging.
+ */
+struct meeting {
+    weft_notify all_here;
+    int clients, arrived;
+    int64_t deadline;
+    weft_group *conns;   /* the server's connection tasks... */
+    size_t open_at_once; /* ...how many there were when the last client arrived */
+};
+
 struct client {
     weft_co co;
     const char *where; /* "HOST:PORT": a name ("localhost:7000") or an address */
+    struct meeting *m; /* NULL: a lone client (--client) */
     int id, rounds, i, len, r;
     weft_tcp_connect_host_op conn; /* resolves a name (off the loop's thread), then connects */
     weft_tcp_stream s;
@@ -160,6 +177,15 @@ static int client(void *frame, weft_cx *cx)
         if (f->r >= 0 && (f->r != f->len || memcmp(f->msg, f->rd.data, (size_t)f->len) != 0))
             f->r = -EPROTO; /* a different line, or the server hung up (0) */
         if (f->r < 0) break;
+        if (f->i == 0 && f->m != NULL) { /* the first echo: meet the others (struct meeting) */
+            if (++f->m->arrived == f->m->clients) {
+                f->m->open_at_once = weft_group_count(f->m->conns); /* nobody has hung up yet */
+                weft_notify_all(&f->m->all_here);
+            } else {
+                WEFT_AWAIT(&f->co, f->r = weft_notify_wait_dl(&f->m->all_here, f->m->deadline, cx));
+                if (f->r < 0) break;
+            }
+        }
     }
     weft_tcp_close(cx->rt, &f->s);
     WEFT_RETURN(&f->co, f->r < 0 ? f->r : f->i);
@@ -189,6 +215,9 @@ static int selftest(void *frame, weft_cx *cx)
         WEFT_AWAIT(&f->co, f->r = weft_task_join(f->tasks[f->i], cx));
         if (f->r == f->clients[f->i].rounds)
             f->ok++;
+        else if (f->r == -ETIMEDOUT)
+            printf("client %d: the others had no echo by the deadline (served one at a time?)\n",
+                   f->i);
         else
             printf("client %d: %s\n", f->i, f->r < 0 ? weft_strerror(f->r) : "incomplete");
     }
@@ -202,9 +231,12 @@ static int selftest(void *frame, weft_cx *cx)
 static int run_selftest(weft_runtime *rt, struct server *srv, int n, int rounds)
 {
     struct selftest st = {.srv = srv, .n = n};
+    /* A guard, not a measure: on loopback every client has its echo within milliseconds. */
+    struct meeting m = {
+        .clients = n, .deadline = weft_deadline_in(WEFT_SEC(10)), .conns = &srv->conns};
     st.clients = calloc((size_t)n, sizeof *st.clients);
     st.tasks = calloc((size_t)n, sizeof *st.tasks);
-    if (!st.clients || !st.tasks) return -ENOMEM;
+    if (!st.clients || !st.tasks || weft_notify_init(&m.all_here, rt) < 0) return -ENOMEM;
     char where[WEFT_ADDR_STRLEN];
     weft_addr addr;
     weft_tcp_listener_addr(rt, &srv->l, &addr);
@@ -213,13 +245,16 @@ static int run_selftest(weft_runtime *rt, struct server *srv, int n, int rounds)
         st.clients[i].where = where;
         st.clients[i].id = i;
         st.clients[i].rounds = rounds;
+        st.clients[i].m = &m;
     }
     weft_task_spawn(rt, accept_loop, srv, &st.server_task);
     int ok = weft_runtime_block_on(rt, selftest, &st); /* the server's shutdown included */
+    printf("selftest: the server had %zu connection(s) open at once\n", m.open_at_once);
     printf("selftest: %d of %d clients echoed %d lines each correctly\n", ok, n, rounds);
+    weft_notify_destroy(&m.all_here);
     free(st.clients);
     free(st.tasks);
-    return ok == n ? 0 : 1;
+    return ok == n && m.open_at_once == (size_t)n ? 0 : 1;
 }
 
 static int run_client(weft_runtime *rt, const char *where, int rounds)
