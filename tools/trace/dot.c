@@ -12,6 +12,9 @@
  * per function (a function's states side by side), an edge per transition actually taken, with
  * how many times. When a coroutine awaits a child, the site recorded is the child's, so a walk
  * crosses into the child's box and back — the call structure shows up as edges between boxes.
+ *
+ * Every lookup (a site's node, an edge, a task's walker, a function's box) is a hash lookup, so
+ * the time is linear in the trace however many distinct sites it holds.
  */
 #include "weft_trace.h"
 
@@ -26,6 +29,9 @@ enum { N_SPAWN, N_DONE, N_ERROR, N_CANCELLED, N_END, N_FIXED };
 
 struct node {
     const char *func, *site; /* for suspension points */
+    size_t func_id;          /* func's number in the graph's names */
+    size_t next_in_func;     /* the next node of the same function, or SIZE_MAX */
+    bool first_in_func;      /* the node that opens its function's box */
     const char *kind[KINDS_SHOWN];
     unsigned kind_count[KINDS_SHOWN];
     unsigned count; /* times a task suspended here */
@@ -43,6 +49,17 @@ struct walker {
     bool cancelled;
 };
 
+/* The distinct strings (function and site names), numbered in order of first appearance. */
+struct name_slot {
+    const char *s; /* NULL: a free slot */
+    size_t id;
+};
+
+struct names {
+    struct name_slot *slots;
+    size_t cap, n; /* cap: a power of two (or 0), at most half full */
+};
+
 struct graph {
     struct node *nodes;
     size_t nn, capn;
@@ -50,6 +67,9 @@ struct graph {
     size_t ne, cape;
     struct walker *walkers;
     size_t nw, capw;
+    struct names names;
+    struct tf_track_map node_index;   /* (function's name, site's name) -> its node */
+    struct tf_track_map edge_index;   /* (from, to) -> its place in edges */
     struct tf_track_map walker_index; /* tid -> its place in walkers */
 };
 
@@ -66,29 +86,88 @@ static void *grow(void *arr, size_t n, size_t *cap, size_t elem)
     return p;
 }
 
+/* FNV-1a, its high bits folded into the low ones that pick the slot. */
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = 0xCBF29CE484222325u;
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001B3u;
+    return h ^ h >> 32;
+}
+
+static struct name_slot *name_slot(struct name_slot *slots, size_t cap, const char *s)
+{
+    size_t i = (size_t)str_hash(s) & (cap - 1);
+    while (slots[i].s != NULL && strcmp(slots[i].s, s) != 0)
+        i = (i + 1) & (cap - 1);
+    return &slots[i];
+}
+
+/* The number of s, the next free one if s is new. SIZE_MAX if out of memory. */
+static size_t name_id(struct names *m, const char *s)
+{
+    if (m->cap != 0) {
+        const struct name_slot *found = name_slot(m->slots, m->cap, s);
+        if (found->s != NULL) return found->id;
+    }
+    if (2 * (m->n + 1) > m->cap) {
+        size_t cap = m->cap != 0 ? m->cap * 2 : 64;
+        struct name_slot *slots = calloc(cap, sizeof *slots);
+        if (slots == NULL) return SIZE_MAX;
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->slots[i].s != NULL) *name_slot(slots, cap, m->slots[i].s) = m->slots[i];
+        free(m->slots);
+        m->slots = slots;
+        m->cap = cap;
+    }
+    *name_slot(m->slots, m->cap, s) = (struct name_slot){s, m->n};
+    return m->n++;
+}
+
 static size_t node_of(struct graph *g, const char *func, const char *site)
 {
-    for (size_t i = N_FIXED; i < g->nn; i++)
-        if (strcmp(g->nodes[i].func, func) == 0 && strcmp(g->nodes[i].site, site) == 0) return i;
+    size_t f = name_id(&g->names, func), s = name_id(&g->names, site);
+    if (f == SIZE_MAX || s == SIZE_MAX) return SIZE_MAX;
+    size_t *i = tf_track_map_get(&g->node_index, (long)f, (long)s, g->nn);
+    if (i == NULL) return SIZE_MAX;
+    if (*i < g->nn) return *i;
     struct node *nodes = grow(g->nodes, g->nn, &g->capn, sizeof *nodes);
     if (nodes == NULL) return SIZE_MAX;
     g->nodes = nodes;
-    g->nodes[g->nn] = (struct node){.func = func, .site = site};
+    g->nodes[g->nn] = (struct node){.func = func, .site = site, .func_id = f};
     return g->nn++;
 }
 
 static bool add_edge(struct graph *g, size_t from, size_t to)
 {
-    for (size_t i = 0; i < g->ne; i++) {
-        if (g->edges[i].from == from && g->edges[i].to == to) {
-            g->edges[i].count++;
-            return true;
-        }
+    size_t *i = tf_track_map_get(&g->edge_index, (long)from, (long)to, g->ne);
+    if (i == NULL) return false;
+    if (*i < g->ne) {
+        g->edges[*i].count++;
+        return true;
     }
     struct edge *edges = grow(g->edges, g->ne, &g->cape, sizeof *edges);
     if (edges == NULL) return false;
     g->edges = edges;
     g->edges[g->ne++] = (struct edge){from, to, 1};
+    return true;
+}
+
+/* Chains each function's nodes in order (next_in_func) and marks the first of each. */
+static bool chain_functions(struct graph *g)
+{
+    size_t *last = malloc((g->names.n + 1) * sizeof *last); /* per function: its latest node */
+    if (last == NULL) return false;
+    for (size_t f = 0; f < g->names.n; f++)
+        last[f] = SIZE_MAX;
+    for (size_t i = N_FIXED; i < g->nn; i++) {
+        struct node *n = &g->nodes[i];
+        n->next_in_func = SIZE_MAX;
+        n->first_in_func = last[n->func_id] == SIZE_MAX;
+        if (!n->first_in_func) g->nodes[last[n->func_id]].next_in_func = i;
+        last[n->func_id] = i;
+    }
+    free(last);
     return true;
 }
 
@@ -168,15 +247,12 @@ static void put_clusters(FILE *out, const struct graph *g)
 {
     size_t cluster = 0;
     for (size_t i = N_FIXED; i < g->nn; i++) {
-        bool first = true;
-        for (size_t j = N_FIXED; j < i && first; j++)
-            first = strcmp(g->nodes[j].func, g->nodes[i].func) != 0;
-        if (!first) continue;
+        if (!g->nodes[i].first_in_func) continue;
         fprintf(out, "  subgraph \"cluster_%zu\" {\n    label=\"", cluster++);
         dot_str(out, g->nodes[i].func);
         fputs("()\";\n", out);
-        for (size_t j = i; j < g->nn; j++)
-            if (strcmp(g->nodes[j].func, g->nodes[i].func) == 0) put_node(out, g, j);
+        for (size_t j = i; j != SIZE_MAX; j = g->nodes[j].next_in_func)
+            put_node(out, g, j);
         fputs("  }\n", out);
     }
 }
@@ -224,10 +300,14 @@ int cmd_dot(const struct tf_trace *t, FILE *out)
     /* Tasks the trace ended on, suspended. */
     for (size_t i = 0; ok && i < g.nw; i++)
         if (g.walkers[i].at != N_SPAWN) ok = add_edge(&g, g.walkers[i].at, N_END);
+    ok = ok && chain_functions(&g);
     if (ok) put_graph(out, &g);
     free(g.nodes);
     free(g.edges);
     free(g.walkers);
+    free(g.names.slots);
+    tf_track_map_free(&g.node_index);
+    tf_track_map_free(&g.edge_index);
     tf_track_map_free(&g.walker_index);
     if (!ok) fprintf(stderr, "weft-trace: out of memory\n");
     return ok ? 0 : 2;
