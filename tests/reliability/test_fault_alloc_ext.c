@@ -289,6 +289,12 @@ struct xworld {
 
 static struct xworld xw;
 
+/* How long the receiver waits for each item. Only a lost wake-up should reach it: a deadline
+ * this long is not reached by a correct runtime unless the machine stalls for 5 s (a test on a
+ * loaded machine, under ASan, may be descheduled for hundreds of milliseconds); a lost wake-up
+ * still ends there, and is still seen (timeouts, late). */
+enum { XRECV_DEADLINE_MS = 5000 };
+
 /* The two tasks' frames (a frame starts with its coroutine). */
 static struct xtask {
     weft_co co;
@@ -331,7 +337,7 @@ static int xreceiver_task(void *frame, weft_cx *cx)
     struct xworld *w = f->w;
     WEFT_BEGIN(&f->co);
     for (;;) { /* bounded: XITEMS items, 3 timeouts, 3 out-of-memory waits */
-        f->deadline = weft_deadline_in(WEFT_MSEC(500));
+        f->deadline = weft_deadline_in(WEFT_MSEC(XRECV_DEADLINE_MS));
         WEFT_AWAIT(&f->co,
                    w->recv_r = weft_xchan_recv_dl(&w->x, &w->got[w->ngot], f->deadline, cx));
         if (w->recv_r != -ETIMEDOUT && weft_time_now() >= f->deadline) w->late++;
@@ -427,7 +433,8 @@ static int xchan_check(const char *what)
     if (w->ngot != accepted) fail_msg("%s: %d items received of %d", what, w->ngot, accepted);
     if (w->recv_r != WEFT_ECLOSED) fail_msg("%s: receiver ended with %d", what, w->recv_r);
     if (w->timeouts)
-        fail_msg("%s: the receiver waited %d x 500 ms for a wake-up", what, w->timeouts);
+        fail_msg("%s: the receiver waited %d x %d ms for a wake-up", what, w->timeouts,
+                 XRECV_DEADLINE_MS);
     /* A wake-up that could not be queued (the inbox could not grow: a send said -ENOMEM, or a
      * close, which cannot say anything) must not leave a parked receiver to its deadline. */
     if (w->late) fail_msg("%s: %d receives ended only at the deadline", what, w->late);
