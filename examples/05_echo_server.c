@@ -236,10 +236,23 @@ static int run_selftest(weft_runtime *rt, struct server *srv, int n, int rounds)
         .clients = n, .deadline = weft_deadline_in(WEFT_SEC(10)), .conns = &srv->conns};
     st.clients = calloc((size_t)n, sizeof *st.clients);
     st.tasks = calloc((size_t)n, sizeof *st.tasks);
-    if (!st.clients || !st.tasks || weft_notify_init(&m.all_here, rt) < 0) return -ENOMEM;
+    if (!st.clients || !st.tasks || weft_notify_init(&m.all_here, rt) < 0) {
+        weft_tcp_listener_close(rt, &srv->l);
+        free(st.clients);
+        free(st.tasks);
+        return -ENOMEM;
+    }
     char where[WEFT_ADDR_STRLEN];
     weft_addr addr;
-    weft_tcp_listener_addr(rt, &srv->l, &addr);
+    int r = weft_tcp_listener_addr(rt, &srv->l, &addr);
+    if (r == 0) r = weft_task_spawn(rt, accept_loop, srv, &st.server_task);
+    if (r < 0) {
+        weft_tcp_listener_close(rt, &srv->l);
+        weft_notify_destroy(&m.all_here);
+        free(st.clients);
+        free(st.tasks);
+        return r;
+    }
     weft_addr_format(&addr, where, sizeof where);
     for (int i = 0; i < n; i++) {
         st.clients[i].where = where;
@@ -247,7 +260,6 @@ static int run_selftest(weft_runtime *rt, struct server *srv, int n, int rounds)
         st.clients[i].rounds = rounds;
         st.clients[i].m = &m;
     }
-    weft_task_spawn(rt, accept_loop, srv, &st.server_task);
     int ok = weft_runtime_block_on(rt, selftest, &st); /* the server's shutdown included */
     printf("selftest: the server had %zu connection(s) open at once\n", m.open_at_once);
     printf("selftest: %d of %d clients echoed %d lines each correctly\n", ok, n, rounds);
@@ -359,6 +371,10 @@ int main(int argc, char **argv)
         r = run_selftest(&rt, &srv, o.selftest_clients, o.rounds);
     else
         r = weft_runtime_block_on(&rt, accept_loop, &srv) < 0; /* serves until Ctrl-C */
+    if (r < 0) {
+        fprintf(stderr, "05_echo_server: %s\n", weft_strerror(r));
+        r = 1;
+    }
     weft_group_destroy(&srv.conns);
     weft_signal_close(&rt, &srv.sigint);
     weft_runtime_close(&rt);
