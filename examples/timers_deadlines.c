@@ -7,11 +7,17 @@
  *
  *   1. sleepers: three tasks sleep 300, 100 and 200 ms; they wake in deadline order, and none
  *      wakes early.
- *   2. a deadline on a read: ask for /500/slow and read with a deadline 100 ms away. The read
+ *   2. a deadline on a read: ask for /1200/slow and read with a deadline 100 ms away. The read
  *      fails with -ETIMEDOUT; nothing was lost, so reading on without a deadline gets the answer.
  *   3. select: race a request against a timer with weft_co_select (weft/coro.h, section 7).
  *      The first child to finish wins and the other is cancelled — its cleanup block runs.
  *      Once the timer wins (the request is slow), once the request wins (it is fast).
+ *
+ * Which of two waits ends first is a matter of time here, so the times are far apart: a second
+ * or more, not a few hundred milliseconds, which a busy machine can pause a program for (if
+ * the answer arrived while the program was paused past its read deadline, the read would
+ * return the answer, not -ETIMEDOUT). When a timer and an answer are both due at once, the
+ * select's timer wins: it is the first child.
  *
  * Usage: timers_deadlines [HOST:PORT]   (default 127.0.0.1:8080; start weft-delayserver there)
  * docs/06-timers-and-deadlines.md walks through it.
@@ -132,7 +138,11 @@ struct main_task {
     int64_t t0;
 };
 
-static const char *const race_paths[2] = {"/1000/slow", "/20/fast"};
+/* The two races of part 3: a request and the timer it runs against. */
+static const struct race {
+    const char *path;
+    int timer_ms;
+} races[2] = {{"/1000/slow", 300}, {"/20/fast", 1500}};
 
 static int main_task(void *frame, weft_cx *cx)
 {
@@ -146,7 +156,7 @@ static int main_task(void *frame, weft_cx *cx)
 
     printf("2. a read with a deadline\n");
     f->t0 = weft_time_now();
-    f->get = (struct fetch){.path = "/500/slow", .deadline = weft_deadline_in(WEFT_MSEC(100))};
+    f->get = (struct fetch){.path = "/1200/slow", .deadline = weft_deadline_in(WEFT_MSEC(100))};
     WEFT_AWAIT_CHILD(&f->co, &f->get.co, f->r, fetch(&f->get, cx));
     printf("  GET %s, reading with a deadline 100 ms away: %s after %.1f ms\n", f->get.path,
            weft_strerror(f->r), ms_since(f->t0));
@@ -156,19 +166,20 @@ static int main_task(void *frame, weft_cx *cx)
     printf("  reading on without a deadline: \"%s\" after %.1f ms\n",
            f->r == 0 ? fetch_body(&f->get) : weft_strerror(f->r), ms_since(f->t0));
 
-    printf("3. select: a request against a 300 ms timer\n");
+    printf("3. select: a request against a timer\n");
     for (f->i = 0; f->i < 2; f->i++) {
         f->t0 = weft_time_now();
-        f->get = (struct fetch){.path = race_paths[f->i], .deadline = WEFT_NO_DEADLINE};
-        f->tm.deadline = weft_deadline_in(WEFT_MSEC(300));
+        f->get = (struct fetch){.path = races[f->i].path, .deadline = WEFT_NO_DEADLINE};
+        f->tm.deadline = weft_deadline_in(WEFT_MSEC(races[f->i].timer_ms));
         weft_co_child_init(&f->kids[0], timer_fn, &f->tm); /* first: it wins a tie */
         weft_co_child_init(&f->kids[1], fetch_fn, &f->get);
         WEFT_AWAIT(&f->co, f->r = weft_co_select(f->kids, 2, cx));
         if (f->r == 0)
-            printf("  GET %s: the timer won after %.1f ms\n", f->get.path, ms_since(f->t0));
+            printf("  GET %s against a %d ms timer: the timer won after %.1f ms\n", f->get.path,
+                   races[f->i].timer_ms, ms_since(f->t0));
         else
-            printf("  GET %s: the request won after %.1f ms: \"%s\"\n", f->get.path,
-                   ms_since(f->t0), fetch_body(&f->get));
+            printf("  GET %s against a %d ms timer: the request won after %.1f ms: \"%s\"\n",
+                   f->get.path, races[f->i].timer_ms, ms_since(f->t0), fetch_body(&f->get));
     }
     WEFT_ON_CANCEL(&f->co);
     weft_co_children_cancel(f->kids, 2, cx);
