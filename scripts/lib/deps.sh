@@ -30,5 +30,6 @@ weft_need_packages() {
 
 # What every build needs.
 WEFT_BUILD_PACKAGES=(gcc make cmake pkg-config libc6-dev)
-# What the test suite needs on top: cmocka, clang with its sanitizer runtime, valgrind, curl.
-WEFT_TEST_PACKAGES=(libcmocka-dev clang clang-format libclang-rt-14-dev llvm-14 valgrind curl libuv1-dev libcurl4-openssl-dev python3 graphviz)
+# What the test suite needs on top: cmocka, clang with its sanitizer runtime, valgrind, curl;
+# netbase for /etc/services (test_blocking resolves the service name "http").
+WEFT_TEST_PACKAGES=(libcmocka-dev clang clang-format libclang-rt-14-dev llvm-14 valgrind curl libuv1-dev libcurl4-openssl-dev python3 graphviz netbase)

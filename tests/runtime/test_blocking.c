@@ -340,13 +340,14 @@ static void resolve_takes_service_names(void **state)
     struct resolver r;
     assert_int_equal(resolve_host(rt, &r, "localhost", "no-such-service"), WEFT_EADDR);
     if (getservbyname("http", "tcp") == NULL) {
-        print_message("no service named http here: skipped\n");
-    } else {
-        resolve(rt, &r, "localhost:http");
-        expect_localhost_port(&r, 80);
-        resolve_host(rt, &r, "localhost", "http");
-        expect_localhost_port(&r, 80);
+        drain_jobs(rt);
+        print_message("no service named http here (/etc/services: Debian's netbase)\n");
+        skip(); /* reported by ctest as skipped, not passed */
     }
+    resolve(rt, &r, "localhost:http");
+    expect_localhost_port(&r, 80);
+    resolve_host(rt, &r, "localhost", "http");
+    expect_localhost_port(&r, 80);
     drain_jobs(rt);
 }
 
