@@ -195,6 +195,13 @@ typedef int (*weft_co_fn)(void *frame, weft_cx *cx);
  * the compiler rejects it. Write one per line.
  * ========================================================================================== */
 
+/*
+ * WEFT_CORO_LABELS - 1: coroutine bodies resume through label addresses; 0: through the switch
+ * (see above). The CMake option of the same name defines it for the library and for targets that
+ * link it; a file compiled without it gets 1 under gcc and clang (__GNUC__) and 0 elsewhere. It
+ * changes only how the bodies compiled with it resume (a poll is a plain call either way), so
+ * files may differ; under 0 a body must not suspend inside a switch of its own (trap 2).
+ */
 #ifndef WEFT_CORO_LABELS
 #if defined(__GNUC__)
 #define WEFT_CORO_LABELS 1

@@ -65,7 +65,9 @@ extern "C" {
  * 1. Time and deadlines
  * ========================================================================================== */
 
-/* Durations in nanoseconds, as int64_t. */
+/* WEFT_USEC(n), WEFT_MSEC(n), WEFT_SEC(n) - n micro-, milli- or seconds as a duration in
+ * nanoseconds (int64_t), the unit of every deadline and timeout in weft. Constant expressions
+ * when n is; n is evaluated once; no overflow check (WEFT_SEC overflows past about 292 years). */
 #define WEFT_USEC(n) ((int64_t)(n)*1000)
 #define WEFT_MSEC(n) ((int64_t)(n)*1000000)
 #define WEFT_SEC(n)  ((int64_t)(n)*1000000000)
@@ -92,6 +94,8 @@ typedef struct weft_waker {
     uint32_t gen;  /* the record's generation when the waker was made; stale if it differs */
 } weft_waker;
 
+/* WEFT_WAKER_NONE - a waker that wakes no task (no task record has generation 0): waking it does
+ * nothing and it equals no task's waker. A compound literal: an expression, not a constant. */
 #define WEFT_WAKER_NONE ((weft_waker){0, 0})
 
 /* weft_task - a handle to a spawned task, generation-checked like a waker. Copy freely. */
