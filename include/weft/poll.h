@@ -234,8 +234,11 @@ int weft_events_init(weft_events *events, size_t capacity);
  * another weft_events_init(). Freeing twice, or freeing a zeroed struct, is harmless. */
 void weft_events_free(weft_events *events);
 
-/* The readiness predicates of an event, with the meanings documented at WEFT_EVENT_*. An event
- * can have several: readable together with read_closed is common (the last data and the FIN). */
+/* weft_event_is_readable, weft_event_is_writable, weft_event_is_error, weft_event_is_read_closed,
+ * weft_event_is_write_closed, weft_event_is_priority - the readiness predicates of an event: true
+ * if e->flags has that WEFT_EVENT_* bit, with the meanings documented there. An event can have
+ * several: readable together with read_closed is common (the last data and the FIN). Pure: they
+ * read e only and never fail or suspend. */
 static inline bool weft_event_is_readable(const weft_event *e)
 {
     return (e->flags & WEFT_EVENT_READABLE) != 0;

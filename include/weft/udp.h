@@ -91,7 +91,9 @@ int weft_udp_send_dl(weft_udp *u, const void *buf, size_t len, int64_t deadline,
 /* weft_udp_recv_dl - receive one datagram from the connected peer; as weft_udp_recv_from_dl. */
 int weft_udp_recv_dl(weft_udp *u, void *buf, size_t len, int64_t deadline, weft_cx *cx);
 
-/* The same four with no deadline. */
+/* weft_udp_send_to, weft_udp_recv_from, weft_udp_send, weft_udp_recv - weft_udp_send_to_dl,
+ * weft_udp_recv_from_dl, weft_udp_send_dl and weft_udp_recv_dl with no deadline
+ * (WEFT_NO_DEADLINE): the same parameters, results, errors, and suspensions. */
 static inline int weft_udp_send_to(weft_udp *u, const void *buf, size_t len, const weft_addr *to,
                                    weft_cx *cx)
 {
