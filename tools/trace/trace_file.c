@@ -112,10 +112,10 @@ static int parse_escape(struct cursor *c, struct text *t)
     const char *hit = ch != '\0' ? strchr(from, ch) : NULL;
     if (hit != NULL) return text_add(t, to[hit - from]);
     if (ch != 'u') return fail(c, "bad escape \\%c", ch);
-    uint32_t cp;
+    uint32_t cp = 0; /* set by hex4 on success; gcc -O3 cannot tell (maybe-uninitialized) */
     if (hex4(c, &cp) < 0) return -1;
     if (cp >= 0xD800 && cp < 0xDC00 && c->p[0] == '\\' && c->p[1] == 'u') {
-        uint32_t lo;
+        uint32_t lo = 0;
         c->p += 2;
         if (hex4(c, &lo) < 0) return -1;
         if (lo < 0xDC00 || lo > 0xDFFF) return fail(c, "bad surrogate pair");
