@@ -442,7 +442,7 @@ static void test_unknown_host(void **state)
                weft_strerror(r));
         ctx_drain_jobs(&c); /* waits for the resolver's own timeout */
         ctx_close(&c);
-        skip();
+        WEFT_TEST_SKIP();
     }
     assert_int_equal(r, WEFT_ERESOLVE);
     assert_int_equal(f->status, WEFT_ERESOLVE);
@@ -455,7 +455,7 @@ static void test_ipv6_literal(void **state)
     (void)state;
     struct ctx c;
     if (ctx_open_cfg(&c, ok_reply, N(ok_reply), NULL, true) < 0) {
-        skip(); /* no ::1 here */
+        WEFT_TEST_SKIP(); /* no ::1 here */
     }
     struct fetch *f = ctx_fetch(&c, "/");
     snprintf(f->url, sizeof f->url, "http://[::1]:%u/six", (unsigned)c.srv.port);
@@ -1021,5 +1021,5 @@ int main(void)
         cmocka_unit_test(test_timeout_while_sending),
         cmocka_unit_test(test_client_close_busy),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return weft_test_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
