@@ -233,12 +233,14 @@ static void embedded_server_answers_concurrent_clients(void **state)
         assert_non_null(strstr(t->clients[i].resp, body));
     }
     assert_true(t->took_ms >= 100);
-    /* Served at once, not one after another: an answer arrived while the server had other
-     * connections open (an order, where a bound on took_ms fails on a loaded machine). A server
-     * that serves one connection at a time never has more than one open. A concurrent one
-     * accepts all 50 when they connect and keeps each open until its client has read the end of
-     * the response (it lingers), so no client reads its answer before the others are accepted
-     * unless the machine stalls 100 ms between two accepts. */
+    /* Connections held open at once: an answer arrived while the server had other connections
+     * open (an order, where a bound on took_ms fails on a loaded machine). A server that handles
+     * one connection at a time never has more than one open. A concurrent one accepts all 50 when
+     * they connect and keeps each open until its client has read the end of the response (it
+     * lingers), so no client reads its answer before the others are accepted unless the machine
+     * stalls 100 ms between two accepts. This checks the connections only, not the delays: a
+     * server that accepts them all but sleeps through one delay after another passes it.
+     * test_delayserver's many_concurrent_delays_overlap checks that the delays overlap. */
     size_t peak = 0;
     for (int i = 0; i < NCLIENTS; i++)
         if (t->clients[i].open_conns > peak) peak = t->clients[i].open_conns;
