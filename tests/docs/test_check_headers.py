@@ -68,6 +68,10 @@ CASES = {
         "weft_"),
     "an undocumented function type and variable": (
         "typedef void weft_fn(int x);\n\nextern int weft_flag;\n", 1, "weft_flag: variable", ""),
+    "an undocumented function type": (
+        "typedef void weft_fn(int x);\n", 1, "weft_fn: typedef", ""),
+    "an undocumented plain typedef": (
+        "typedef int weft_t;\n", 1, "weft_t: typedef", ""),
 }
 
 
