@@ -236,15 +236,16 @@ static int run_selftest(weft_runtime *rt, struct server *srv, int n, int rounds)
         .clients = n, .deadline = weft_deadline_in(WEFT_SEC(10)), .conns = &srv->conns};
     st.clients = calloc((size_t)n, sizeof *st.clients);
     st.tasks = calloc((size_t)n, sizeof *st.tasks);
-    if (!st.clients || !st.tasks || weft_notify_init(&m.all_here, rt) < 0) {
+    int r = !st.clients || !st.tasks ? -ENOMEM : weft_notify_init(&m.all_here, rt);
+    if (r < 0) {
         weft_tcp_listener_close(rt, &srv->l);
         free(st.clients);
         free(st.tasks);
-        return -ENOMEM;
+        return r;
     }
     char where[WEFT_ADDR_STRLEN];
     weft_addr addr;
-    int r = weft_tcp_listener_addr(rt, &srv->l, &addr);
+    r = weft_tcp_listener_addr(rt, &srv->l, &addr);
     if (r == 0) r = weft_task_spawn(rt, accept_loop, srv, &st.server_task);
     if (r < 0) {
         weft_tcp_listener_close(rt, &srv->l);
