@@ -290,10 +290,10 @@ struct xworld {
 static struct xworld xw;
 
 /* How long the receiver waits for each item. Only a lost wake-up should reach it: a deadline
- * this long is not reached by a correct runtime unless the machine stalls for 5 s (a test on a
+ * this long is not reached by a correct runtime unless the machine stalls for 10 s (a test on a
  * loaded machine, under ASan, may be descheduled for hundreds of milliseconds); a lost wake-up
  * still ends there, and is still seen (timeouts, late). */
-enum { XRECV_DEADLINE_MS = 5000 };
+enum { XRECV_DEADLINE_MS = 10000 };
 
 /* The two tasks' frames (a frame starts with its coroutine). */
 static struct xtask {
