@@ -142,7 +142,7 @@ struct main_task {
 static const struct race {
     const char *path;
     int timer_ms;
-} races[2] = {{"/1000/slow", 300}, {"/20/fast", 1500}};
+} races[2] = {{"/1000/slow", 300}, {"/20/fast", 10000}};
 
 static int main_task(void *frame, weft_cx *cx)
 {
