@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -39,8 +40,14 @@ static void sleep_ms(int ms)
 
 /* ---- the server process -------------------------------------------------------------------- */
 
-static void exec_server(const struct ds_server *s, const char *bin, const char *const *args)
+/* In the child. The server must not outlive the test program: a failed cmocka assertion leaves
+ * the test function before it stops its server. PR_SET_PDEATHSIG (kept across the exec) has the
+ * kernel kill the server when the thread that forked it ends, the program's only thread (cmocka
+ * runs the tests on it); if that thread ended before the prctl, getppid() is no longer parent. */
+static void exec_server(const struct ds_server *s, pid_t parent, const char *bin,
+                        const char *const *args)
 {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(125);
     const char *argv[32] = {bin, "--port", "0"};
     size_t n = 3;
     for (size_t i = 0; args && args[i] && n < 31; i++)
@@ -75,9 +82,10 @@ void ds_server_start(struct ds_server *s, const char *bin, const char *const *ar
     int fd = mkstemp(s->out_path);
     assert_true(fd >= 0);
     close(fd);
+    pid_t parent = getpid();
     s->pid = fork();
     assert_true(s->pid >= 0);
-    if (s->pid == 0) exec_server(s, bin, args);
+    if (s->pid == 0) exec_server(s, parent, bin, args);
     s->port = 0;
     for (int i = 0; i < 500 && s->port == 0; i++) { /* at most 5 s */
         sleep_ms(10);
