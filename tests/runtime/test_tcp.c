@@ -128,6 +128,7 @@ static void test_round_trip_ipv4(void **state)
 
 static void test_round_trip_ipv6(void **state)
 {
+    if (!tcp_ipv6_loopback(rt_of(state))) WEFT_TEST_SKIP(); /* no ::1 here */
     check_round_trip(rt_of(state), AF_INET6);
 }
 
@@ -175,7 +176,9 @@ static void test_connect_nobody_listening(void **state)
         weft_tcp_listener l;
         struct connect_once f;
         memset(&f, 0, sizeof f);
-        assert_int_equal(tcp_listen_loopback(rt, &l, family, &f.addr), 0);
+        int r = tcp_listen_loopback(rt, &l, family, &f.addr);
+        if (family == AF_INET6 && TCP_NO_IPV6(r)) WEFT_TEST_SKIP(); /* IPv4 was checked */
+        assert_int_equal(r, 0);
         assert_int_equal(weft_tcp_listener_close(rt, &l), 0);
         assert_int_equal(weft_runtime_block_on(rt, connect_once, &f), -ECONNREFUSED);
         assert_int_equal(f.close_after, WEFT_ECLOSED);
@@ -567,7 +570,8 @@ static int victim(void *frame, weft_cx *cx)
             WEFT_AWAIT(&f->co, f->r = weft_tcp_read_dl(&f->p.server, f->buf, sizeof f->buf,
                                                        f->deadline, cx));
     } else if (f->kind == 1) {
-        f->r = tcp_listen_loopback(cx->rt, &f->l, AF_INET6, &f->addr);
+        f->r = tcp_listen_loopback(cx->rt, &f->l, AF_INET6, &f->addr); /* IPv6 where there is */
+        if (TCP_NO_IPV6(f->r)) f->r = tcp_listen_loopback(cx->rt, &f->l, AF_INET, &f->addr);
         if (f->r == 0)
             WEFT_AWAIT(&f->co, f->r = weft_tcp_accept_dl(&f->l, &f->s, NULL, f->deadline, cx));
     } else {
@@ -682,5 +686,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_accept, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(test_cancel_connect, rt_setup, rt_teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return weft_test_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -31,6 +31,15 @@ int tcp_listen_loopback(weft_runtime *rt, weft_tcp_listener *l, int family, weft
     return r;
 }
 
+bool tcp_ipv6_loopback(weft_runtime *rt)
+{
+    weft_tcp_listener l;
+    weft_addr bound;
+    int r = tcp_listen_loopback(rt, &l, AF_INET6, &bound);
+    if (r == 0) weft_tcp_listener_close(rt, &l);
+    return !TCP_NO_IPV6(r);
+}
+
 int tcp_pair_open(struct tcp_pair *p, weft_cx *cx)
 {
     WEFT_BEGIN(&p->co);

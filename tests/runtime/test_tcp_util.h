@@ -6,6 +6,8 @@
 #ifndef WEFT_TEST_TCP_UTIL_H
 #define WEFT_TEST_TCP_UTIL_H
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "weft/tcp.h"
@@ -15,6 +17,13 @@ weft_addr tcp_loopback(int family, uint16_t port);
 
 /* Listens on the loopback of `family`, port 0; *bound receives the address with its port. */
 int tcp_listen_loopback(weft_runtime *rt, weft_tcp_listener *l, int family, weft_addr *bound);
+
+/* Whether a listen on ::1 failed because this machine has no IPv6 loopback (IPv6 disabled, as in
+ * many containers): a reason to skip an IPv6 case (WEFT_TEST_SKIP), not a failure. */
+#define TCP_NO_IPV6(r) ((r) == -EADDRNOTAVAIL || (r) == -EAFNOSUPPORT)
+
+/* Whether this machine can listen on ::1 (tries it, closes it). */
+bool tcp_ipv6_loopback(weft_runtime *rt);
 
 /*
  * A connected pair in one task: listen, connect, accept (a loopback connect completes in the
