@@ -27,7 +27,7 @@ int tcp_listen_loopback(weft_runtime *rt, weft_tcp_listener *l, int family, weft
 {
     weft_addr a = tcp_loopback(family, 0);
     int r = weft_tcp_listen(rt, l, &a, SOMAXCONN);
-    if (r == 0) r = weft_tcp_listener_addr(rt, l, bound);
+    if (r == 0 && (r = weft_tcp_listener_addr(rt, l, bound)) < 0) weft_tcp_listener_close(rt, l);
     return r;
 }
 

@@ -21,14 +21,15 @@ int64_t weft_test_now_ns(void);
  * `return weft_test_exit(cmocka_run_group_tests(...));`, and register the program with
  * `weft_add_test(... SKIPS)`, which makes 77 ctest's SKIP_RETURN_CODE for it.
  */
+/* In a test body only: from a setup or teardown, cmocka would print the next failure as skipped. */
 #define WEFT_TEST_SKIP() (weft_test_note_skip(), skip())
 
 /* Records that the running case is being skipped (WEFT_TEST_SKIP). */
 void weft_test_note_skip(void);
 
-/* The exit status for a program whose cmocka run reported `failed` failed cases: that count,
- * capped at 70 so that it can never read as a skip, if any failed; else 77 if a case was skipped
- * (WEFT_TEST_SKIP); else 0. */
+/* The exit status for a program whose cmocka run returned `failed` (failed cases and errors, or
+ * negative if cmocka itself failed): that count, capped at 70 so that it can never read as a skip,
+ * or 70 if negative; else 77 if a case was skipped (WEFT_TEST_SKIP); else 0. */
 int weft_test_exit(int failed);
 
 #endif
