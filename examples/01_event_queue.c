@@ -26,7 +26,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <netdb.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -65,13 +64,14 @@ static bool parse_address(const char *arg, struct options *opt)
     return true;
 }
 
-/* A scale is a number from 0 to 100, such as 0.05. isfinite() matters: NaN fails every comparison,
- * so a range check alone would let "nan" through to an undefined (long) conversion. */
+/* A scale is a number from 0 to 100, such as 0.05. The range test is written so that a value
+ * must pass it: NaN passes no comparison and infinity is above 100, so neither gets through to
+ * an undefined conversion to an integer. */
 static bool parse_scale(const char *arg, double *scale)
 {
     char *end;
     *scale = strtod(arg, &end);
-    return end != arg && *end == '\0' && isfinite(*scale) && *scale >= 0 && *scale <= 100;
+    return end != arg && *end == '\0' && *scale >= 0 && *scale <= 100;
 }
 
 /* Each bad argument is named in a message; the caller adds the usage line. */
