@@ -37,22 +37,17 @@ int weft_co_join(weft_co_child *kids, size_t n, weft_cx *cx)
     return status;
 }
 
-static bool any_pending(const weft_co_child *kids, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (kids[i].result == WEFT_PENDING) return true;
-    return false;
-}
-
 /*
  * Once a select has finished, every child is done and nothing records which one won (a winner
  * may itself have finished with -ECANCELED, like the losers), so a finished select cannot repeat
- * its answer: polling it again is refused, as polling a finished coroutine is.
+ * its answer: polling it again is refused, as polling a finished coroutine is. Its children are
+ * either all pending or all done (the first to finish has the rest cancelled at once), so the
+ * first child's result tells which.
  */
 int weft_co_select(weft_co_child *kids, size_t n, weft_cx *cx)
 {
     if (n == 0) return -EINVAL;
-    if (!any_pending(kids, n)) return WEFT_EFINISHED;
+    if (kids[0].result != WEFT_PENDING) return WEFT_EFINISHED;
     for (size_t i = 0; i < n; i++) {
         if (child_poll(&kids[i], cx) == WEFT_PENDING) continue;
         weft_co_children_cancel(kids, n, cx);
