@@ -36,7 +36,7 @@ bool weft__ext_dispatch(weft_runtime *rt, const weft_event *ev)
 bool weft__ext_keepalive(const weft_runtime *rt)
 {
     const struct weft__ext *x = rt->ext;
-    return (x->in != NULL && weft__inbox_doors(x->in) != 0) || x->jobs != 0;
+    return weft__inbox_doors(x->in) != 0 || x->jobs != 0;
 }
 
 /*
@@ -61,6 +61,6 @@ void weft_sync_get_stats(const weft_runtime *rt, weft_sync_stats *st)
     if (x == NULL) return;
     st->queues = x->queues_open;
     st->waiters = weft__waitq_count_waiters(x);
-    st->doors = x->in != NULL ? weft__inbox_doors(x->in) : 0;
+    st->doors = weft__inbox_doors(x->in);
     st->jobs = x->jobs;
 }

@@ -323,7 +323,7 @@ void weft__inbox_poke(struct weft__inbox *in);
 /* Creates x->in (its lock and poll waker) if not yet done. Runtime's thread. 0 or -errno. */
 int weft__inbox_prepare(weft_runtime *rt, struct weft__ext *x);
 
-/* Open doors (weft_remote, weft_xchan). Runtime's thread. */
+/* Open doors (weft_remote, weft_xchan); 0 for a NULL inbox (none made yet). Runtime's thread. */
 size_t weft__inbox_doors(const struct weft__inbox *in);
 
 /* ---------------------------------------------------------------------------------------------

@@ -76,7 +76,8 @@ static void inbox_unref(struct weft__inbox *in)
 
 size_t weft__inbox_doors(const struct weft__inbox *in)
 {
-    return in->refs - 1; /* changed only on the runtime's thread while it is open */
+    if (in == NULL) return 0; /* no door or job was ever made */
+    return in->refs - 1;      /* changed only on the runtime's thread while it is open */
 }
 
 /* Folds the request into the last one if they name the same thing. Under the lock. */

@@ -684,7 +684,7 @@ bool weft__trace_event(weft_runtime *rt, const weft_event *ev)
     struct weft__trace *tr = rt->trace;
     if (tr->out == NULL) return false;
     int fd = token_fd(rt, ev->token);
-    char flags[96], args[192];
+    char flags[FLAG_NAMES_CAP], args[192];
     flag_names(flags, sizeof flags, ev->flags);
     snprintf(args, sizeof args, "\"fd\":%d,\"flags\":\"%s\",\"token\":\"%#" PRIx64 "\"%s", fd,
              flags, ev->token, fd < 0 ? ",\"stale\":true" : "");
