@@ -181,17 +181,27 @@ void weft__inbox_drain(weft_runtime *rt, struct weft__ext *x)
     if (x->pool != NULL) weft__pool_after_drain(rt, x);
 }
 
+/* Marks x closed and wakes its blocked senders; *q receives its receive queue. Returns whether
+ * it was closed already. Under x's lock (taken here). */
+static bool xchan_mark_closed(weft_xchan *x, weft_waitq *q)
+{
+    pthread_mutex_lock(&x->lock);
+    bool was = x->ch.closed;
+    x->ch.closed = true;
+    pthread_cond_broadcast(&x->room);
+    *q = x->ch.recvq;
+    pthread_mutex_unlock(&x->lock);
+    return was;
+}
+
 /* Closes every xchan still open, as weft_xchan_close would, so that its senders (blocked ones
  * too) see WEFT_ECLOSED instead of feeding a runtime that is gone. The list changes only on the
  * runtime's thread, which this is, so the walk needs no lock but each xchan's own. */
 static void close_xchans(struct weft__inbox *in)
 {
-    for (weft_xchan *x = in->xchans; x != NULL; x = x->next) {
-        pthread_mutex_lock(&x->lock);
-        x->ch.closed = true;
-        pthread_cond_broadcast(&x->room);
-        pthread_mutex_unlock(&x->lock);
-    }
+    weft_waitq q;
+    for (weft_xchan *x = in->xchans; x != NULL; x = x->next)
+        (void)xchan_mark_closed(x, &q);
 }
 
 /*
@@ -369,13 +379,9 @@ int weft_xchan_try_send(weft_xchan *x, const void *item)
 
 void weft_xchan_close(weft_xchan *x)
 {
-    pthread_mutex_lock(&x->lock);
-    bool was = x->ch.closed;
-    x->ch.closed = true;
-    pthread_cond_broadcast(&x->room);
-    weft_waitq q = x->ch.recvq;
-    pthread_mutex_unlock(&x->lock);
-    if (!was) (void)weft__inbox_post(x->door.in, WEFT__IN_WAKE_ALL, q.slot, q.gen, 1);
+    weft_waitq q;
+    if (!xchan_mark_closed(x, &q))
+        (void)weft__inbox_post(x->door.in, WEFT__IN_WAKE_ALL, q.slot, q.gen, 1);
 }
 
 /* A receiver woken by weft_xchan_destroy polls once more: it must not lock the mutex the destroy
