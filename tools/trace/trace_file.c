@@ -423,44 +423,43 @@ void tf_free(struct tf_trace *t)
 }
 
 struct tf_track_slot {
-    long pid, tid;
+    long a, b;
     size_t value;
     bool used;
 };
 
-/* Where (pid, tid) is in slots, or the free slot where it would go: linear probing. */
-static struct tf_track_slot *track_slot(struct tf_track_slot *slots, size_t cap, long pid, long tid)
+/* Where (a, b) is in slots, or the free slot where it would go: linear probing. */
+static struct tf_track_slot *track_slot(struct tf_track_slot *slots, size_t cap, long a, long b)
 {
-    uint64_t h = (uint64_t)pid * 0x9E3779B97F4A7C15u ^ (uint64_t)tid * 0xC2B2AE3D27D4EB4Fu;
+    uint64_t h = (uint64_t)a * 0x9E3779B97F4A7C15u ^ (uint64_t)b * 0xC2B2AE3D27D4EB4Fu;
     h ^= h >> 31;
     for (size_t i = (size_t)h & (cap - 1);; i = (i + 1) & (cap - 1))
-        if (!slots[i].used || (slots[i].pid == pid && slots[i].tid == tid)) return &slots[i];
+        if (!slots[i].used || (slots[i].a == a && slots[i].b == b)) return &slots[i];
 }
 
-/* Doubles the table (at least 64 slots), moving every track over. -1 if out of memory. */
+/* Doubles the table (at least 64 slots), moving every entry over. -1 if out of memory. */
 static int track_map_grow(struct tf_track_map *m)
 {
     size_t cap = m->cap != 0 ? m->cap * 2 : 64;
     struct tf_track_slot *slots = calloc(cap, sizeof *slots);
     if (slots == NULL) return -1;
     for (size_t i = 0; i < m->cap; i++)
-        if (m->slots[i].used)
-            *track_slot(slots, cap, m->slots[i].pid, m->slots[i].tid) = m->slots[i];
+        if (m->slots[i].used) *track_slot(slots, cap, m->slots[i].a, m->slots[i].b) = m->slots[i];
     free(m->slots);
     m->slots = slots;
     m->cap = cap;
     return 0;
 }
 
-size_t *tf_track_map_get(struct tf_track_map *m, long pid, long tid, size_t fresh)
+size_t *tf_track_map_get(struct tf_track_map *m, long a, long b, size_t fresh)
 {
     if (m->cap != 0) {
-        struct tf_track_slot *s = track_slot(m->slots, m->cap, pid, tid);
+        struct tf_track_slot *s = track_slot(m->slots, m->cap, a, b);
         if (s->used) return &s->value;
     }
     if (2 * (m->n + 1) > m->cap && track_map_grow(m) < 0) return NULL;
-    struct tf_track_slot *s = track_slot(m->slots, m->cap, pid, tid);
-    *s = (struct tf_track_slot){.pid = pid, .tid = tid, .value = fresh, .used = true};
+    struct tf_track_slot *s = track_slot(m->slots, m->cap, a, b);
+    *s = (struct tf_track_slot){.a = a, .b = b, .value = fresh, .used = true};
     m->n++;
     return &s->value;
 }

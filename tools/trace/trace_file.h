@@ -73,9 +73,9 @@ void tf_event_free(struct tf_event *ev);
 void tf_free(struct tf_trace *t);
 
 /*
- * A map from a track (pid, tid) to a number — the track's index in the caller's array — so that
- * finding an event's track costs the same with 100 000 tracks as with ten. Zero-initialise it;
- * tf_track_map_free releases it.
+ * A map from a pair of integers (a track's pid and tid, or any two ids) to an index into the
+ * caller's array, so that a lookup costs the same with 100 000 entries as with ten.
+ * Zero-initialise it; tf_track_map_free releases it.
  */
 struct tf_track_map {
     struct tf_track_slot *slots;
@@ -83,11 +83,11 @@ struct tf_track_map {
 };
 
 /*
- * tf_track_map_get - the number of track (pid, tid); if it has none yet, fresh is stored as its
- * number (the caller sees that by comparing). Returns a pointer to the number, valid until the
+ * tf_track_map_get - the index stored for (a, b); if it has none yet, fresh is stored as its
+ * index (the caller sees that by comparing). Returns a pointer to the index, valid until the
  * next call, or NULL if out of memory (the map is then unchanged).
  */
-size_t *tf_track_map_get(struct tf_track_map *m, long pid, long tid, size_t fresh);
+size_t *tf_track_map_get(struct tf_track_map *m, long a, long b, size_t fresh);
 void tf_track_map_free(struct tf_track_map *m);
 
 #endif
