@@ -132,8 +132,9 @@ static void draw_row(const struct frame *f, const struct row *r, double y)
 
 /*
  * A round tick step giving about eight ticks over span_us: 1, 2 or 5 times a power of ten. The
- * reader keeps times within +-TF_TS_MAX, so 1e-3 * 10^21 always fits; the bound only makes that
- * visible (and a span it does not fit gets a single tick).
+ * reader keeps times within +-TF_TS_MAX, so a span is at most 2 * TF_TS_MAX = 1.8e16 us and needs
+ * a step of at least 2.25e15, which decade 18 gives (5e15). The bound of 24 decades only makes
+ * termination visible (a span no step fits would get a single tick).
  */
 static double tick_step(double span_us)
 {
