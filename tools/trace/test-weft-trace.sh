@@ -5,7 +5,12 @@
 #   - `weft-trace dot` writes a graph Graphviz accepts (when dot is installed);
 #   - the checker rejects a cut-short trace, a missing field and an unbalanced slice;
 #   - check, svg and dot all refuse numbers a trace cannot hold (1e400, times beyond 9e15 us,
-#     a tid that is not an integer), and none of them hangs on one.
+#     a tid that is not an integer), and none of them hangs on one;
+#   - check refuses strings that are not UTF-8 (a stray byte, an overlong form, a surrogate, a cut
+#     sequence), saying so, and accepts valid multi-byte characters;
+#   - with 5000 tracks (two processes sharing 2500 tids), check counts them and pairs each E with
+#     its own process's B (and notices one missing), svg draws one row per tid in tid order, and
+#     dot copes.
 # usage: test-weft-trace.sh WEFT_TRACE WEFT_FETCH
 set -eu
 trace=$1
