@@ -659,7 +659,7 @@ def section_ladder(res, targets):
 
     floor = by_run(rungs[0][2]) if rungs[0][0] == "L0" else {}
     rows = []
-    instr = {}  # rung -> (instructions per resume, median ns)
+    instr = {}  # rung -> (instructions per resume, instructions per ns)
     for name, text, rs in rungs + [("weft", "`weft_tasks`: weft's own ping-pong.", weft)]:
         ns = Stat([num(r.get("resume_ns")) for r in rs], "{:.1f}")
         targets.setdefault("ladder", {})[name] = ns.median
@@ -672,7 +672,7 @@ def section_ladder(res, targets):
             rate = ir / ns.median if ir is not None and ns.median else None
             row.append(fmt_or(rate, "{:.1f}"))
             if rate is not None:
-                instr[name] = (ir, ns.median)
+                instr[name] = (ir, rate)
         rows.append(row)
     head = ["rung", "adds", "resume ns, median (min..max)", "/ L0, same run"]
     if traced:
@@ -702,8 +702,8 @@ def ladder_budget(instr, targets):
     Returned as a paragraph; the budget goes to targets["resume_budget"]."""
     if not instr:
         return ""
-    best = max(instr, key=lambda k: instr[k][0] / instr[k][1])
-    rate = instr[best][0] / instr[best][1]
+    best = max(instr, key=lambda k: instr[k][1])
+    rate = instr[best][1]
     budget = 10 * rate
     targets["resume_budget"] = (budget, rate, best)
     have = ", ".join(f"{k} executes {instr[k][0]:.0f}" for k in ("L7", "L7_ool", "weft")
