@@ -660,6 +660,20 @@ static char *release_stderr(struct caught *c)
     return text;
 }
 
+/* Initialises rt with the environment variable name set to value (unset again after); returns
+ * what init wrote to stderr (caller frees). */
+static char *init_with_env(weft_runtime *rt, const char *name, const char *value)
+{
+    assert_int_equal(setenv(name, value, 1), 0);
+    struct caught c;
+    catch_stderr(&c);
+    int r = weft_runtime_init(rt);
+    char *text = release_stderr(&c);
+    unsetenv(name);
+    assert_int_equal(r, 0);
+    return text;
+}
+
 /*
  * A WEFT_TRACE path too long for the system is refused whole, with a message: cut short, it
  * would name another file (here dir/victim-N.jso, the slashes collapsing).
@@ -677,14 +691,8 @@ static void a_too_long_trace_path_is_refused(void **state)
         spec[len++] = '/';
     /* %n: without it, only the process's first runtime to see WEFT_TRACE records. */
     snprintf(spec + len, cap - (size_t)len, "victim-%%n.json-and-this-part-is-cut-off.json");
-    assert_int_equal(setenv("WEFT_TRACE", spec, 1), 0);
-    struct caught c;
-    catch_stderr(&c);
     weft_runtime rt;
-    int r = weft_runtime_init(&rt);
-    char *text = release_stderr(&c);
-    unsetenv("WEFT_TRACE");
-    assert_int_equal(r, 0);
+    char *text = init_with_env(&rt, "WEFT_TRACE", spec);
     assert_false(weft_trace_active(&rt));
     assert_int_equal(weft_trace_start(&rt, spec), -ENAMETOOLONG); /* from fopen */
     free(spec);
@@ -806,19 +814,6 @@ static void the_dump_signal_can_come_from_the_environment(void **state)
     assert_int_equal(weft_runtime_close(&rt), 0);
 }
 
-/* Initialises rt with WEFT_DUMP_SIGNAL=value; returns what init wrote to stderr (caller frees). */
-static char *init_with_dump_signal(weft_runtime *rt, const char *value)
-{
-    assert_int_equal(setenv("WEFT_DUMP_SIGNAL", value, 1), 0);
-    struct caught c;
-    catch_stderr(&c);
-    int r = weft_runtime_init(rt);
-    char *text = release_stderr(&c);
-    unsetenv("WEFT_DUMP_SIGNAL");
-    assert_int_equal(r, 0);
-    return text;
-}
-
 /* Names and numbers are read whole; what is not a usable signal is said once and arms nothing. */
 static void a_bad_dump_signal_in_the_environment_is_reported(void **state)
 {
@@ -828,7 +823,7 @@ static void a_bad_dump_signal_in_the_environment_is_reported(void **state)
         "USR", "SIG"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         weft_runtime rt;
-        char *text = init_with_dump_signal(&rt, bad[i]);
+        char *text = init_with_env(&rt, "WEFT_DUMP_SIGNAL", bad[i]);
         char want[64];
         snprintf(want, sizeof want, "weft: WEFT_DUMP_SIGNAL=%s: ", bad[i]);
         if (strstr(text, want) == NULL || strstr(text, "no dump signal armed\n") == NULL)
@@ -843,7 +838,7 @@ static void a_bad_dump_signal_in_the_environment_is_reported(void **state)
     } good[] = {{"1", SIGUSR1}, {"usr2", SIGUSR2}, {"SIGHUP", SIGHUP}, {"12", SIGUSR2}};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         weft_runtime rt;
-        char *text = init_with_dump_signal(&rt, good[i].value);
+        char *text = init_with_env(&rt, "WEFT_DUMP_SIGNAL", good[i].value);
         if (text[0] != '\0')
             fail_msg("WEFT_DUMP_SIGNAL=%s: stderr says \"%s\"", good[i].value, text);
         free(text);
