@@ -1,10 +1,10 @@
 /*
  * Tests of the executor's ready queue and of the one weft_cx the loop keeps across its polls
  * (src/runtime/task.c): a task cancelled while queued stays in the queue, DONE, until the loop
- * reaches it, and its record is not reused or lost meanwhile, while its handles go stale as soon as
- * it is collected or detached; a deadline or a yield asked for in
- * one poll never carries over into the next task's poll; a cleanup poll run inside another task's
- * poll gives the runtime back to that task. Each test fails if the line it names is broken.
+ * reaches it, and its record is not reused or lost meanwhile, while its handles go stale as soon
+ * as it is collected or detached; a deadline or a yield asked for in one poll never carries over
+ * into the next task's poll; a cleanup poll run inside another task's poll gives the runtime back
+ * to that task. Each test fails if the line it names is broken.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>

@@ -4,7 +4,8 @@
  * stale: its slot and its fd number may already belong to a newer socket. Every call on the copy
  * must say WEFT_ECLOSED and leave that newer socket alone. Each test below makes the reuse happen
  * for real (and asserts that it did, or the test would prove nothing), then tries every call that
- * names the socket without waiting on it: shutdown, options, addresses, close.
+ * names the socket without waiting on it: shutdown, options, addresses, close; and, on the stale
+ * stream, a read, which must say WEFT_ECLOSED at once rather than wait on the newer socket.
  */
 #define _GNU_SOURCE
 #include <errno.h>

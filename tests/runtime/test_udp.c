@@ -88,7 +88,6 @@ static void round_trip(weft_runtime *rt, int family, bool connected, int64_t del
     int r = weft_udp_bind(rt, &server, &any);
     if (family == AF_INET6 && (r == -EADDRNOTAVAIL || r == -EAFNOSUPPORT)) {
         WEFT_TEST_SKIP(); /* no IPv6 loopback here */
-        return;
     }
     assert_int_equal(r, 0);
     assert_int_equal(weft_udp_bind(rt, &client, &any), 0);

@@ -31,12 +31,13 @@
 #error "WEFT_DELAYSERVER_BIN must name the weft-delayserver program"
 #endif
 
-/* Deadlines short enough to test: a head must arrive within 400 ms, idle connections last
- * 800 ms, a shutdown lets responses finish for 1 s. */
 /* How long a check waits for the server to close a connection it should close. Only a guard
  * against a hang, never a measure of speed (this machine is shared and slow at times): where a
  * test needs "closed before X", X is made longer than this guard instead. */
 enum { CLOSE_GUARD_MS = 30000 };
+
+/* Deadlines short enough to test: a head must arrive within 400 ms, idle connections last
+ * 800 ms, a shutdown lets responses finish for 1 s. */
 
 static const char *const test_args[] = {
     "--header-timeout", "400", "--idle-timeout", "800", "--grace", "1000", NULL};
