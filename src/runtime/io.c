@@ -25,7 +25,6 @@
 #include "runtime/io_leaf.h"
 
 #include <errno.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 static struct weft__io *io_at(const weft_runtime *rt, uint32_t slot)
@@ -240,16 +239,4 @@ size_t weft__io_count_waiting(const weft_runtime *rt)
         }
     }
     return n;
-}
-
-int weft__io_sock_addr(const weft_runtime *rt, const weft_io *io, bool peer, weft_addr *addr)
-{
-    int fd = weft__io_live_fd(rt, io);
-    if (fd < 0) return fd;
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    int r = peer ? getpeername(fd, (struct sockaddr *)&ss, &len)
-                 : getsockname(fd, (struct sockaddr *)&ss, &len);
-    if (r < 0) return -errno;
-    return weft_addr_from_sockaddr(addr, (struct sockaddr *)&ss, len);
 }

@@ -46,7 +46,7 @@ static inline int weft__io_live_fd(const weft_runtime *rt, const weft_io *io)
 }
 
 /* The address of the socket io names (getsockname), or with peer of the other end (getpeername),
- * into *addr. Returns 0, -errno, or WEFT_ECLOSED as weft__io_live_fd (io.c; tcp.c, udp.c). */
+ * into *addr. Returns 0, -errno, or WEFT_ECLOSED as weft__io_live_fd (tcp.c; udp.c uses it too). */
 int weft__io_sock_addr(const weft_runtime *rt, const weft_io *io, bool peer, weft_addr *addr);
 
 /* Forgets the task as dir's waiter, if it is the one named there: a task woken some other way (its

@@ -102,6 +102,18 @@ int weft_tcp_listen(weft_runtime *rt, weft_tcp_listener *l, const weft_addr *add
     return r;
 }
 
+int weft__io_sock_addr(const weft_runtime *rt, const weft_io *io, bool peer, weft_addr *addr)
+{
+    int fd = weft__io_live_fd(rt, io);
+    if (fd < 0) return fd;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int r = peer ? getpeername(fd, (struct sockaddr *)&ss, &len)
+                 : getsockname(fd, (struct sockaddr *)&ss, &len);
+    if (r < 0) return -errno;
+    return weft_addr_from_sockaddr(addr, (struct sockaddr *)&ss, len);
+}
+
 int weft_tcp_listener_addr(const weft_runtime *rt, const weft_tcp_listener *l, weft_addr *addr)
 {
     return weft__io_sock_addr(rt, &l->io, false, addr);
