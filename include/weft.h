@@ -1,7 +1,7 @@
 /*
  * weft.h — everything weft offers, in one include. Each module header is that module's manual;
- * read them in this order: error, poll, coro, addr, runtime, tcp, sync, select, blocking,
- * signal, udp, unix, group.
+ * read them in this order: error, poll, coro, addr, runtime, timer, tcp, sync, select, blocking,
+ * signal, udp, unix, group, trace, http.
  */
 #ifndef WEFT_H
 #define WEFT_H
@@ -21,5 +21,6 @@
 #include <weft/unix.h>     /* Unix-domain stream sockets */
 #include <weft/group.h>    /* task groups and graceful shutdown */
 #include <weft/trace.h>    /* recording what the runtime does; the task dump on a signal */
+#include <weft/http.h>     /* HTTP/1.1: parser, URLs, request writer; the client coroutine */
 
 #endif /* WEFT_H */
