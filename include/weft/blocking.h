@@ -5,8 +5,8 @@
  *     static int checksum(void *data) { struct job *j = data; ... j->sum = ...; return 0; }
  *
  *     struct f { weft_co co; weft_blocking job; struct job data; int r; };
- *     WEFT_AWAIT(&f->co, f->r = weft_blocking_run(&f->job, checksum, &f->data, sizeof f->data,
- * cx));
+ *     WEFT_AWAIT(&f->co, f->r = weft_blocking_run(&f->job, checksum, &f->data,
+ *                                                 sizeof f->data, cx));
  *     // f->r is what checksum returned; f->data holds what it wrote
  *
  * Some work cannot be made non-blocking: getaddrinfo, reading a regular file, a CPU-heavy

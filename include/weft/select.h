@@ -1,7 +1,8 @@
 /*
  * weft/select.h — wait for the first of several different things, and abandon the others.
  *
- *     struct f { weft_co co; weft_select sel; int job; int64_t deadline; weft_signal *sig; };
+ *     struct f { weft_co co; weft_select sel; weft_chan jobs; int job; int64_t deadline;
+ *                weft_signal *sig; };
  *
  *     WEFT_SELECT(&f->co, &f->sel,
  *                 weft_select_case(&f->sel, 0, weft_chan_recv(&f->jobs, &f->job, cx)) ||
