@@ -426,7 +426,7 @@ static void ctx_drain_jobs(struct ctx *c)
  * without a network fails fast or hangs until its own timeout: only a quick, definite answer
  * can be checked; anything else is reported as skipped, with the reason.
  */
-static void test_unknown_host(void **state)
+static void test_unknown_host_needs_dns(void **state)
 {
     (void)state;
     struct ctx c;
@@ -450,7 +450,7 @@ static void test_unknown_host(void **state)
     ctx_close(&c);
 }
 
-static void test_ipv6_literal(void **state)
+static void test_ipv6_literal_needs_ipv6(void **state)
 {
     (void)state;
     struct ctx c;
@@ -993,8 +993,8 @@ int main(void)
         cmocka_unit_test(test_keepalive_reuse),
         cmocka_unit_test(test_preparsed_target),
         cmocka_unit_test(test_localhost),
-        cmocka_unit_test(test_unknown_host),
-        cmocka_unit_test(test_ipv6_literal),
+        cmocka_unit_test(test_unknown_host_needs_dns),
+        cmocka_unit_test(test_ipv6_literal_needs_ipv6),
         cmocka_unit_test(test_pool_limit),
         cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_dead_pooled_retried),
@@ -1021,5 +1021,5 @@ int main(void)
         cmocka_unit_test(test_timeout_while_sending),
         cmocka_unit_test(test_client_close_busy),
     };
-    return weft_test_exit(cmocka_run_group_tests(tests, NULL, NULL));
+    return WEFT_TEST_RUN(tests, NULL, NULL);
 }

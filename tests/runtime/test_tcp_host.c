@@ -334,7 +334,7 @@ static void test_deadline_while_connecting(void **state)
  * /etc/resolv.conf: without a network that fails fast or hangs until its own timeout. Only a
  * quick, definite answer can be checked; anything else is reported as skipped, with the reason.
  */
-static void test_unknown_name(void **state)
+static void test_unknown_name_needs_dns(void **state)
 {
     weft_runtime *rt = rt_of(state);
     struct dial f;
@@ -443,11 +443,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tries_the_next_address, rt_setup, host_teardown),
         cmocka_unit_test_setup_teardown(test_every_address_refused, rt_setup, host_teardown),
         cmocka_unit_test_setup_teardown(test_deadline_while_connecting, rt_setup, host_teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_name, rt_setup, host_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_name_needs_dns, rt_setup, host_teardown),
         cmocka_unit_test_setup_teardown(test_malformed_needs_no_pool, rt_setup, host_teardown),
         cmocka_unit_test_setup_teardown(test_deadline_while_resolving, rt_setup, host_teardown),
         cmocka_unit_test_setup_teardown(test_cancel_while_resolving, rt_setup, host_teardown),
         cmocka_unit_test_setup_teardown(test_cancel_while_connecting, rt_setup, host_teardown),
     };
-    return weft_test_exit(cmocka_run_group_tests(tests, NULL, NULL));
+    return WEFT_TEST_RUN(tests, NULL, NULL);
 }

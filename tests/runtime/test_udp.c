@@ -116,7 +116,7 @@ static void udp_round_trip_ipv4(void **state)
     round_trip(rt_of(state), AF_INET, false, 0);
 }
 
-static void udp_round_trip_ipv6(void **state)
+static void udp_round_trip_needs_ipv6(void **state)
 {
     round_trip(rt_of(state), AF_INET6, false, 0);
 }
@@ -228,12 +228,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(udp_round_trip_ipv4, rt_setup, rt_teardown),
-        cmocka_unit_test_setup_teardown(udp_round_trip_ipv6, rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(udp_round_trip_needs_ipv6, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(udp_round_trip_connected, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(udp_recv_waits_for_a_datagram, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(udp_recv_deadline_never_early, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(udp_long_datagram_is_reported, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(udp_rejects_bad_arguments, rt_setup, rt_teardown),
     };
-    return weft_test_exit(cmocka_run_group_tests(tests, NULL, NULL));
+    return WEFT_TEST_RUN(tests, NULL, NULL);
 }

@@ -1,7 +1,16 @@
 #define _GNU_SOURCE
 #include "weft_test.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+
+#include <cmocka.h>
+
 #include <dirent.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 int weft_test_fd_count(void)
@@ -25,6 +34,42 @@ int64_t weft_test_now_ns(void)
 
 /* Written by the test's own thread only (cmocka runs cases one after another). */
 static int skipped;
+static const char *must_not_skip; /* WEFT_TEST_EXCEPT's pattern, if set */
+
+/* Ends the program before any case ran: the selection asked for is not usable. */
+static void refuse(const char *why, const char *pattern)
+{
+    fprintf(stderr, "weft_test_select: %s (pattern \"%s\")\n", why, pattern);
+    exit(1);
+}
+
+/* Cases of tests[0..n) whose name pattern matches. cmocka's own matcher knows only * and ?, as
+ * fnmatch does once [ and \ are refused, so both pick the same cases. */
+static size_t count_matching(const struct CMUnitTest *tests, size_t n, const char *pattern)
+{
+    if (strpbrk(pattern, "[\\") != NULL) refuse("only the wildcards * and ? are known", pattern);
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        if (tests[i].name != NULL && fnmatch(pattern, tests[i].name, 0) == 0) count++;
+    return count;
+}
+
+void weft_test_select(const struct CMUnitTest *tests, size_t n)
+{
+    const char *only = getenv("WEFT_TEST_ONLY");
+    const char *except = getenv("WEFT_TEST_EXCEPT");
+    if (only != NULL && except != NULL)
+        refuse("WEFT_TEST_ONLY and WEFT_TEST_EXCEPT both set", only);
+    if (only != NULL) {
+        if (count_matching(tests, n, only) == 0) refuse("WEFT_TEST_ONLY matches no case", only);
+        cmocka_set_test_filter(only);
+    } else if (except != NULL) {
+        if (count_matching(tests, n, except) == n)
+            refuse("WEFT_TEST_EXCEPT leaves no case", except);
+        cmocka_set_skip_filter(except);
+        must_not_skip = except;
+    }
+}
 
 void weft_test_note_skip(void)
 {
@@ -34,5 +79,11 @@ void weft_test_note_skip(void)
 int weft_test_exit(int failed)
 {
     if (failed != 0) return failed < 0 || failed > 70 ? 70 : failed; /* < 0: cmocka's own error */
+    if (skipped && must_not_skip != NULL) {
+        printf("# FAILED: a case skipped, but only the cases matching \"%s\" may (they run "
+               "apart, with WEFT_TEST_ONLY): name it so, or make it pass here\n",
+               must_not_skip);
+        return 1;
+    }
     return skipped ? 77 : 0;
 }
