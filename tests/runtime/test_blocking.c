@@ -269,7 +269,7 @@ static void resolve_localhost(void **state)
     drain_jobs(rt);
 }
 
-static void resolve_numeric_needs_no_thread(void **state)
+static void resolve_numeric_without_a_thread(void **state)
 {
     weft_runtime *rt = rt_of(state);
     struct resolver r = {.hostport = "[::1]:443"};
@@ -382,7 +382,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(blocking_rejects_bad_arguments, rt_setup, sync_teardown),
         cmocka_unit_test(runtime_close_joins_a_running_job),
         cmocka_unit_test_setup_teardown(resolve_localhost, rt_setup, sync_teardown),
-        cmocka_unit_test_setup_teardown(resolve_numeric_needs_no_thread, rt_setup, sync_teardown),
+        cmocka_unit_test_setup_teardown(resolve_numeric_without_a_thread, rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(resolve_rejects_malformed_strings, rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(resolve_checks_the_port, rt_setup, sync_teardown),
         cmocka_unit_test_setup_teardown(resolve_refuses_unknown_service_names, rt_setup,

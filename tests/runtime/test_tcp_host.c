@@ -232,7 +232,7 @@ static size_t jobs_after_first_poll(weft_runtime *rt, struct dial *f, weft_task 
     return jobs(rt);
 }
 
-static void test_numeric_needs_no_pool_name_does(void **state)
+static void test_name_uses_the_pool_numeric_does_not(void **state)
 {
     weft_runtime *rt = rt_of(state);
     weft_tcp_listener l;
@@ -353,7 +353,7 @@ static void test_unknown_name_needs_dns(void **state)
     assert_string_equal(weft_strerror(r), "host name not found");
 }
 
-static void test_malformed_needs_no_pool(void **state)
+static void test_malformed_never_reaches_the_pool(void **state)
 {
     weft_runtime *rt = rt_of(state);
     static const struct {
@@ -437,14 +437,15 @@ int main(void)
 {
     alarm(120);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_numeric_needs_no_pool_name_does, rt_setup,
+        cmocka_unit_test_setup_teardown(test_name_uses_the_pool_numeric_does_not, rt_setup,
                                         host_teardown),
         cmocka_unit_test_setup_teardown(test_localhost, rt_setup, host_teardown),
         cmocka_unit_test_setup_teardown(test_tries_the_next_address, rt_setup, host_teardown),
         cmocka_unit_test_setup_teardown(test_every_address_refused, rt_setup, host_teardown),
         cmocka_unit_test_setup_teardown(test_deadline_while_connecting, rt_setup, host_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_name_needs_dns, rt_setup, host_teardown),
-        cmocka_unit_test_setup_teardown(test_malformed_needs_no_pool, rt_setup, host_teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_never_reaches_the_pool, rt_setup,
+                                        host_teardown),
         cmocka_unit_test_setup_teardown(test_deadline_while_resolving, rt_setup, host_teardown),
         cmocka_unit_test_setup_teardown(test_cancel_while_resolving, rt_setup, host_teardown),
         cmocka_unit_test_setup_teardown(test_cancel_while_connecting, rt_setup, host_teardown),

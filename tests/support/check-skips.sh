@@ -3,8 +3,10 @@
 # skip apart from the others (tests/support/weft_test.h): no test calls cmocka's skip() (or _skip)
 # directly, and every file that calls WEFT_TEST_SKIP() ends its main with
 # `return WEFT_TEST_RUN(...)`, which reads the selection weft_add_test(... SKIPPABLE) passes (a
-# main that ran cmocka_run_group_tests itself would run every case in both ctest tests). Which
-# cases skip is checked when they run: outside the SKIPPABLE pattern, a skip fails.
+# main that ran cmocka_run_group_tests itself would run every case in both ctest tests); and
+# "_needs_", the marker of the cases that may skip ("*_needs_*"), appears in a name only as its
+# end, <what>_needs_<word>, so that the pattern picks no other case. Which cases skip is checked
+# when they run: outside the SKIPPABLE pattern, a skip fails.
 # Usage: check-skips.sh TESTS_DIR. Exits 1 naming each offending file, 2 if TESTS_DIR is not a
 # directory. Comments are not stripped: a comment that writes skip() is flagged too (write
 # "cmocka's skip" instead); weft_test.h, which defines WEFT_TEST_SKIP on top of skip(), is the one
@@ -22,6 +24,12 @@ while IFS= read -r f; do
     fi
     if grep -q 'WEFT_TEST_SKIP()' "$f" && ! grep -qE 'return WEFT_TEST_RUN[[:space:]]*\(' "$f"; then
         echo "$f: uses WEFT_TEST_SKIP() but main does not return WEFT_TEST_RUN(...)"
+        bad=1
+    fi
+    odd=$(grep -oE '[A-Za-z][A-Za-z0-9_]*_needs_[A-Za-z0-9_]*' "$f" | grep -vE '_needs_[A-Za-z0-9]+$' |
+        sort -u | tr '\n' ' ')
+    if [ -n "$odd" ]; then
+        echo "$f: ${odd% }: _needs_ marks a case that may skip, as <what>_needs_<word>: rename"
         bad=1
     fi
 done <"$list"

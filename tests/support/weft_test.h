@@ -20,14 +20,16 @@ int64_t weft_test_now_ns(void);
  * passed; matching cmocka's "[  SKIPPED ]" line instead would hide a failure of another case. So
  * the status says it, and the cases that may skip run apart from the others, so that a skip hides
  * nothing that did run:
- * - name each case that may skip with a marker, e.g. round_trip_needs_ipv6, and split a case that
- *   checks something unconditional first into two;
+ * - name each case that may skip <what>_needs_<word> (round_trip_needs_ipv6, _needs_dns,
+ *   _needs_services), a marker no other name carries, and split a case that checks something
+ *   unconditional first into two;
  * - call WEFT_TEST_SKIP() (cmocka.h first) rather than skip(), from those cases only;
  * - end main with `return WEFT_TEST_RUN(tests, setup, teardown);`;
  * - register the program with `weft_add_test(... SKIPPABLE "*_needs_*")` (tests/CMakeLists.txt):
  *   ctest test NAME runs the cases the pattern does not match (WEFT_TEST_EXCEPT), where a skip
  *   fails; NAME_env runs those it matches (WEFT_TEST_ONLY), reported as skipped if one skips.
- * tests/support/check-skips.sh (ctest tests_skips_reported) checks the first three in the sources.
+ * tests/support/check-skips.sh (ctest tests_skips_reported) checks these in the sources, but for
+ * which cases skip: that is checked when they run.
  */
 /* In a test body only: from a setup or teardown, cmocka would print the next failure as skipped. */
 #define WEFT_TEST_SKIP() (weft_test_note_skip(), skip())
