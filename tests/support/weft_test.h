@@ -28,8 +28,8 @@ int64_t weft_test_now_ns(void);
  * - register the program with `weft_add_test(... SKIPPABLE "*_needs_*")` (tests/CMakeLists.txt):
  *   ctest test NAME runs the cases the pattern does not match (WEFT_TEST_EXCEPT), where a skip
  *   fails; NAME_env runs those it matches (WEFT_TEST_ONLY), reported as skipped if one skips.
- * tests/support/check-skips.sh (ctest tests_skips_reported) checks these in the sources, but for
- * which cases skip: that is checked when they run.
+ * tests/support/check-skips.sh (ctest tests_skips_reported) checks the first three in the sources;
+ * which cases skip is checked when they run (a skip in NAME fails it).
  */
 /* In a test body only: from a setup or teardown, cmocka would print the next failure as skipped. */
 #define WEFT_TEST_SKIP() (weft_test_note_skip(), skip())
@@ -52,8 +52,9 @@ struct CMUnitTest;
  * - WEFT_TEST_EXCEPT=pattern: only the cases it does not match, which must not skip: a skip makes
  *   the exit status 1, with a message;
  * - neither (by hand): every case; a skip makes the exit status 77.
- * Both set, or a pattern that leaves no case to run (a misspelt or stale pattern would otherwise
- * pass without running anything), ends the program with status 1 and a message on stderr.
+ * Both set, a pattern with [ or \ (cmocka knows only * and ?), or one that leaves no case to run
+ * (a misspelt or stale pattern would otherwise pass without running anything) ends the program
+ * with status 1 and a message on stderr.
  */
 void weft_test_select(const struct CMUnitTest *tests, size_t n);
 
