@@ -2,11 +2,12 @@
 # A cmocka program that skips a case must say so in its exit status, and run the cases that may
 # skip apart from the others (tests/support/weft_test.h): no test calls cmocka's skip() (or _skip)
 # directly, and every file that calls WEFT_TEST_SKIP() ends its main with
-# `return WEFT_TEST_RUN(...)`, which reads the selection weft_add_test(... SKIPPABLE) passes (a
+# `return WEFT_TEST_RUN(...)`, which reads the selection weft_add_test(... NEEDS) passes (a
 # main that ran cmocka_run_group_tests itself would run every case in both ctest tests); and
 # "_needs_", the marker of the cases that may skip ("*_needs_*"), appears in a name only as its
 # end, <what>_needs_<word>, so that the pattern picks no other case. Which cases skip is checked
-# when they run: outside the SKIPPABLE pattern, a skip fails.
+# when they run: outside the *_needs_<word> cases, a skip fails, and a word NEEDS does not list
+# stops the program.
 # Usage: check-skips.sh TESTS_DIR. Exits 1 naming each offending file, 2 if TESTS_DIR is not a
 # directory. Comments are not stripped: a comment that writes skip() is flagged too (write
 # "cmocka's skip" instead); weft_test.h, which defines WEFT_TEST_SKIP on top of skip(), is the one

@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <fnmatch.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +38,9 @@ static int skipped;
 static const char *must_not_skip; /* WEFT_TEST_EXCEPT's pattern, if set */
 
 /* Ends the program before any case ran: the selection asked for is not usable. */
-static void refuse(const char *why, const char *pattern)
+static void refuse(const char *why, const char *what, const char *name)
 {
-    fprintf(stderr, "weft_test_select: %s (pattern \"%s\")\n", why, pattern);
+    fprintf(stderr, "weft_test_select: %s (%s \"%s\")\n", why, what, name);
     exit(1);
 }
 
@@ -47,11 +48,40 @@ static void refuse(const char *why, const char *pattern)
  * fnmatch does once [ and \ are refused, so both pick the same cases. */
 static size_t count_matching(const struct CMUnitTest *tests, size_t n, const char *pattern)
 {
-    if (strpbrk(pattern, "[\\") != NULL) refuse("only the wildcards * and ? are known", pattern);
+    if (strpbrk(pattern, "[\\") != NULL)
+        refuse("only the wildcards * and ? are known", "pattern", pattern);
     size_t count = 0;
     for (size_t i = 0; i < n; i++)
         if (tests[i].name != NULL && fnmatch(pattern, tests[i].name, 0) == 0) count++;
     return count;
+}
+
+/* Whether word (len bytes) is one of the space-separated words of list. */
+static bool listed(const char *list, const char *word, size_t len)
+{
+    for (const char *p = list; *p != '\0';) {
+        size_t n = strcspn(p, " ");
+        if (n == len && strncmp(p, word, len) == 0) return true;
+        p += n;
+        p += strspn(p, " ");
+    }
+    return false;
+}
+
+/* Ends the program if a case of tests[0..n) is named <what>_needs_<word> and word is not in needs
+ * (WEFT_TEST_NEEDS, from weft_add_test's NEEDS): no ctest test would run that case. */
+static void check_needs(const struct CMUnitTest *tests, size_t n, const char *needs)
+{
+    static const char marker[] = "_needs_";
+    for (size_t i = 0; i < n; i++) {
+        const char *at = tests[i].name != NULL ? strstr(tests[i].name, marker) : NULL;
+        if (at == NULL) continue;
+        const char *word = at + sizeof marker - 1;
+        if (!listed(needs, word, strlen(word)))
+            refuse("a case needs a word that weft_add_test's NEEDS does not list, so no ctest "
+                   "test runs it",
+                   "case", tests[i].name);
+    }
 }
 
 void weft_test_select(const struct CMUnitTest *tests, size_t n)
@@ -59,15 +89,18 @@ void weft_test_select(const struct CMUnitTest *tests, size_t n)
     const char *only = getenv("WEFT_TEST_ONLY");
     const char *except = getenv("WEFT_TEST_EXCEPT");
     if (only != NULL && except != NULL)
-        refuse("WEFT_TEST_ONLY and WEFT_TEST_EXCEPT both set", only);
+        refuse("WEFT_TEST_ONLY and WEFT_TEST_EXCEPT both set", "pattern", only);
     if (only != NULL) {
-        if (count_matching(tests, n, only) == 0) refuse("WEFT_TEST_ONLY matches no case", only);
+        if (count_matching(tests, n, only) == 0)
+            refuse("WEFT_TEST_ONLY matches no case", "pattern", only);
         cmocka_set_test_filter(only);
     } else if (except != NULL) {
         if (count_matching(tests, n, except) == n)
-            refuse("WEFT_TEST_EXCEPT leaves no case", except);
+            refuse("WEFT_TEST_EXCEPT leaves no case", "pattern", except);
         cmocka_set_skip_filter(except);
         must_not_skip = except;
+        const char *needs = getenv("WEFT_TEST_NEEDS");
+        if (needs != NULL) check_needs(tests, n, needs);
     }
 }
 

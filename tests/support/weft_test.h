@@ -25,9 +25,10 @@ int64_t weft_test_now_ns(void);
  *   unconditional first into two;
  * - call WEFT_TEST_SKIP() (cmocka.h first) rather than skip(), from those cases only;
  * - end main with `return WEFT_TEST_RUN(tests, setup, teardown);`;
- * - register the program with `weft_add_test(... SKIPPABLE "*_needs_*")` (tests/CMakeLists.txt):
- *   ctest test NAME runs the cases the pattern does not match (WEFT_TEST_EXCEPT), where a skip
- *   fails; NAME_env runs those it matches (WEFT_TEST_ONLY), reported as skipped if one skips.
+ * - register the program with `weft_add_test(... NEEDS <words...>)` (tests/CMakeLists.txt): ctest
+ *   test NAME runs the cases without _needs_ (WEFT_TEST_EXCEPT), where a skip fails; NAME_<word>
+ *   runs the cases *_needs_<word> (WEFT_TEST_ONLY), reported as skipped if one skips. So a machine
+ *   without a name server shows test_http_client_dns skipped, and test_http_client_ipv6 passed.
  * tests/support/check-skips.sh (ctest tests_skips_reported) checks the first three in the sources;
  * which cases skip is checked when they run (a skip in NAME fails it).
  */
@@ -50,7 +51,8 @@ struct CMUnitTest;
  * * and ?, matched against the whole case name):
  * - WEFT_TEST_ONLY=pattern: only the cases it matches; a skip makes the exit status 77;
  * - WEFT_TEST_EXCEPT=pattern: only the cases it does not match, which must not skip: a skip makes
- *   the exit status 1, with a message;
+ *   the exit status 1, with a message; with WEFT_TEST_NEEDS="word ...", a case named
+ *   <what>_needs_<word> whose word is not in that list ends the program (no ctest test runs it);
  * - neither (by hand): every case; a skip makes the exit status 77.
  * Both set, a pattern with [ or \ (cmocka knows only * and ?), or one that leaves no case to run
  * (a misspelt or stale pattern would otherwise pass without running anything) ends the program
