@@ -249,8 +249,10 @@ static void ten_thousand_timers(void **state)
 }
 
 /*
- * A task sleeps (its own timer) while two weft_timers are started far in the future: the stats
- * count all three, then two once the task has woken; the task stops both, and the count is 0.
+ * The stats count weft_timers and tasks' own timers alike: two weft_timers started far in the
+ * future, then a task asleep for a minute makes three, its cancellation two again. A second task
+ * sleeps 1 ms and, once awake, sees two (its own timer is gone: fired, or never armed if the ms
+ * had passed by its first look at the clock); it stops both, and the count is 0.
  */
 struct counter {
     weft_co co;
@@ -265,9 +267,23 @@ static int count_timers(void *frame, weft_cx *cx)
     struct counter *f = frame;
     WEFT_BEGIN(&f->co);
     WEFT_AWAIT(&f->co, weft_sleep_for(&f->wake, WEFT_MSEC(1), cx));
-    f->timers_seen = rt_stats(cx->rt).timers; /* the task's own timer has fired by now */
+    f->timers_seen = rt_stats(cx->rt).timers;
     f->stopped_a = weft_timer_stop(cx->rt, &f->a->timer);
     f->stopped_b = weft_timer_stop(cx->rt, &f->b->timer);
+    WEFT_END(&f->co, 0);
+}
+
+struct sleeper {
+    weft_co co;
+    int64_t wake;
+};
+
+/* Sleeps a minute: its timer is armed by its first poll whatever the machine's speed. */
+static int sleep_a_minute(void *frame, weft_cx *cx)
+{
+    struct sleeper *f = frame;
+    WEFT_BEGIN(&f->co);
+    WEFT_AWAIT(&f->co, weft_sleep_for(&f->wake, WEFT_SEC(60), cx));
     WEFT_END(&f->co, 0);
 }
 
@@ -282,10 +298,16 @@ static void stats_count_started_timers_and_return_to_zero(void **state)
     /* Restarting a started timer moves it; it is still one timer. */
     assert_int_equal(weft_timer_start(rt, &b.timer, far + 1, record, &b), 0);
     assert_int_equal(rt_stats(rt).timers, 2);
+    struct sleeper s = {.wake = 0};
+    weft_task sleeper;
+    assert_int_equal(weft_task_spawn(rt, sleep_a_minute, &s, &sleeper), 0);
+    weft_runtime_run_ready(rt); /* the sleeper's first poll arms its timer */
+    assert_int_equal(rt_stats(rt).timers, 3);
+    assert_int_equal(weft_task_cancel(rt, sleeper), 1);
+    assert_int_equal(weft_task_result(rt, sleeper), -ECANCELED);
+    assert_int_equal(rt_stats(rt).timers, 2);
     struct counter c = {.a = &a, .b = &b};
     assert_int_equal(weft_task_spawn(rt, count_timers, &c, NULL), 0);
-    weft_runtime_run_ready(rt); /* the task's first poll arms its timer */
-    assert_int_equal(rt_stats(rt).timers, 3);
     assert_int_equal(weft_runtime_run(rt), 0); /* returns: the task stopped both timers */
     assert_int_equal(c.timers_seen, 2);
     assert_true(c.stopped_a);
