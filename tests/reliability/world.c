@@ -15,6 +15,7 @@
 
 #include "fault.h"
 #include "weft_test.h"
+#include "weft_test_nap.h"
 
 /* ---- opening and closing ------------------------------------------------------------------- */
 
@@ -201,14 +202,15 @@ int run_tasks(struct world *w, struct task_set *set)
 
 struct pause {
     weft_co co;
-    int64_t ns, wake;
+    int64_t ns;
+    struct weft_test_nap nap; /* parks at least once: the others run, events are delivered */
 };
 
 static int pause_task(void *frame, weft_cx *cx)
 {
     struct pause *f = frame;
     WEFT_BEGIN(&f->co);
-    WEFT_AWAIT(&f->co, weft_sleep_for(&f->wake, f->ns, cx));
+    WEFT_AWAIT(&f->co, weft_test_nap(&f->nap, f->ns, cx));
     WEFT_END(&f->co, 0);
 }
 

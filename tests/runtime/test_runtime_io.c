@@ -52,20 +52,24 @@ static int reader(void *frame, weft_cx *cx)
     WEFT_END(&f->co, 0);
 }
 
-/* Sleeps, then writes `len` bytes of `msg` to io. */
+/* Sleeps (again and again until *after, if set, is true), then writes `msg` to io. */
 struct late_writer {
     weft_co co;
     weft_io *io;
-    int64_t wake;
+    struct weft_test_nap nap;
     int64_t delay;
     const char *msg;
+    const bool *after;
+    int naps;
 };
 
 static int late_writer(void *frame, weft_cx *cx)
 {
     struct late_writer *f = frame;
     WEFT_BEGIN(&f->co);
-    WEFT_AWAIT(&f->co, weft_sleep_for(&f->wake, f->delay, cx));
+    do
+        WEFT_AWAIT(&f->co, weft_test_nap(&f->nap, f->delay, cx));
+    while (f->after != NULL && !*f->after && ++f->naps < 10000);
     WEFT_END(&f->co, test_io_write(f->io, f->msg, strlen(f->msg), WEFT_NO_DEADLINE, cx));
 }
 
@@ -126,25 +130,29 @@ static void an_io_deadline_times_out_never_early(void **state)
  * Short reads: the EAGAIN call is saved, a hang-up is still seen
  * ------------------------------------------------------------------------------------------- */
 
-/* Sleeps `nap` first (so pending events are delivered), then reads twice. */
+/* Sleeps `nap` first, if set (so pending events are delivered: the nap parks the loop at least
+ * once), then reads twice. */
 struct two_reads {
     weft_co co;
     weft_io io;
-    int64_t nap, wake, deadline;
+    int64_t nap, deadline;
+    struct weft_test_nap napping;
     char buf[64];
     int first, second;
     long reads_after_first, reads_after_second_try;
+    bool second_tried;
 };
 
 static int two_reads(void *frame, weft_cx *cx)
 {
     struct two_reads *f = frame;
     WEFT_BEGIN(&f->co);
-    WEFT_AWAIT(&f->co, weft_sleep_for(&f->wake, f->nap, cx));
+    if (f->nap > 0) WEFT_AWAIT(&f->co, weft_test_nap(&f->napping, f->nap, cx));
     WEFT_AWAIT(&f->co, f->first = test_io_read(&f->io, f->buf, sizeof f->buf, f->deadline, cx));
     f->reads_after_first = test_io_reads;
     f->second = test_io_read(&f->io, f->buf, sizeof f->buf, f->deadline, cx);
     f->reads_after_second_try = test_io_reads;
+    f->second_tried = true;
     if (f->second == WEFT_PENDING) WEFT_YIELD(&f->co); /* parked on the fd by that try */
     WEFT_AWAIT(&f->co, f->second = test_io_read(&f->io, f->buf, sizeof f->buf, f->deadline, cx));
     WEFT_END(&f->co, 0);
@@ -160,7 +168,10 @@ static void a_short_read_saves_the_eagain_call(void **state)
     assert_int_equal(weft_io_open(rt, &t.io, p[0]), 0);
     assert_int_equal(weft_io_open(rt, &wr, p[1]), 0);
     weft_test_write_all(p[1], "ab", 2);
-    struct late_writer w = {.io = &wr, .delay = WEFT_MSEC(5), .msg = "cd"};
+    /* "cd" comes after the second try: a writer that only slept could come first (its 5 ms
+     * passed before its first look at the clock), and the first read would get all four. */
+    struct late_writer w = {
+        .io = &wr, .delay = WEFT_MSEC(5), .msg = "cd", .after = &t.second_tried};
     assert_int_equal(weft_task_spawn(rt, late_writer, &w, NULL), 0);
     test_io_reads = 0;
     assert_int_equal(weft_runtime_block_on(rt, two_reads, &t), 0);
@@ -261,7 +272,6 @@ struct io_killer {
     weft_co co;
     struct reader *victim;
     weft_task t;
-    int64_t wake;
     weft_runtime_stats during, after;
     int r;
 };
@@ -271,7 +281,7 @@ static int io_killer(void *frame, weft_cx *cx)
     struct io_killer *f = frame;
     WEFT_BEGIN(&f->co);
     if (weft_task_spawn(cx->rt, reader, f->victim, &f->t) != 0) WEFT_RETURN(&f->co, -1);
-    WEFT_AWAIT(&f->co, weft_sleep_for(&f->wake, WEFT_MSEC(2), cx));
+    WEFT_TASK_YIELD(&f->co, cx); /* behind the victim: it has parked on the empty pipe */
     weft_runtime_get_stats(cx->rt, &f->during);
     weft_task_cancel(cx->rt, f->t);
     weft_runtime_get_stats(cx->rt, &f->after);

@@ -526,10 +526,11 @@ struct holder {
     weft_mutex *mutex;
     int *inside, *max_inside, *order, *order_len;
     int id, result;
-    int64_t wake;
+    struct weft_test_nap nap;
 };
 
-/* Takes the semaphore (or mutex), stays inside across a 2 ms sleep, leaves. */
+/* Takes the semaphore (or mutex), stays inside across a 2 ms sleep (one that suspends, however
+ * slow the machine: the others come to the door meanwhile), leaves. */
 static int holder(void *frame, weft_cx *cx)
 {
     struct holder *f = frame;
@@ -541,7 +542,7 @@ static int holder(void *frame, weft_cx *cx)
     if (f->result != 0) WEFT_RETURN(&f->co, f->result);
     f->order[(*f->order_len)++] = f->id;
     if (++*f->inside > *f->max_inside) *f->max_inside = *f->inside;
-    WEFT_AWAIT(&f->co, weft_sleep_for(&f->wake, WEFT_MSEC(2), cx));
+    WEFT_AWAIT(&f->co, weft_test_nap(&f->nap, WEFT_MSEC(2), cx));
     --*f->inside;
     if (f->sem != NULL)
         weft_semaphore_release(f->sem);

@@ -154,7 +154,7 @@ static int waiter_fn(void *frame, weft_cx *cx)
 /* Sleeps, then writes to the pipe, wakes the waiter and cancels the victim (a nested poll). */
 struct writer {
     weft_co co;
-    int64_t wake;
+    struct weft_test_nap nap; /* a wait on a timer whatever the machine's speed */
     int fd;
     struct waiter *waiter;
     weft_task victim;
@@ -164,7 +164,7 @@ static int writer_fn(void *frame, weft_cx *cx)
 {
     struct writer *f = frame;
     WEFT_BEGIN(&f->co);
-    WEFT_AWAIT(&f->co, weft_sleep_for(&f->wake, WEFT_MSEC(3), cx));
+    WEFT_AWAIT(&f->co, weft_test_nap(&f->nap, WEFT_MSEC(3), cx));
     assert_int_equal(write(f->fd, "hi", 2), 2);
     f->waiter->go = true;
     weft_waker_wake(cx->rt, f->waiter->waker);
@@ -722,7 +722,7 @@ static void a_too_long_trace_path_is_refused(void **state)
 struct raiser {
     weft_co co;
     int signo;
-    int64_t wake;
+    struct weft_test_nap nap;
 };
 
 static int raiser_fn(void *frame, weft_cx *cx)
@@ -730,23 +730,38 @@ static int raiser_fn(void *frame, weft_cx *cx)
     struct raiser *f = frame;
     WEFT_BEGIN(&f->co);
     if (f->signo != 0) assert_int_equal(raise(f->signo), 0);
-    WEFT_AWAIT(&f->co, weft_sleep_for(&f->wake, WEFT_MSEC(1), cx));
+    WEFT_AWAIT(&f->co, weft_test_nap(&f->nap, WEFT_MSEC(1), cx)); /* parks: the signal is seen */
     WEFT_END(&f->co, 0);
 }
 
-/* A thread that signals the whole process, then (later) lets the reader finish. */
+/*
+ * A thread that signals the whole process, waits until the dump is in the caught stderr (the
+ * runtime prints it at its next park, the reader's first poll done), then lets the reader
+ * finish. A pause instead of the wait would let a slow or stalled machine see the write first:
+ * the reader would finish without the loop ever parking, and nothing would be dumped.
+ */
 struct poker {
     int signo;
     int fd;
+    int caught; /* the file stderr goes to */
 };
+
+static bool fd_has(int fd, const char *what)
+{
+    static char text[1 << 16];
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    if (n <= 0) return false;
+    text[n] = '\0';
+    return strstr(text, what) != NULL;
+}
 
 static void *poker_main(void *arg)
 {
     struct poker *p = arg;
-    struct timespec pause = {0, 30 * 1000 * 1000};
-    nanosleep(&pause, NULL);
     kill(getpid(), p->signo);
-    nanosleep(&pause, NULL);
+    struct timespec pause = {0, 1000 * 1000};
+    for (int i = 0; i < 30000 && !fd_has(p->caught, "the runtime's tasks"); i++) /* >= 30 s */
+        nanosleep(&pause, NULL);
     assert_int_equal(write(p->fd, "x", 1), 1);
     return NULL;
 }
@@ -765,10 +780,10 @@ static void a_signal_dumps_the_tasks_of_a_parked_runtime(void **state)
     assert_int_equal(weft_io_open(&rt, &rd.io, fds[0]), 0);
     weft_task t;
     assert_int_equal(weft_task_spawn(&rt, reader_fn, &rd, &t), 0);
-    struct poker pk = {SIGUSR1, fds[1]};
     pthread_t th;
     struct caught c;
     catch_stderr(&c);
+    struct poker pk = {SIGUSR1, fds[1], fileno(c.file)};
     assert_int_equal(pthread_create(&th, NULL, poker_main, &pk), 0);
     int r = weft_runtime_run(&rt); /* parks until the signal, dumps, parks until the write */
     pthread_join(th, NULL);
