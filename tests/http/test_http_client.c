@@ -23,6 +23,7 @@
 #include "weft/http.h"
 #include "weft/sync.h" /* weft_sync_get_stats: blocking jobs left */
 #include "weft_test.h"
+#include "weft_test_nap.h"
 #include "weft_test_net.h"
 
 /* ============================================================================================
@@ -854,17 +855,24 @@ static void test_error_messages_distinct(void **state)
  * Cancellation and closing
  * ========================================================================================== */
 
+/* Cancels the victim, a fetch of f, once it is connected and 50 ms more have passed (with one
+ * park at least): a fixed sleep alone could end before the connect on a slow machine. */
 struct canceller {
     weft_co co;
     weft_task victim;
-    int64_t wake;
+    const struct fetch *f;
+    struct weft_test_nap nap;
+    int naps;
 };
 
 static int canceller_task(void *frame, weft_cx *cx)
 {
     struct canceller *k = frame;
     WEFT_BEGIN(&k->co);
-    WEFT_AWAIT(&k->co, weft_sleep_for(&k->wake, WEFT_MSEC(50), cx));
+    do
+        WEFT_AWAIT(&k->co, weft_test_nap(&k->nap, WEFT_MSEC(1), cx));
+    while (k->f->ex.timing.connected == 0 && ++k->naps < 30000);
+    WEFT_AWAIT(&k->co, weft_test_nap(&k->nap, WEFT_MSEC(50), cx));
     WEFT_END(&k->co, weft_task_cancel(cx->rt, k->victim));
 }
 
@@ -874,7 +882,7 @@ static void test_cancel_mid_exchange(void **state)
     struct ctx c;
     ctx_open(&c, hang_reply, N(hang_reply));
     ctx_fetch(&c, "/");
-    struct canceller k = {0};
+    struct canceller k = {.f = c.f};
     assert_int_equal(weft_task_spawn(&c.rt, fetch_task, c.f, &k.victim), 0);
     assert_int_equal(weft_runtime_block_on(&c.rt, canceller_task, &k), 1);
     assert_int_equal(weft_task_result(&c.rt, k.victim), -ECANCELED);
@@ -932,7 +940,7 @@ static void check_stopped_while_sending(bool cancel)
     snprintf(f->url, sizeof f->url, "http://127.0.0.1:%u/", (unsigned)port);
     int64_t t0 = weft_test_now_ns();
     if (cancel) {
-        struct canceller k = {0};
+        struct canceller k = {.f = f};
         assert_int_equal(weft_task_spawn(&rt, fetch_task, f, &k.victim), 0);
         assert_int_equal(weft_runtime_block_on(&rt, canceller_task, &k), 1);
         assert_int_equal(weft_task_result(&rt, k.victim), -ECANCELED);

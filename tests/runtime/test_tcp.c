@@ -562,6 +562,7 @@ struct victim {
     weft_tcp_stream s;
     char buf[8];
     int64_t deadline;
+    bool last; /* at its last operation: the one it is to be cancelled in */
     int r;
 };
 
@@ -572,15 +573,18 @@ static int victim(void *frame, weft_cx *cx)
     f->deadline = weft_deadline_in(WEFT_SEC(30)); /* arms a timer the cancel must release */
     if (f->kind == 0) {
         WEFT_AWAIT_CHILD(&f->co, &f->p.co, f->r, tcp_pair_open(&f->p, cx));
+        f->last = true;
         if (f->r == 0)
             WEFT_AWAIT(&f->co, f->r = weft_tcp_read_dl(&f->p.server, f->buf, sizeof f->buf,
                                                        f->deadline, cx));
     } else if (f->kind == 1) {
         f->r = tcp_listen_loopback(cx->rt, &f->l, AF_INET6, &f->addr); /* IPv6 where there is */
         if (TCP_NO_IPV6(f->r)) f->r = tcp_listen_loopback(cx->rt, &f->l, AF_INET, &f->addr);
+        f->last = true;
         if (f->r == 0)
             WEFT_AWAIT(&f->co, f->r = weft_tcp_accept_dl(&f->l, &f->s, NULL, f->deadline, cx));
     } else {
+        f->last = true;
         WEFT_AWAIT_CHILD(&f->co, &f->conn.co, f->r,
                          weft_tcp_connect_dl(&f->conn, &f->s, &f->addr, f->deadline, cx));
     }
@@ -599,18 +603,24 @@ struct canceller {
     weft_co co;
     struct victim *v;
     weft_task t;
-    int64_t wake;
+    struct weft_test_nap nap;
+    int naps;
     weft_task_info info;
     weft_runtime_stats during;
     int cancelled, result;
 };
 
+/* Cancels the victim once it has come to its last operation and waits in it (its first
+ * attempt made: any earlier steps, a connect and an accept, take events and so parks of the
+ * loop, which a fixed sleep would not always leave time for on a slow machine). */
 static int canceller(void *frame, weft_cx *cx)
 {
     struct canceller *f = frame;
     WEFT_BEGIN(&f->co);
     weft_task_spawn(cx->rt, victim, f->v, &f->t);
-    WEFT_AWAIT(&f->co, weft_sleep_for(&f->wake, WEFT_MSEC(50), cx));
+    do
+        WEFT_AWAIT(&f->co, weft_test_nap(&f->nap, WEFT_MSEC(1), cx));
+    while (!f->v->last && ++f->naps < 30000);
     weft_task_inspect(cx->rt, f->t, &f->info);
     weft_runtime_get_stats(cx->rt, &f->during);
     f->cancelled = weft_task_cancel(cx->rt, f->t);

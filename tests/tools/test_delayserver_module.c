@@ -21,6 +21,7 @@
 #include "delayserver.h"
 #include "weft/http.h"
 #include "weft_test.h"
+#include "weft_test_nap.h"
 #include "weft_test_net.h"
 
 /* ---- the target parser --------------------------------------------------------------------- */
@@ -314,17 +315,25 @@ static void shutdown_closes_connections_that_never_ran(void **state)
 struct abandon {
     weft_co co;
     struct fixture *f;
-    int raw;
-    int64_t wake;
+    weft_delayserver *srv;
+    int raw, naps;
+    struct weft_test_nap nap;
 };
 
+/* Sends a request and returns once the server has read it (not after a fixed time: on a slow
+ * machine the accept and the read could still be to come). */
 static int abandon_task(void *frame, weft_cx *cx)
 {
+    static const char req[] = "GET /60000/x HTTP/1.1\r\nHost: t\r\n\r\n";
     struct abandon *t = frame;
+    weft_delayserver_stats st;
     WEFT_BEGIN(&t->co);
     t->raw = weft_test_tcp_connect_start((uint16_t)weft_addr_port(&t->f->addr));
-    weft_test_write_all(t->raw, "GET /5000/x HTTP/1.1\r\nHost: t\r\n\r\n", 33);
-    WEFT_AWAIT(&t->co, weft_sleep_for(&t->wake, WEFT_MSEC(50), cx));
+    weft_test_write_all(t->raw, req, sizeof req - 1);
+    do {
+        WEFT_AWAIT(&t->co, weft_test_nap(&t->nap, WEFT_MSEC(1), cx));
+        weft_delayserver_get_stats(t->srv, &st);
+    } while (st.requests == 0 && ++t->naps < 30000);
     WEFT_END(&t->co, 0);
 }
 
@@ -342,7 +351,7 @@ static void runtime_close_under_a_running_server(void **state)
     assert_int_equal(weft_delayserver_start(&rt, &cfg, &srv), 0);
     struct fixture f;
     assert_int_equal(weft_delayserver_addr(&srv, &f.addr), 0);
-    struct abandon t = {.f = &f};
+    struct abandon t = {.f = &f, .srv = &srv};
     assert_int_equal(weft_runtime_block_on(&rt, abandon_task, &t), 0);
     weft_delayserver_stats st;
     weft_delayserver_get_stats(&srv, &st);
