@@ -70,13 +70,19 @@ static void sleep_us(long us)
 struct sum_data {
     int v[8];
     int sum;
-    int delay_ms; /* keep the thread busy, so that the next job needs another */
+    int hold; /* keep the thread busy until `hold` jobs were asked for (trio_asked) */
 };
+
+/* Jobs asked for by the pool trio. A job that holds its thread until all three were asked for
+ * makes the next ones need threads of their own; a sleep would not, on a slow machine where
+ * the first job can end before the second is asked for. */
+static _Atomic int trio_asked;
 
 static int sum_fn(void *data)
 {
     struct sum_data *d = data;
-    if (d->delay_ms) sleep_us(d->delay_ms * 1000L);
+    for (int i = 0; i < 300000 && atomic_load(&trio_asked) < d->hold; i++) /* >= 30 s */
+        sleep_us(100);
     d->sum = 0;
     for (int i = 0; i < 8; i++)
         d->sum += d->v[i];
@@ -195,7 +201,8 @@ static int pool_trio_task(void *frame, weft_cx *cx)
     WEFT_BEGIN(&f->co);
     for (int i = 0; i < 8; i++)
         f->data.v[i] = i + 1;
-    f->data.delay_ms = 20;
+    f->data.hold = 3;
+    atomic_fetch_add(&trio_asked, 1); /* asked for just below, in this poll */
     WEFT_AWAIT(&f->co, f->r = weft_blocking_run(&f->job, sum_fn, &f->data, sizeof f->data, cx));
     WEFT_END(&f->co, 0);
 }
@@ -207,6 +214,7 @@ static void threads_run(const char *what)
     weft_runtime rt;
     assert_int_equal(weft_runtime_init(&rt), 0);
     memset(trio_jobs, 0, sizeof trio_jobs);
+    atomic_store(&trio_asked, 0);
     bystander_prepare(&pool_by);
     memset(&pool_set, 0, sizeof pool_set);
     for (int i = 0; i < 3; i++)
@@ -311,12 +319,12 @@ static void *xsender(void *arg)
         /* The close is then the first request into an inbox just drained. */
         int item = 1;
         w->sent[0] = weft_xchan_send_blocking(&w->x, &item);
-        for (int spin = 0; spin < 20000 && atomic_load(&w->received) == 0; spin++) /* <= 2 s */
+        for (int spin = 0; spin < 300000 && atomic_load(&w->received) == 0; spin++) /* >= 30 s */
             sleep_us(100);
         weft_xchan_close(&w->x);
         return NULL;
     }
-    for (int spin = 0; spin < 20000 && !atomic_load(&w->waiter_ready); spin++) /* <= 2 s */
+    for (int spin = 0; spin < 300000 && !atomic_load(&w->waiter_ready); spin++) /* >= 30 s */
         sleep_us(100);
     atomic_store(&w->wake_flag, true);
     for (int i = 0; i < 4; i++) {

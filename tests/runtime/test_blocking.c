@@ -48,10 +48,23 @@ static void drain_jobs(weft_runtime *rt)
 
 static _Atomic int running_now, running_max;
 
+/* Opened by a test when a job held by it may finish (a time would not do: on a slow machine
+ * the job could finish before the step the test means it to outlast). */
+static _Atomic int gate_open;
+
+/* Waits (bounded: 30 s and more) until gate_open. */
+static void wait_at_gate(void)
+{
+    for (int i = 0; i < 30000 && !atomic_load(&gate_open); i++)
+        sleep_ms(1);
+}
+
 struct work {
     pthread_t caller;             /* the thread that asked */
     int other_thread;             /* set by the job: 1 if it ran elsewhere */
-    int sleep_ms;                 /* how long the job blocks */
+    bool gated;                   /* waits for gate_open first */
+    bool paired;                  /* waits until two jobs have run at once (running_max) */
+    int sleep_ms;                 /* how long the job blocks (after the gate) */
     int input, output;            /* output = input * 2 */
     unsigned char scribble[4096]; /* written all over by the job, at its end */
 };
@@ -63,6 +76,9 @@ static int work_fn(void *data)
     for (int max = atomic_load(&running_max); now > max;)
         if (atomic_compare_exchange_weak(&running_max, &max, now)) break;
     w->other_thread = !pthread_equal(pthread_self(), w->caller);
+    if (w->gated) wait_at_gate();
+    for (int i = 0; w->paired && i < 30000 && atomic_load(&running_max) < 2; i++)
+        sleep_ms(1); /* a pool thread slow to start must not find every job done */
     sleep_ms(w->sleep_ms);
     w->output = w->input * 2;
     memset(w->scribble, 0xab, sizeof w->scribble);
@@ -109,7 +125,8 @@ static void blocking_jobs_run_concurrently_up_to_the_pool_size(void **state)
     atomic_store(&running_max, 0);
     struct awaiter a[8];
     for (int i = 0; i < 8; i++) {
-        a[i] = (struct awaiter){.w = {.caller = pthread_self(), .input = i, .sleep_ms = 20}};
+        a[i] = (struct awaiter){
+            .w = {.caller = pthread_self(), .input = i, .paired = true, .sleep_ms = 20}};
         assert_int_equal(weft_task_spawn(rt, awaiter, &a[i], NULL), 0);
     }
     assert_int_equal(weft_runtime_run(rt), 0);
@@ -159,9 +176,11 @@ static int racer(void *frame, weft_cx *cx)
 static void blocking_job_abandoned_by_a_select(void **state)
 {
     weft_runtime *rt = rt_of(state);
-    struct racer r = {.w = {.caller = pthread_self(), .sleep_ms = 40},
+    atomic_store(&gate_open, 0); /* the job cannot win: it finishes after the select */
+    struct racer r = {.w = {.caller = pthread_self(), .gated = true, .sleep_ms = 10},
                       .deadline = weft_deadline_in(WEFT_MSEC(5))};
     assert_int_equal(weft_runtime_block_on(rt, racer, &r), 1);
+    atomic_store(&gate_open, 1);
     assert_int_equal(r.w.output, 0); /* the job's copy was never written back */
     drain_jobs(rt);
 }
@@ -194,11 +213,13 @@ static void runtime_close_joins_a_running_job(void **state)
     weft_runtime rt;
     assert_int_equal(weft_runtime_init(&rt), 0);
     struct awaiter *a = weft_task_spawn_new(&rt, awaiter, sizeof *a, NULL);
-    a->w = (struct work){.caller = pthread_self(), .sleep_ms = 30};
+    atomic_store(&gate_open, 0); /* the job runs on until it has been seen running */
+    a->w = (struct work){.caller = pthread_self(), .gated = true, .sleep_ms = 30};
     weft_runtime_run_ready(&rt);
-    for (int i = 0; i < 1000 && atomic_load(&running_now) == 0; i++)
+    for (int i = 0; i < 30000 && atomic_load(&running_now) == 0; i++)
         sleep_ms(1); /* until a pool thread has picked the job up */
     assert_int_equal(atomic_load(&running_now), 1);
+    atomic_store(&gate_open, 1);
     assert_int_equal(weft_runtime_close(&rt), -EBUSY); /* one task had to be cancelled */
     assert_int_equal(atomic_load(&running_now), 0);    /* the job had finished: joined */
 }

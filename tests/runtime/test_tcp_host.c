@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,8 +53,12 @@ static const struct fake_host {
     {"all-refused.test", 0, {"127.0.0.2", "127.0.0.3"}},
     {"hang-first.test", 0, {"127.0.0.1", "127.0.0.2"}}, /* a full backlog on 127.0.0.1 */
     {"one.test", 0, {"127.0.0.1"}},
-    {"slow.test", 300, {"127.0.0.1"}},
+    {"slow.test", -1, {"127.0.0.1"}}, /* -1: until slow_released */
 };
+
+/* Lets slow.test's lookup end. Not a time: on a slow machine a 300 ms lookup could end before
+ * the deadline or cancel it is meant to outlast. */
+static _Atomic int slow_released;
 
 /* One allocation per answer; ai_canonname marks it as ours for freeaddrinfo. */
 struct fake_ai {
@@ -85,14 +90,25 @@ static int fake_answer(const struct fake_host *h, const char *service, struct ad
     return 0;
 }
 
+/* Blocks for h's delay, or until slow_released (1 ms at a time, 30 s and more at most). */
+static void fake_delay(const struct fake_host *h)
+{
+    struct timespec ts = {0, (h->delay_ms < 0 ? 1 : h->delay_ms) * 1000000L};
+    if (h->delay_ms >= 0) {
+        nanosleep(&ts, NULL);
+        return;
+    }
+    for (int i = 0; i < 30000 && !atomic_load(&slow_released); i++)
+        nanosleep(&ts, NULL);
+}
+
 int __wrap_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
                        struct addrinfo **res)
 {
     for (size_t i = 0; node && i < sizeof fake_hosts / sizeof fake_hosts[0]; i++) {
         const struct fake_host *h = &fake_hosts[i];
         if (strcmp(node, h->name) != 0) continue;
-        struct timespec ts = {0, (long)h->delay_ms * 1000000L};
-        nanosleep(&ts, NULL); /* on a pool thread: the loop goes on */
+        fake_delay(h); /* on a pool thread: the loop goes on */
         return fake_answer(h, service, res);
     }
     return __real_getaddrinfo(node, service, hints, res);
@@ -386,12 +402,14 @@ static void test_deadline_while_resolving(void **state)
     weft_runtime *rt = rt_of(state);
     struct dial f;
     dial_init(&f, "slow.test", 9);
+    atomic_store(&slow_released, 0);
     f.start = weft_test_now_ns(); /* before the deadline: a lower bound that always holds */
     f.deadline = weft_deadline_in(WEFT_MSEC(50));
     assert_int_equal(weft_runtime_block_on(rt, dial, &f), -ETIMEDOUT);
     assert_true(f.elapsed >= WEFT_MSEC(50));
     assert_int_equal(f.close_after, WEFT_ECLOSED);
     assert_int_equal(jobs(rt), 1); /* the lookup runs on; the teardown waits for it */
+    atomic_store(&slow_released, 1);
 }
 
 /* ============================================================================================
@@ -413,8 +431,10 @@ static void dial_and_cancel(weft_runtime *rt, const char *host, uint16_t port)
 static void test_cancel_while_resolving(void **state)
 {
     weft_runtime *rt = rt_of(state);
+    atomic_store(&slow_released, 0);
     dial_and_cancel(rt, "slow.test", 9);
     assert_int_equal(jobs(rt), 1);
+    atomic_store(&slow_released, 1);
     drain_jobs(rt); /* the lookup ends and writes into its own copy, not the freed frame */
     assert_int_equal(rt_stats(rt).io_open, 0);
 }
