@@ -319,7 +319,7 @@ static int client_task(void *frame, weft_cx *cx)
 {
     struct client *f = frame;
     WEFT_BEGIN(&f->co);
-    f->deadline = weft_deadline_in(WEFT_SEC(2));
+    f->deadline = weft_deadline_in(WEFT_SEC(30)); /* a bound on a hang, not a time to check */
     /* The acceptor ran first (tasks start in spawn order): it listens, unless it failed. */
     if (weft_addr_port(f->addr) <= 0) WEFT_RETURN(&f->co, -ECONNREFUSED);
     WEFT_AWAIT_CHILD(&f->co, &f->conn.co, f->r,
@@ -471,7 +471,7 @@ static int selector(struct selector *f, weft_cx *cx)
     WEFT_BEGIN(&f->co);
     f->other_end = -1;
     fetch_init(&f->quick, f->w, "/0/quick", 1);
-    f->long_nap.ns = WEFT_SEC(2);
+    f->long_nap.ns = WEFT_SEC(60); /* loses to the fetch however slow the machine */
     weft_co_child_init(&f->kids[0], fetch_task, &f->quick);
     weft_co_child_init(&f->kids[1], nap_fn, &f->long_nap);
     WEFT_AWAIT(&f->co, f->won = weft_co_select(f->kids, 2, cx));
@@ -486,7 +486,7 @@ static int selector(struct selector *f, weft_cx *cx)
         WEFT_RETURN(&f->co, -ENOMEM);
     }
     weft_notify_one(f->round2);
-    f->late = weft_deadline_in(WEFT_SEC(2));
+    f->late = weft_deadline_in(WEFT_SEC(60)); /* loses to the channel, as above */
     WEFT_SELECT(&f->co, &f->sel,
                 weft_select_case(&f->sel, 0, weft_tcp_read(&f->quiet, &f->byte, 1, cx)) ||
                     weft_select_case(&f->sel, 1, weft_chan_recv(f->ch, &f->item, cx)) ||

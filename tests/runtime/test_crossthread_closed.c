@@ -182,7 +182,7 @@ static void blocked_sender_released_by_runtime_close(void **state)
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, send_both_ways, &u), 0);
     bool blocked = false;
-    for (int spin = 0; spin < 20000 && !blocked; spin++) { /* <= 2 s */
+    for (int spin = 0; spin < 300000 && !blocked; spin++) { /* >= 30 s: a bound on a hang */
         pthread_mutex_lock(&x.lock);
         blocked = x.blocked == 1;
         pthread_mutex_unlock(&x.lock);

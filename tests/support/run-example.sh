@@ -32,7 +32,7 @@ if [ -n "$server" ]; then
     "$server" --port 0 >"$tmp/server.out" 2>&1 &
     spid=$!
     addr=""
-    for _ in $(seq 1 200); do
+    for _ in $(seq 1 1500); do # 30 s and more: a bound on a hang
         addr=$(grep -oE 'listening on [^ ]+' "$tmp/server.out" 2>/dev/null | head -n1 | sed 's/listening on //')
         [ -n "$addr" ] && break
         kill -0 "$spid" 2>/dev/null || break

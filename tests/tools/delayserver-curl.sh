@@ -16,7 +16,7 @@ fail() { echo "FAILED: $*"; echo "--- server output:"; cat "$tmp/out"; exit 1; }
 "$server" --port 0 >"$tmp/out" 2>&1 &
 pid=$!
 addr=""
-for _ in $(seq 1 250); do
+for _ in $(seq 1 1500); do # 30 s and more: a bound on a hang
     addr=$(grep -oE 'listening on [^ ]+' "$tmp/out" | head -n1 | sed 's/listening on //')
     [ -n "$addr" ] && break
     sleep 0.02
