@@ -2,4 +2,4 @@
 weft_add_example(pitfall_moved_frame
     ORDERED
     EXPECT "never saw the stop request" "points into p \\(the original\\)$"
-           "^  the job saw the stop request after 1 round")
+           "^  the job saw the stop request before its 10 rounds were up$")
