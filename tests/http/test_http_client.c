@@ -862,16 +862,13 @@ struct canceller {
     weft_task victim;
     const struct fetch *f;
     struct weft_test_nap nap;
-    int naps;
 };
 
 static int canceller_task(void *frame, weft_cx *cx)
 {
     struct canceller *k = frame;
     WEFT_BEGIN(&k->co);
-    do
-        WEFT_AWAIT(&k->co, weft_test_nap(&k->nap, WEFT_MSEC(1), cx));
-    while (k->f->ex.timing.connected == 0 && ++k->naps < 30000);
+    WEFT_AWAIT(&k->co, weft_test_nap_until(&k->nap, k->f->ex.timing.connected != 0, cx));
     WEFT_AWAIT(&k->co, weft_test_nap(&k->nap, WEFT_MSEC(50), cx));
     WEFT_END(&k->co, weft_task_cancel(cx->rt, k->victim));
 }

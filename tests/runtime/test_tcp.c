@@ -604,7 +604,6 @@ struct canceller {
     struct victim *v;
     weft_task t;
     struct weft_test_nap nap;
-    int naps;
     weft_task_info info;
     weft_runtime_stats during;
     int cancelled, result;
@@ -618,9 +617,7 @@ static int canceller(void *frame, weft_cx *cx)
     struct canceller *f = frame;
     WEFT_BEGIN(&f->co);
     weft_task_spawn(cx->rt, victim, f->v, &f->t);
-    do
-        WEFT_AWAIT(&f->co, weft_test_nap(&f->nap, WEFT_MSEC(1), cx));
-    while (!f->v->last && ++f->naps < 30000);
+    WEFT_AWAIT(&f->co, weft_test_nap_until(&f->nap, f->v->last, cx));
     weft_task_inspect(cx->rt, f->t, &f->info);
     weft_runtime_get_stats(cx->rt, &f->during);
     f->cancelled = weft_task_cancel(cx->rt, f->t);

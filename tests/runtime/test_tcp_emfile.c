@@ -107,13 +107,6 @@ static void full_table_end(weft_runtime *rt, struct full_table *t)
  * No spin while the table is full; every client accepted once fds are freed
  * ========================================================================================== */
 
-/* Naps until the acceptor has met the full table (bounded: 30 s and more). A fixed sleep
- * would not do: on a slow machine it can end before the acceptor has even been polled. */
-#define AWAIT_EXHAUSTED(co, nap, naps, l, cx)                                                      \
-    do                                                                                             \
-        WEFT_AWAIT(co, weft_test_nap(nap, WEFT_MSEC(1), cx));                                      \
-    while ((l)->fd_exhausted == 0 && ++(naps) < 30000)
-
 /* Lets the acceptor face the full table for 300 ms, then frees the fds and waits for it. */
 struct recover {
     weft_co co;
@@ -121,7 +114,6 @@ struct recover {
     struct acceptor a;
     weft_task at;
     struct weft_test_nap nap;
-    int naps;
     int64_t full_ns;
     uint64_t calls_while_full, exhausted_while_full;
     int accepted_while_full, result;
@@ -134,7 +126,9 @@ static int recover(void *frame, weft_cx *cx)
     f->a.l = &f->t->l;
     weft_task_spawn(cx->rt, acceptor, &f->a, &f->at);
     f->full_ns = weft_test_now_ns();
-    AWAIT_EXHAUSTED(&f->co, &f->nap, f->naps, &f->t->l, cx);
+    /* Until the acceptor has met the full table: a fixed sleep could end before it was even
+     * polled on a slow machine. */
+    WEFT_AWAIT(&f->co, weft_test_nap_until(&f->nap, f->t->l.fd_exhausted != 0, cx));
     WEFT_AWAIT(&f->co, weft_test_nap(&f->nap, WEFT_MSEC(300), cx));
     f->full_ns = weft_test_now_ns() - f->full_ns;
     f->calls_while_full = f->t->l.accept_calls;
@@ -182,7 +176,6 @@ struct close_in_backoff {
     struct acceptor a;
     weft_task at;
     struct weft_test_nap nap;
-    int naps;
     uint64_t exhausted;
     weft_task_info after_close;
     int result;
@@ -194,7 +187,8 @@ static int close_in_backoff(void *frame, weft_cx *cx)
     WEFT_BEGIN(&f->co);
     f->a.l = &f->t->l;
     weft_task_spawn(cx->rt, acceptor, &f->a, &f->at);
-    AWAIT_EXHAUSTED(&f->co, &f->nap, f->naps, &f->t->l, cx); /* now backing off */
+    /* Until the acceptor has met the full table: it is now backing off. */
+    WEFT_AWAIT(&f->co, weft_test_nap_until(&f->nap, f->t->l.fd_exhausted != 0, cx));
     f->exhausted = f->t->l.fd_exhausted;
     weft_tcp_listener_close(cx->rt, &f->t->l);
     /* The acceptor, woken by the close, runs before this task's next turn. */

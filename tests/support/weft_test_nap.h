@@ -5,6 +5,7 @@
 #ifndef WEFT_TEST_NAP_H
 #define WEFT_TEST_NAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <weft/runtime.h>
@@ -20,6 +21,7 @@
 struct weft_test_nap {
     int64_t wake;
     int suspended;
+    int naps; /* weft_test_nap_until's count */
 };
 
 static inline int weft_test_nap(struct weft_test_nap *n, int64_t ns, weft_cx *cx)
@@ -34,6 +36,25 @@ static inline int weft_test_nap(struct weft_test_nap *n, int64_t ns, weft_cx *cx
     }
     n->suspended = 0;
     return 0;
+}
+
+/*
+ * Naps of 1 ms (each a weft_test_nap: the loop parks at least once) until done, which is looked
+ * at after each nap: a leaf operation, so `WEFT_AWAIT(co, weft_test_nap_until(n, cond, cx))`
+ * evaluates cond again on every poll. For a test that waits for something another task or a
+ * thread does, where a fixed sleep could end first on a slow machine. Bounded: after 30 000 naps
+ * (30 s and more) it returns 0 regardless, and the test's own assertions say what did not happen.
+ */
+static inline int weft_test_nap_until(struct weft_test_nap *n, bool done, weft_cx *cx)
+{
+    for (;;) {
+        int r = weft_test_nap(n, WEFT_MSEC(1), cx);
+        if (r != 0) return r;
+        if (done || ++n->naps >= 30000) {
+            n->naps = 0;
+            return 0;
+        }
+    }
 }
 
 #endif

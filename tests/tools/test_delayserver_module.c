@@ -316,9 +316,16 @@ struct abandon {
     weft_co co;
     struct fixture *f;
     weft_delayserver *srv;
-    int raw, naps;
+    int raw;
     struct weft_test_nap nap;
 };
+
+static bool has_read_a_request(weft_delayserver *srv)
+{
+    weft_delayserver_stats st;
+    weft_delayserver_get_stats(srv, &st);
+    return st.requests != 0;
+}
 
 /* Sends a request and returns once the server has read it (not after a fixed time: on a slow
  * machine the accept and the read could still be to come). */
@@ -326,14 +333,10 @@ static int abandon_task(void *frame, weft_cx *cx)
 {
     static const char req[] = "GET /60000/x HTTP/1.1\r\nHost: t\r\n\r\n";
     struct abandon *t = frame;
-    weft_delayserver_stats st;
     WEFT_BEGIN(&t->co);
     t->raw = weft_test_tcp_connect_start((uint16_t)weft_addr_port(&t->f->addr));
     weft_test_write_all(t->raw, req, sizeof req - 1);
-    do {
-        WEFT_AWAIT(&t->co, weft_test_nap(&t->nap, WEFT_MSEC(1), cx));
-        weft_delayserver_get_stats(t->srv, &st);
-    } while (st.requests == 0 && ++t->naps < 30000);
+    WEFT_AWAIT(&t->co, weft_test_nap_until(&t->nap, has_read_a_request(t->srv), cx));
     WEFT_END(&t->co, 0);
 }
 
