@@ -24,7 +24,8 @@ now_ms() {
     echo $((${up%.*} * 1000 + 10#${up#*.} * 10))
 }
 
-# wait_line REGEX: waits (30 s and more at most: a bound on a hang) until the server has printed a line matching REGEX.
+# wait_line REGEX: waits until the server has printed a line matching REGEX (30 s and more at
+# most: a bound on a hang).
 wait_line() {
     for _ in $(seq 1 1500); do
         grep -qE -- "$1" "$tmp/out" && return 0
